@@ -1,0 +1,86 @@
+//! The command-line front-end: the only code that reads argv and the
+//! environment, writes to the terminal and picks exit codes (0 clean,
+//! 1 findings, 2 usage or environment error).
+
+mod check;
+mod init;
+
+use std::ffi::OsString;
+use std::io::Write;
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+/// Exit status: nothing wrong.
+pub const EXIT_OK: u8 = 0;
+/// Exit status: findings (policy violations, invalid input).
+pub const EXIT_FINDINGS: u8 = 1;
+/// Exit status: usage or environment error.
+pub const EXIT_ERROR: u8 = 2;
+
+/// Git-native signing-as-code: one signing.toml policy per repository.
+#[derive(Debug, Parser)]
+#[command(
+    name = "sigctl",
+    version,
+    about,
+    propagate_version = true,
+    max_term_width = 100
+)]
+pub struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Validate signing.toml: schema, references, custody, certificate lifecycle, shadow keys
+    Check(check::Args),
+    /// Write a starter signing.toml and configure this repository for signing
+    Init(init::Args),
+}
+
+/// Run the CLI on `args` (argv including the program name).
+pub fn run(args: impl IntoIterator<Item = OsString>) -> ExitCode {
+    let cli = match Cli::try_parse_from(args) {
+        Ok(c) => c,
+        Err(e) => {
+            let code = if e.use_stderr() { EXIT_ERROR } else { EXIT_OK };
+            let _ = e.print();
+            return ExitCode::from(code);
+        }
+    };
+    let code = match cli.command {
+        Command::Check(a) => check::run(a),
+        Command::Init(a) => init::run(a),
+    };
+    ExitCode::from(code)
+}
+
+/// Write to stdout; a closed pipe is not an error.
+pub(crate) fn out(text: &str) {
+    let mut o = std::io::stdout().lock();
+    let _ = o.write_all(text.as_bytes()).and_then(|()| o.flush());
+}
+
+/// Write an operational error to stderr, in the house style, and return exit 2.
+pub(crate) fn fail(e: &crate::error::Error) -> u8 {
+    let mut msg = format!("error: {e}\n");
+    if let Some(help) = miette::Diagnostic::help(e) {
+        msg.push_str(&format!("hint: {help}\n"));
+    }
+    let mut err = std::io::stderr().lock();
+    let _ = err.write_all(msg.as_bytes());
+    EXIT_ERROR
+}
+
+/// Whether stdout is a terminal that wants colour.
+pub(crate) fn color() -> bool {
+    use std::io::IsTerminal;
+    std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty()) && std::io::stdout().is_terminal()
+}
+
+/// Parse `--now`.
+pub(crate) fn parse_now(s: &str) -> Result<time::OffsetDateTime, String> {
+    crate::policy::timestamp::Timestamp::parse(s).map(|t| t.0)
+}

@@ -1,0 +1,109 @@
+//! Every stable diagnostic code, with its one-line description.
+//!
+//! Codes are part of the public contract (JSON output, docs): never rename or
+//! reuse one. `docs/codes.md` is generated from this list by `cargo xtask docs`.
+
+use serde::Serialize;
+
+macro_rules! codes {
+    ($($variant:ident = $code:literal, $severity:ident, $desc:literal;)*) => {
+        /// A stable, kebab-case diagnostic code.
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+        pub enum Code { $($variant),* }
+
+        impl Code {
+            /// Every code, in registry order.
+            pub const ALL: &'static [Code] = &[$(Code::$variant),*];
+
+            /// The kebab-case name shown to users and in JSON.
+            pub fn as_str(self) -> &'static str {
+                match self { $(Code::$variant => $code),* }
+            }
+
+            /// What the code flags, in one line.
+            pub fn description(self) -> &'static str {
+                match self { $(Code::$variant => $desc),* }
+            }
+
+            /// The severity a finding with this code has.
+            pub fn severity(self) -> super::Severity {
+                match self { $(Code::$variant => super::Severity::$severity),* }
+            }
+        }
+    };
+}
+
+codes! {
+    // the file itself
+    TomlSyntax = "toml-syntax", Error, "signing.toml is not valid TOML";
+    UnknownField = "unknown-field", Error, "a key that signing.toml version 1 does not define";
+    WrongType = "wrong-type", Error, "a value of the wrong type (a string where a list belongs, …)";
+    MissingField = "missing-field", Error, "a required key is absent";
+    DuplicateKey = "duplicate-key", Error, "a key or table defined twice";
+    InvalidValue = "invalid-value", Error, "a value outside what the key accepts (a bad duration, custody class, date, …)";
+    InvalidUtf8 = "invalid-utf8", Error, "the file is not UTF-8";
+    FileTooLarge = "file-too-large", Error, "a policy or certificate file over the size limit";
+    UnsupportedVersion = "unsupported-version", Error, "a `version` this sigctl does not understand";
+    // references and structure
+    DanglingReference = "dangling-reference", Error, "an owner, environment or identity name that is not declared";
+    DuplicateName = "duplicate-name", Error, "two exceptions with one id, two revocations of one identity, or a name listed twice";
+    NoAdmins = "no-admins", Error, "`policy.admins` is empty, so no one could ever change the policy";
+    AdminWithoutIdentity = "admin-without-identity", Warning, "an admin owner that owns no identity, so it cannot sign a policy change";
+    InvalidRefPattern = "invalid-ref-pattern", Error, "a ref pattern that is not a `refs/…` glob";
+    // signers and custody
+    AmbiguousSigner = "ambiguous-signer", Error, "an identity without exactly one signer (key+certificate, keyless or ssh_key)";
+    CustodyMismatch = "custody-mismatch", Error, "an identity whose `custody` does not match its signer";
+    CustodyNotAllowed = "custody-not-allowed", Error, "an identity whose custody class one of its environments does not allow";
+    InvalidKeyUri = "invalid-key-uri", Error, "a `key` that is not an RFC 7512 PKCS#11 URI";
+    PinInUri = "pin-in-uri", Error, "a PKCS#11 URI carrying `pin-value`: a secret in the repository";
+    InvalidSshKey = "invalid-ssh-key", Error, "an `ssh_key` that is not an OpenSSH public key line";
+    InvalidKeyless = "invalid-keyless", Error, "a keyless identity whose issuer is not an https URL or whose subject is empty";
+    ShadowKey = "shadow-key", Error, "private key material in a tracked file or in history";
+    // certificates
+    CertificateMissing = "certificate-missing", Warning, "a declared certificate file that does not exist yet";
+    BadCertificate = "bad-certificate", Error, "a certificate that cannot be read or parsed";
+    CertificateKeyMismatch = "certificate-key-mismatch", Error, "a certificate whose public key is not the one the identity pins";
+    NoCodeSigningEku = "no-code-signing-eku", Warning, "a certificate without the codeSigning extended key usage";
+    CertificateExpired = "certificate-expired", Error, "a certificate past its notAfter";
+    CertificateNotYetValid = "certificate-not-yet-valid", Warning, "a certificate whose notBefore is still ahead";
+    RenewalDue = "renewal-due", Warning, "a certificate inside its renewal window (`renew_before`)";
+    // exceptions and revocations
+    StaleException = "stale-exception", Error, "an exception past `expires` that carries no `review`";
+    UnapprovedException = "unapproved-exception", Error, "an exception with no `approved_by`";
+    UnknownRevokedIdentity = "unknown-revoked-identity", Error, "a revocation that names no declared identity";
+    InvalidRevocation = "invalid-revocation", Error, "a revocation whose dates or reason contradict each other";
+    IdentityRevoked = "identity-revoked", Warning, "a revoked identity that still lists environments to sign for";
+}
+
+impl Serialize for Code {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(self.as_str())
+    }
+}
+
+impl std::fmt::Display for Code {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::HashSet;
+
+    #[test]
+    fn codes_are_unique_and_kebab_case() {
+        let mut seen = HashSet::new();
+        for c in Code::ALL {
+            assert!(seen.insert(c.as_str()), "duplicate code {c}");
+            assert!(
+                c.as_str()
+                    .chars()
+                    .all(|ch| ch.is_ascii_lowercase() || ch.is_ascii_digit() || ch == '-'),
+                "{c} is not kebab-case"
+            );
+            assert!(!c.description().is_empty());
+        }
+    }
+}

@@ -1,0 +1,45 @@
+//! Operational errors: what stops a command before it can judge anything
+//! (exit 2). Findings are not errors; they are diagnostics in a report.
+
+use std::path::PathBuf;
+
+/// An error that ends a command with exit status 2.
+#[derive(Debug, thiserror::Error, miette::Diagnostic)]
+pub enum Error {
+    #[error("{path} is not inside a git repository")]
+    #[diagnostic(
+        code(not_a_repository),
+        help("run sigctl inside a git repository, or create one with `git init`")
+    )]
+    NotARepository { path: PathBuf },
+
+    #[error("cannot open the git repository at {path}: {message}")]
+    #[diagnostic(code(repository))]
+    Repository { path: PathBuf, message: String },
+
+    #[error("no signing.toml at {path}")]
+    #[diagnostic(code(no_policy), help("create one with `sigctl init`"))]
+    NoPolicy { path: PathBuf },
+
+    #[error("cannot read {path}: {message}")]
+    #[diagnostic(code(unreadable))]
+    Unreadable { path: PathBuf, message: String },
+
+    #[error("cannot write {path}: {message}")]
+    #[diagnostic(code(unwritable))]
+    Unwritable { path: PathBuf, message: String },
+
+    #[error("{path} already exists")]
+    #[diagnostic(code(policy_exists), help("pass --force to replace it"))]
+    PolicyExists { path: PathBuf },
+
+    #[error("unknown template `{name}`")]
+    #[diagnostic(code(unknown_template), help("available templates: {available}"))]
+    UnknownTemplate { name: String, available: String },
+
+    #[error("git: {0}")]
+    #[diagnostic(code(git))]
+    Git(String),
+}
+
+pub type Result<T, E = Error> = std::result::Result<T, E>;

@@ -1,0 +1,226 @@
+//! `sigctl init`: write a starter policy and configure the repository so
+//! later signing works. Idempotent; all-or-nothing.
+
+use std::fs::OpenOptions;
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+use crate::error::{Error, Result};
+use crate::policy::{self, schema};
+use crate::repo::Repo;
+use crate::templates;
+
+/// Where `init` puts the schema inside a repository, for the `#:schema` line.
+pub const SCHEMA_IN_REPO: &str = ".sigctl/signing.schema.json";
+
+/// What `init` needs.
+pub struct InitContext<'a> {
+    pub repo: &'a Repo,
+    /// The program git should run as `gpg.x509.program` (normally this executable).
+    pub program: String,
+}
+
+/// How `init` runs.
+#[derive(Debug, Clone)]
+pub struct InitOptions {
+    pub template: String,
+    pub force: bool,
+}
+
+impl Default for InitOptions {
+    fn default() -> Self {
+        Self {
+            template: "minimal".into(),
+            force: false,
+        }
+    }
+}
+
+/// What `init` did.
+#[derive(Debug, Default)]
+pub struct InitReport {
+    /// Files written, relative to the repository root.
+    pub written: Vec<String>,
+    /// Files that already had the right content.
+    pub unchanged: Vec<String>,
+    /// Config keys set (`key`, `value`).
+    pub configured: Vec<(String, String)>,
+}
+
+/// The repository-local settings `init` makes.
+pub fn settings(program: &str) -> Vec<(&'static str, String)> {
+    vec![
+        ("gpg.format", "x509".to_owned()),
+        ("gpg.x509.program", program.to_owned()),
+        // provenance records are one JSON object per line: concatenating notes merges them
+        ("notes.signing.mergeStrategy", "cat_sort_uniq".to_owned()),
+    ]
+}
+
+/// The starter policy text for `template`, with the user's mail address.
+pub fn render_template(template: &str, email: Option<&str>) -> Result<String> {
+    let text = templates::policy(template).ok_or_else(|| Error::UnknownTemplate {
+        name: template.to_owned(),
+        available: templates::names(),
+    })?;
+    let text = text.replacen(
+        "#:schema ../schema/signing.schema.json",
+        &format!("#:schema ./{SCHEMA_IN_REPO}"),
+        1,
+    );
+    Ok(match email {
+        Some(e) if is_plain_email(e) => text.replace(templates::PLACEHOLDER_EMAIL, e),
+        _ => text,
+    })
+}
+
+fn is_plain_email(e: &str) -> bool {
+    e.contains('@')
+        && !e
+            .chars()
+            .any(|c| c.is_control() || matches!(c, '"' | '\\' | ' '))
+}
+
+/// Write the policy and schema, and set the config, or change nothing.
+pub fn init(cx: &InitContext, opts: &InitOptions) -> Result<InitReport> {
+    let root = cx.repo.root();
+    let email = cx.repo.config_string("user.email");
+    let policy_text = render_template(&opts.template, email.as_deref())?;
+    let policy_path = root.join(policy::FILE_NAME);
+    let schema_path = root.join(SCHEMA_IN_REPO);
+
+    let mut report = InitReport::default();
+    let mut plan: Vec<(PathBuf, Vec<u8>)> = Vec::new();
+    match std::fs::read(&policy_path) {
+        Ok(existing) if existing == policy_text.as_bytes() => {
+            report.unchanged.push(policy::FILE_NAME.into())
+        }
+        Ok(_) if !opts.force => return Err(Error::PolicyExists { path: policy_path }),
+        Ok(_) => plan.push((policy_path.clone(), policy_text.into_bytes())),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            plan.push((policy_path.clone(), policy_text.into_bytes()))
+        }
+        Err(e) => {
+            return Err(Error::Unreadable {
+                path: policy_path,
+                message: e.to_string(),
+            });
+        }
+    }
+    let schema_text = schema::json_schema();
+    if std::fs::read(&schema_path).ok().as_deref() == Some(schema_text.as_bytes()) {
+        report.unchanged.push(SCHEMA_IN_REPO.into());
+    } else {
+        plan.push((schema_path, schema_text.into_bytes()));
+    }
+
+    let wanted = settings(&cx.program);
+    let pairs: Vec<(&str, &str)> = wanted.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    let config = cx.repo.local_config_with(&pairs)?;
+    if config.is_some() {
+        report.configured = wanted
+            .iter()
+            .map(|(k, v)| ((*k).to_owned(), v.clone()))
+            .collect();
+    }
+
+    commit_all(root, plan, config, &mut report)?;
+    Ok(report)
+}
+
+/// Write every file through a temporary file and rename; the config through
+/// git's own `config.lock` protocol. If any step fails, undo the ones before.
+fn commit_all(
+    root: &Path,
+    plan: Vec<(PathBuf, Vec<u8>)>,
+    config: Option<(PathBuf, Vec<u8>)>,
+    report: &mut InitReport,
+) -> Result<()> {
+    let mut done: Vec<(PathBuf, Option<Vec<u8>>)> = Vec::new();
+    let undo = |done: &[(PathBuf, Option<Vec<u8>>)]| {
+        for (path, old) in done.iter().rev() {
+            let _ = match old {
+                Some(bytes) => std::fs::write(path, bytes),
+                None => std::fs::remove_file(path),
+            };
+        }
+    };
+    let mut created_dirs = Vec::new();
+    for (path, bytes) in &plan {
+        let old = std::fs::read(path).ok();
+        let res = (|| -> std::io::Result<()> {
+            if let Some(dir) = path.parent() {
+                if !dir.exists() {
+                    std::fs::create_dir_all(dir)?;
+                    created_dirs.push(dir.to_path_buf());
+                }
+            }
+            write_via_temp(path, bytes)
+        })();
+        if let Err(e) = res {
+            undo(&done);
+            for d in created_dirs.iter().rev() {
+                let _ = std::fs::remove_dir(d);
+            }
+            return Err(Error::Unwritable {
+                path: path.clone(),
+                message: e.to_string(),
+            });
+        }
+        done.push((path.clone(), old));
+        report.written.push(
+            path.strip_prefix(root)
+                .unwrap_or(path)
+                .display()
+                .to_string(),
+        );
+    }
+    if let Some((path, bytes)) = config {
+        if let Err(e) = write_via_lock(&path, &bytes) {
+            undo(&done);
+            for d in created_dirs.iter().rev() {
+                let _ = std::fs::remove_dir(d);
+            }
+            return Err(Error::Unwritable {
+                path,
+                message: e.to_string(),
+            });
+        }
+    }
+    Ok(())
+}
+
+fn write_via_temp(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
+    let name = path
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    let tmp = path.with_file_name(format!(".{name}.sigctl-tmp-{}", std::process::id()));
+    let res = (|| {
+        let mut f = OpenOptions::new().write(true).create_new(true).open(&tmp)?;
+        f.write_all(bytes)?;
+        f.sync_all()?;
+        std::fs::rename(&tmp, path)
+    })();
+    if res.is_err() {
+        let _ = std::fs::remove_file(&tmp);
+    }
+    res
+}
+
+/// git's protocol: create `<file>.lock` exclusively, write, rename over.
+fn write_via_lock(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
+    let lock = path.with_extension("lock");
+    let mut f = OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .open(&lock)?;
+    let res = f
+        .write_all(bytes)
+        .and_then(|()| f.sync_all())
+        .and_then(|()| std::fs::rename(&lock, path));
+    if res.is_err() {
+        let _ = std::fs::remove_file(&lock);
+    }
+    res
+}

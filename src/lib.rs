@@ -1,0 +1,20 @@
+//! sigctl: git-native signing-as-code.
+//!
+//! A `signing.toml` at a repository's root declares signing identities, their
+//! owners, environments, key custody and renewal windows; sigctl checks it,
+//! verifies history against it and signs through it. This crate is the
+//! library; `src/main.rs` is a thin front-end over [`cli`]. See
+//! `ARCHITECTURE.md` for the map.
+
+pub mod check;
+pub mod cli;
+pub mod clock;
+pub mod diag;
+pub mod error;
+pub mod init;
+pub mod lifecycle;
+pub mod policy;
+pub mod render;
+pub mod repo;
+pub mod signature;
+pub mod templates;

@@ -1,0 +1,4 @@
+//! Identity lifecycle: what keys exist where they should not, and (later)
+//! inventory, renewal and revocation.
+
+pub mod shadow_keys;

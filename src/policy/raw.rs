@@ -1,0 +1,235 @@
+//! The serde mirror of `signing.toml`: every value spanned, unknown keys denied.
+//!
+//! This is phase one of loading (conventions §4): it only describes the
+//! file's shape. Meaning (references, custody, lifecycle) is checked by
+//! `policy::rules`. The JSON Schema in `schema/` is generated from these types.
+
+use std::collections::BTreeMap;
+use std::ops::Range;
+
+use schemars::JsonSchema;
+use serde::Deserialize;
+
+use super::duration::Duration;
+use super::timestamp::Timestamp;
+
+/// A value with the byte span it came from.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(transparent)]
+pub struct Sp<T>(pub toml::Spanned<T>);
+
+impl<T> Sp<T> {
+    pub fn span(&self) -> Range<usize> {
+        self.0.span()
+    }
+    pub fn get(&self) -> &T {
+        self.0.get_ref()
+    }
+}
+
+impl<T> std::ops::Deref for Sp<T> {
+    type Target = T;
+    fn deref(&self) -> &T {
+        self.0.get_ref()
+    }
+}
+
+impl<T: PartialEq> PartialEq for Sp<T> {
+    fn eq(&self, other: &Self) -> bool {
+        self.get() == other.get()
+    }
+}
+impl<T: Eq> Eq for Sp<T> {}
+impl<T: PartialOrd> PartialOrd for Sp<T> {
+    fn partial_cmp(&self, other: &Self) -> Option<std::cmp::Ordering> {
+        self.get().partial_cmp(other.get())
+    }
+}
+impl<T: Ord> Ord for Sp<T> {
+    fn cmp(&self, other: &Self) -> std::cmp::Ordering {
+        self.get().cmp(other.get())
+    }
+}
+
+impl<T: JsonSchema> JsonSchema for Sp<T> {
+    fn inline_schema() -> bool {
+        true
+    }
+    fn schema_name() -> std::borrow::Cow<'static, str> {
+        T::schema_name()
+    }
+    fn json_schema(generator: &mut schemars::SchemaGenerator) -> schemars::Schema {
+        T::json_schema(generator)
+    }
+}
+
+/// A name used as a table key, with the span of the key.
+pub type Name = Sp<String>;
+
+/// `signing.toml`, version 1.
+#[derive(Debug, Clone, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+#[schemars(
+    title = "signing.toml",
+    description = "sigctl signing policy: identities, owners, environments, exceptions and revocations"
+)]
+pub struct RawPolicy {
+    /// Format version; only 1 exists.
+    pub version: Sp<i64>,
+    pub policy: Sp<RawPolicySection>,
+    /// Teams or people that own identities.
+    #[serde(default)]
+    pub owners: BTreeMap<Name, Sp<RawOwner>>,
+    /// Named environments (dev, test, prod) and the refs that belong to them.
+    #[serde(default)]
+    pub environments: BTreeMap<Name, Sp<RawEnvironment>>,
+    /// Signing identities.
+    #[serde(default)]
+    pub identities: BTreeMap<Name, Sp<RawIdentity>>,
+    /// Time-boxed, approved deviations from the environment rules.
+    #[serde(default)]
+    pub exceptions: Vec<Sp<RawException>>,
+    /// Identities whose signatures must no longer be trusted.
+    #[serde(default)]
+    pub revocations: Vec<Sp<RawRevocation>>,
+}
+
+/// Who may change this policy.
+#[derive(Debug, Clone, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RawPolicySection {
+    /// Owners whose identities may sign changes to signing.toml.
+    pub admins: Vec<Sp<String>>,
+}
+
+#[derive(Debug, Clone, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RawOwner {
+    /// Where to reach the owner (mail address or URL).
+    pub contact: Sp<String>,
+    /// People (mail addresses) in the owning team.
+    #[serde(default)]
+    pub members: Vec<Sp<String>>,
+}
+
+/// A custody class: where an identity's private key lives.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, JsonSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum Custody {
+    /// In a PKCS#11 token (HSM, cloud KMS), generated non-extractable.
+    Hsm,
+    /// No long-lived key: Sigstore keyless (OIDC identity, short-lived certificate).
+    Keyless,
+    /// A key sigctl does not manage (an SSH key on a laptop).
+    Unmanaged,
+}
+
+impl Custody {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Custody::Hsm => "hsm",
+            Custody::Keyless => "keyless",
+            Custody::Unmanaged => "unmanaged",
+        }
+    }
+}
+
+#[derive(Debug, Clone, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RawEnvironment {
+    /// Ref globs (`refs/tags/v*`, `refs/heads/main`) whose signatures must come from this environment.
+    pub refs: Vec<Sp<String>>,
+    /// Custody classes allowed for identities signing here.
+    pub custody: Vec<Sp<Custody>>,
+    /// Accept only a transparency-log or RFC 3161 time, never a time the signer chose.
+    #[serde(default)]
+    pub require_trusted_time: Option<Sp<bool>>,
+}
+
+#[derive(Debug, Clone, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RawIdentity {
+    /// The owner (a key of `[owners]`).
+    pub owner: Sp<String>,
+    /// What this identity signs, for people reading the inventory.
+    #[serde(default)]
+    pub purpose: Option<Sp<String>>,
+    /// Environments this identity may sign for.
+    pub environments: Vec<Sp<String>>,
+    /// Where the private key lives; must match the signer given.
+    pub custody: Sp<Custody>,
+    /// RFC 7512 PKCS#11 URI of the private key (custody `hsm`). Never a PIN.
+    #[serde(default)]
+    pub key: Option<Sp<String>>,
+    /// Path in the repository of the identity's certificate, PEM or DER (custody `hsm`).
+    #[serde(default)]
+    pub certificate: Option<Sp<String>>,
+    /// SHA-256 of the certificate's SubjectPublicKeyInfo (`sha256:<hex>`): pins the key the certificate must carry.
+    #[serde(default)]
+    pub public_key: Option<Sp<String>>,
+    /// Renewal window before the certificate's notAfter (`30d`, `12w`, `720h`); default 30d.
+    #[serde(default)]
+    pub renew_before: Option<Sp<Duration>>,
+    /// Sigstore keyless identity (custody `keyless`).
+    #[serde(default)]
+    pub keyless: Option<Sp<RawKeyless>>,
+    /// OpenSSH public key line (custody `unmanaged`).
+    #[serde(default)]
+    pub ssh_key: Option<Sp<String>>,
+}
+
+#[derive(Debug, Clone, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RawKeyless {
+    /// OIDC issuer URL (https).
+    pub issuer: Sp<String>,
+    /// The subject the issuer vouches for (a mail address or workflow URI).
+    pub subject: Sp<String>,
+}
+
+#[derive(Debug, Clone, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RawException {
+    /// A unique id, such as the incident number.
+    pub id: Sp<String>,
+    /// The identity allowed to sign outside its environments.
+    pub identity: Sp<String>,
+    /// The environments it may sign for while the exception lasts.
+    pub environments: Vec<Sp<String>>,
+    /// The owner accountable for the exception.
+    pub owner: Sp<String>,
+    /// Who approved it (mail addresses).
+    pub approved_by: Vec<Sp<String>>,
+    /// Why it exists.
+    pub reason: Sp<String>,
+    /// When it stops applying (RFC 3339 date-time).
+    pub expires: Sp<Timestamp>,
+    /// Post-event review (a URL or reference); required once the exception has expired.
+    #[serde(default)]
+    pub review: Option<Sp<String>>,
+    /// Failing commit ids the authentication chain may pass through.
+    #[serde(default)]
+    pub commits: Vec<Sp<String>>,
+}
+
+/// Why an identity was revoked.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, JsonSchema)]
+#[serde(rename_all = "kebab-case")]
+pub enum RevocationReason {
+    KeyCompromise,
+    Superseded,
+    Retired,
+}
+
+#[derive(Debug, Clone, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RawRevocation {
+    /// The revoked identity.
+    pub identity: Sp<String>,
+    pub reason: Sp<RevocationReason>,
+    /// When the revocation took effect (RFC 3339 date-time).
+    pub revoked_at: Sp<Timestamp>,
+    /// For `key-compromise`: signatures made from this time on are invalid.
+    #[serde(default)]
+    pub compromised_since: Option<Sp<Timestamp>>,
+}

@@ -1,0 +1,157 @@
+//! One helper for every rule test: inline TOML in, codes or rendered diagnostics out.
+
+use time::OffsetDateTime;
+
+use crate::diag::Diagnostic;
+use crate::policy::timestamp::Timestamp;
+use crate::policy::{CertInput, Inputs, load, validate};
+use crate::render::human;
+
+/// A valid policy with a keyless and an unmanaged identity.
+pub const MINIMAL: &str = r#"version = 1
+
+[policy]
+admins = ["security"]
+
+[owners.security]
+contact = "security@example.com"
+members = ["sam@example.com"]
+
+[owners.release]
+contact = "release@example.com"
+
+[environments.prod]
+refs = ["refs/tags/v*"]
+custody = ["hsm", "keyless"]
+
+[environments.dev]
+refs = ["refs/heads/*"]
+custody = ["hsm", "keyless", "unmanaged"]
+
+[identities.release]
+owner = "release"
+environments = ["prod"]
+custody = "keyless"
+keyless = { issuer = "https://accounts.example.com", subject = "release@example.com" }
+
+[identities.sam]
+owner = "security"
+environments = ["dev"]
+custody = "unmanaged"
+ssh_key = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIJevw6pBm4PadGwWX7fOUgQ99MAxIq3Nwyd9443PkGT7 sam@example.com"
+"#;
+
+/// A valid policy with an hsm identity whose certificate is `certs/release-2026.pem`.
+pub const HSM: &str = r#"version = 1
+
+[policy]
+admins = ["security"]
+
+[owners.security]
+contact = "security@example.com"
+
+[environments.prod]
+refs = ["refs/tags/v*"]
+custody = ["hsm"]
+
+[identities.release-2026]
+owner = "security"
+purpose = "Sign release tags and binaries"
+environments = ["prod"]
+custody = "hsm"
+key = "pkcs11:token=release;object=release-2026"
+certificate = "certs/release-2026.pem"
+renew_before = "30d"
+"#;
+
+/// An exception for `sam` in prod, expiring 2026-12-01.
+pub const EXCEPTION: &str = r#"
+[[exceptions]]
+id = "INC-4711"
+identity = "sam"
+environments = ["prod"]
+owner = "release"
+approved_by = ["sam@example.com"]
+reason = "Emergency hotfix for a CVE"
+expires = 2026-12-01T00:00:00Z
+"#;
+
+/// The instant tests run at unless they say otherwise.
+pub fn now() -> OffsetDateTime {
+    at("2026-11-27T00:00:00Z")
+}
+
+pub fn at(s: &str) -> OffsetDateTime {
+    Timestamp::parse(s)
+        .map(|t| t.0)
+        .unwrap_or(OffsetDateTime::UNIX_EPOCH)
+}
+
+pub fn fixture_cert(name: &str) -> CertInput {
+    let bytes: &[u8] = match name {
+        "leaf.pem" => include_bytes!("../../../tests/fixtures/certs/leaf.pem"),
+        "leaf.der" => include_bytes!("../../../tests/fixtures/certs/leaf.der"),
+        "leaf-no-codesign.pem" => {
+            include_bytes!("../../../tests/fixtures/certs/leaf-no-codesign.pem")
+        }
+        _ => b"",
+    };
+    CertInput::Bytes(bytes.to_vec())
+}
+
+fn run(
+    policy: &str,
+    cert: Option<(&str, CertInput)>,
+    now: OffsetDateTime,
+) -> (Vec<Diagnostic>, load::Parsed) {
+    let parsed = load::parse("signing.toml", policy.as_bytes());
+    let mut inputs = Inputs::default();
+    if let Some((path, input)) = cert {
+        inputs.certificates.insert(path.to_owned(), input);
+    }
+    let diags = match &parsed.result {
+        Ok(raw) => validate(raw, &parsed.source, &inputs, now),
+        Err(d) => vec![d.clone()],
+    };
+    (diags, parsed)
+}
+
+fn codes_of(d: &[Diagnostic]) -> Vec<String> {
+    d.iter().map(|d| d.code.to_string()).collect()
+}
+
+fn render(policy: &str, cert: Option<(&str, CertInput)>, now: OffsetDateTime) -> String {
+    let (diags, parsed) = run(policy, cert, now);
+    human::diagnostics(&diags, std::slice::from_ref(&parsed.source), 100)
+}
+
+pub fn codes(policy: &str) -> Vec<String> {
+    codes_of(&run(policy, None, now()).0)
+}
+pub fn codes_at_now(policy: &str, t: OffsetDateTime) -> Vec<String> {
+    codes_of(&run(policy, None, t).0)
+}
+pub fn codes_with(policy: &str, path: &str, input: CertInput) -> Vec<String> {
+    codes_of(&run(policy, Some((path, input)), now()).0)
+}
+pub fn codes_at(policy: &str, path: &str, input: CertInput, t: OffsetDateTime) -> Vec<String> {
+    codes_of(&run(policy, Some((path, input)), t).0)
+}
+pub fn snapshot(policy: &str) -> String {
+    render(policy, None, now())
+}
+pub fn snapshot_at_now(policy: &str, t: OffsetDateTime) -> String {
+    render(policy, None, t)
+}
+pub fn snapshot_with(policy: &str, path: &str, input: CertInput) -> String {
+    render(policy, Some((path, input)), now())
+}
+pub fn snapshot_at(policy: &str, path: &str, input: CertInput, t: OffsetDateTime) -> String {
+    render(policy, Some((path, input)), t)
+}
+
+#[test]
+fn the_fixture_policies_are_clean() {
+    assert!(codes(MINIMAL).is_empty(), "{}", snapshot(MINIMAL));
+    assert!(codes_with(HSM, "certs/release-2026.pem", fixture_cert("leaf.pem")).is_empty());
+}

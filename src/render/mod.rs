@@ -1,0 +1,14 @@
+//! Renderers: the only code that formats findings for people or machines.
+//!
+//! Commands build plain report values; these functions turn them into text.
+//! They return strings; the front-end decides where they go.
+
+pub mod human;
+pub mod json;
+
+/// Output formats a report command accepts.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum Format {
+    Human,
+    Json,
+}

@@ -1,0 +1,76 @@
+//! Everything that touches git goes through here; the only module that imports gix.
+//!
+//! It reads objects, the index and config, and writes repository-local
+//! config. It never judges anything: callers get bytes and ids.
+
+pub mod blobs;
+pub mod git_config;
+
+use std::path::{Path, PathBuf};
+
+use crate::error::{Error, Result};
+
+/// An open repository with a work tree.
+pub struct Repo {
+    pub(crate) inner: gix::Repository,
+    root: PathBuf,
+}
+
+impl Repo {
+    /// Find the repository containing `path` (a directory or a file).
+    pub fn discover(path: &Path) -> Result<Self> {
+        let start = if path.is_file() {
+            path.parent()
+                .map_or_else(|| PathBuf::from("."), Path::to_path_buf)
+        } else {
+            path.to_path_buf()
+        };
+        let start = if start.as_os_str().is_empty() {
+            PathBuf::from(".")
+        } else {
+            start
+        };
+        use gix::discover::upwards::Error as Up;
+        if let Err(e) = gix::discover::upwards(&start) {
+            if matches!(
+                e.downcast_any_ref::<Up>(),
+                Some(
+                    Up::NoGitRepository { .. }
+                        | Up::NoGitRepositoryWithinCeiling { .. }
+                        | Up::NoGitRepositoryWithinFs { .. }
+                )
+            ) {
+                return Err(Error::NotARepository { path: start });
+            }
+        }
+        let inner = gix::discover(&start).map_err(|e| Error::Repository {
+            path: start.clone(),
+            message: format!("{e:#}"),
+        })?;
+        let root = match inner.workdir() {
+            Some(w) => w.to_path_buf(),
+            None => {
+                return Err(Error::Repository {
+                    path: start,
+                    message: "it is a bare repository; sigctl needs a work tree".into(),
+                });
+            }
+        };
+        let root = std::fs::canonicalize(&root).unwrap_or(root);
+        Ok(Self { inner, root })
+    }
+
+    /// The work tree's root directory (canonical).
+    pub fn root(&self) -> &Path {
+        &self.root
+    }
+
+    /// The directory of the repository's own files (`.git`, shared by worktrees).
+    pub fn common_dir(&self) -> &Path {
+        self.inner.common_dir()
+    }
+}
+
+pub(crate) fn git_err(e: impl std::fmt::Display) -> Error {
+    Error::Git(e.to_string())
+}

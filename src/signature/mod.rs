@@ -1,0 +1,3 @@
+//! Signature and certificate formats. Pure: bytes in, facts out.
+
+pub mod x509;
