@@ -10,6 +10,7 @@ pub mod check;
 pub mod cli;
 pub mod clock;
 pub mod diag;
+pub mod docs;
 pub mod error;
 pub mod init;
 pub mod lifecycle;

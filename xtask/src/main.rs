@@ -1,1 +1,76 @@
-fn main() {}
+//! `cargo xtask <task>`: everything beyond plain cargo.
+//!
+//! - `schema`: regenerate `schema/signing.schema.json` from the Rust model
+//! - `docs`: regenerate `docs/codes.md` from the code registry and rule docs
+//! - `deps`: install the system tools the tests and demo use (git, openssl, ssh-keygen, …)
+//! - `ci`: deps, then fmt, clippy, every test: the one command CI runs
+//! - `demo`: sigctl's main job end to end on a throwaway repository
+//! - `bench`: measured figures (release build), printed
+
+mod bench;
+mod demo;
+mod util;
+
+use std::process::ExitCode;
+
+fn main() -> ExitCode {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let task = args.first().map(String::as_str).unwrap_or("help");
+    let rest = &args[args.len().min(1)..];
+    let result = match task {
+        "schema" => write_generated(
+            "schema/signing.schema.json",
+            &sigctl::policy::schema::json_schema(),
+        ),
+        "docs" => write_generated("docs/codes.md", &sigctl::docs::codes_markdown()),
+        "deps" => util::install_deps(),
+        "ci" => ci(),
+        "demo" => demo::run(rest),
+        "bench" => bench::run(rest),
+        _ => {
+            util::say("usage: cargo xtask <schema|docs|deps|ci|demo|bench>");
+            return ExitCode::from(if task == "help" { 0 } else { 2 });
+        }
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            util::say(&format!("xtask {task}: error: {e}"));
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn write_generated(path: &str, text: &str) -> util::Result {
+    let full = util::root().join(path);
+    if std::fs::read_to_string(&full).ok().as_deref() == Some(text) {
+        util::say(&format!("{path} is up to date"));
+        return Ok(());
+    }
+    if let Some(dir) = full.parent() {
+        std::fs::create_dir_all(dir).map_err(|e| format!("{}: {e}", dir.display()))?;
+    }
+    std::fs::write(&full, text).map_err(|e| format!("{path}: {e}"))?;
+    util::say(&format!("wrote {path}"));
+    Ok(())
+}
+
+/// The README's test command: install what the tests need, then fmt, clippy and every test.
+fn ci() -> util::Result {
+    util::install_deps()?;
+    let cargo = util::cargo();
+    util::run(&cargo, &["fmt", "--all", "--", "--check"])?;
+    util::run(
+        &cargo,
+        &[
+            "clippy",
+            "--workspace",
+            "--all-targets",
+            "--",
+            "-D",
+            "warnings",
+        ],
+    )?;
+    util::run(&cargo, &["test", "--workspace", "--no-fail-fast"])?;
+    Ok(())
+}

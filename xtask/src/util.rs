@@ -1,0 +1,118 @@
+//! Helpers for xtask: run commands, find the workspace, install system tools.
+
+use std::path::PathBuf;
+use std::process::Command;
+
+pub type Result<T = ()> = std::result::Result<T, String>;
+
+#[allow(clippy::print_stdout)] // xtask is a front-end
+pub fn say(s: &str) {
+    println!("{s}");
+}
+
+pub fn root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .map_or_else(|| PathBuf::from("."), PathBuf::from)
+}
+
+pub fn cargo() -> String {
+    std::env::var("CARGO").unwrap_or_else(|_| "cargo".into())
+}
+
+/// Run a command in the workspace root, inheriting output; fail on non-zero exit.
+pub fn run(program: &str, args: &[&str]) -> Result {
+    say(&format!("$ {program} {}", args.join(" ")));
+    let status = Command::new(program)
+        .args(args)
+        .current_dir(root())
+        .status()
+        .map_err(|e| format!("cannot run {program}: {e}"))?;
+    if status.success() {
+        Ok(())
+    } else {
+        Err(format!("`{program} {}` failed ({status})", args.join(" ")))
+    }
+}
+
+fn have(cmd: &str) -> bool {
+    Command::new("sh")
+        .args(["-c", &format!("command -v {cmd} >/dev/null 2>&1")])
+        .status()
+        .is_ok_and(|s| s.success())
+}
+
+/// Debian packages providing the tools tests and the demo call, by the command that shows each is there.
+const DEPS: &[(&str, &str)] = &[
+    ("git", "git"),
+    ("openssl", "openssl"),
+    ("ssh-keygen", "openssh-client"),
+];
+
+/// Install missing tools with apt-get (as root, or through sudo).
+pub fn install_deps() -> Result {
+    let missing: Vec<&str> = DEPS
+        .iter()
+        .filter(|(cmd, _)| !have(cmd))
+        .map(|(_, pkg)| *pkg)
+        .collect();
+    if missing.is_empty() {
+        return Ok(());
+    }
+    say(&format!("installing {}", missing.join(" ")));
+    let sudo = if is_root() { vec![] } else { vec!["sudo"] };
+    let apt = |args: &[&str]| -> Result {
+        let mut all: Vec<&str> = sudo.clone();
+        all.push("apt-get");
+        all.extend_from_slice(args);
+        let status = Command::new(all[0])
+            .args(&all[1..])
+            .env("DEBIAN_FRONTEND", "noninteractive")
+            .status()
+            .map_err(|e| format!("cannot run apt-get: {e}"))?;
+        if status.success() {
+            Ok(())
+        } else {
+            Err(format!("apt-get {} failed", args.join(" ")))
+        }
+    };
+    apt(&["update", "-qq"])?;
+    let mut args = vec!["install", "-y", "-qq", "--no-install-recommends"];
+    args.extend(missing.iter().copied());
+    apt(&args)
+}
+
+fn is_root() -> bool {
+    Command::new("id")
+        .arg("-u")
+        .output()
+        .is_ok_and(|o| String::from_utf8_lossy(&o.stdout).trim() == "0")
+}
+
+/// Run a command and capture stdout; fail with its stderr.
+pub fn output(cmd: &mut Command) -> Result<String> {
+    let out = cmd
+        .output()
+        .map_err(|e| format!("cannot run {cmd:?}: {e}"))?;
+    if !out.status.success() {
+        return Err(format!(
+            "{cmd:?} failed: {}",
+            String::from_utf8_lossy(&out.stderr)
+        ));
+    }
+    Ok(String::from_utf8_lossy(&out.stdout).into_owned())
+}
+
+/// Build sigctl (release unless `debug`) and return the binary's path.
+pub fn build_sigctl(release: bool) -> Result<PathBuf> {
+    let mut args = vec!["build", "--quiet", "--package", "sigctl", "--bin", "sigctl"];
+    if release {
+        args.push("--release");
+    }
+    run(&cargo(), &args)?;
+    let target =
+        std::env::var_os("CARGO_TARGET_DIR").map_or_else(|| root().join("target"), PathBuf::from);
+    Ok(target
+        .join(if release { "release" } else { "debug" })
+        .join("sigctl"))
+}
