@@ -127,7 +127,13 @@ fn pem_blocks(data: &[u8]) -> Vec<(usize, usize, &'static str)> {
             .count();
         if base64 >= MIN_BODY_CHARS {
             let end = body_at + end_rel + end_marker.len();
-            out.push((start, end, *kind));
+            // RFC 1421 headers: a traditional PEM key encrypted with a passphrase
+            let kind = if memmem::find(body, b"Proc-Type: 4,ENCRYPTED").is_some() {
+                "encrypted PEM private key"
+            } else {
+                kind
+            };
+            out.push((start, end, kind));
             pos = end;
         }
     }

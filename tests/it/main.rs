@@ -1,0 +1,9 @@
+//! sigctl's integration tests: one binary, modules mirroring the commands,
+//! against real repositories made by the real `git`, with certificates and
+//! keys made by `openssl` and `ssh-keygen` in the test.
+
+mod check;
+mod hostile;
+mod init;
+mod schema;
+mod util;
