@@ -167,16 +167,38 @@ fn shadow_key_scan(repo: &Repo, opts: CheckOptions) -> Result<Vec<Diagnostic>> {
         }
     }
     if opts.history {
-        repo.history_blobs(|commit, path, blob, data| {
-            if tracked_blobs.contains(&blob) {
-                return;
+        let (found, _) = repo.scan_all_blobs(shadow_keys::scan)?;
+        let found: Vec<_> = found
+            .into_iter()
+            .filter(|(id, _)| !tracked_blobs.contains(id))
+            .collect();
+        let wanted = found.iter().map(|(id, _)| *id).collect();
+        let located = repo.locate_blobs(&wanted)?;
+        for (blob, keys) in found {
+            for k in keys {
+                out.push(match located.get(&blob) {
+                    Some((commit, path)) => shadow_key(path, &k, Some(commit.to_string())),
+                    None => unreachable_shadow_key(&blob.to_string(), &k),
+                });
             }
-            for k in shadow_keys::scan(data) {
-                out.push(shadow_key(path, &k, Some(commit.to_string())));
-            }
-        })?;
+        }
     }
     Ok(out)
+}
+
+fn unreachable_shadow_key(blob: &str, k: &shadow_keys::Finding) -> Diagnostic {
+    Diagnostic::at_line(
+        Code::ShadowKey,
+        format!("<object {blob}>"),
+        k.line,
+        k.column,
+        format!("{} in git object {blob}, which no branch or tag reaches (amended, reset or only staged)", k.kind),
+    )
+    .label("private key material")
+    .help(
+        "treat the key as compromised and revoke it; then drop the object with \
+         `git reflog expire --expire=now --all && git gc --prune=now`",
+    )
 }
 
 fn shadow_key(path: &str, k: &shadow_keys::Finding, commit: Option<String>) -> Diagnostic {

@@ -1,10 +1,11 @@
 //! File contents for shadow-key scans: the tracked files now, and every
 //! distinct blob ever committed (each read once).
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 use std::io::Read;
 
 use gix::ObjectId;
+use gix::objs::FindExt;
 use gix::objs::tree::EntryKind;
 
 use super::{Repo, git_err};
@@ -49,15 +50,90 @@ impl Repo {
         Ok(out)
     }
 
-    /// Visit every distinct blob reachable from any ref, oldest commit first,
-    /// with the first commit and path it appears at. Each distinct tree and
-    /// blob is read once.
-    pub fn history_blobs(
+    /// Scan every distinct blob in the object database (each read once, on
+    /// every core) with `scan`, returning the blobs for which it found
+    /// something. Commits and trees are not read: their headers say they are
+    /// not blobs. Use [`Repo::locate_blobs`] to say where the found ones are.
+    pub fn scan_all_blobs<T: Send>(
         &self,
-        mut visit: impl FnMut(ObjectId, &str, ObjectId, &[u8]),
-    ) -> Result<HistoryStats> {
+        scan: impl Fn(&[u8]) -> Vec<T> + Sync,
+    ) -> Result<(Vec<(ObjectId, Vec<T>)>, HistoryStats)> {
+        let mut ids: Vec<ObjectId> = self
+            .inner
+            .objects
+            .iter()
+            .map_err(git_err)?
+            .filter_map(|id| id.ok())
+            .collect();
+        ids.sort_unstable();
+        ids.dedup();
+        let threads = std::thread::available_parallelism()
+            .map_or(1, usize::from)
+            .clamp(1, 8);
+        let chunk = ids.len().div_ceil(threads).max(1);
+        let scan = &scan;
+        let results: Vec<Result<(Vec<(ObjectId, Vec<T>)>, usize)>> = std::thread::scope(|s| {
+            let handles: Vec<_> = ids
+                .chunks(chunk)
+                .map(|part| {
+                    let repo = self.inner.clone();
+                    s.spawn(move || -> Result<(Vec<(ObjectId, Vec<T>)>, usize)> {
+                        let mut found = Vec::new();
+                        let mut blobs = 0;
+                        let mut buf = Vec::new();
+                        for id in part {
+                            let header = repo.find_header(*id).map_err(git_err)?;
+                            if header.kind() != gix::object::Kind::Blob {
+                                continue;
+                            }
+                            blobs += 1;
+                            let blob = repo.objects.find_blob(id, &mut buf).map_err(git_err)?;
+                            let hits =
+                                scan(&blob.data[..blob.data.len().min(MAX_SCAN_BYTES as usize)]);
+                            if !hits.is_empty() {
+                                found.push((*id, hits));
+                            }
+                        }
+                        Ok((found, blobs))
+                    })
+                })
+                .collect();
+            handles
+                .into_iter()
+                .map(|h| {
+                    h.join()
+                        .unwrap_or_else(|_| Err(git_err("a scanning thread failed")))
+                })
+                .collect()
+        });
+        let mut found = Vec::new();
+        let mut stats = HistoryStats {
+            objects: ids.len(),
+            ..HistoryStats::default()
+        };
+        for r in results {
+            let (f, n) = r?;
+            found.extend(f);
+            stats.blobs += n;
+        }
+        found.sort_by_key(|(id, _)| *id);
+        Ok((found, stats))
+    }
+
+    /// The first commit (oldest first) and path at which each of `wanted`
+    /// appears in the history reachable from any ref. Blobs no ref reaches
+    /// are absent from the answer. Each commit and distinct tree is read once,
+    /// and the walk stops when every blob is placed.
+    pub fn locate_blobs(
+        &self,
+        wanted: &HashSet<ObjectId>,
+    ) -> Result<HashMap<ObjectId, (ObjectId, String)>> {
+        let mut located = HashMap::new();
+        if wanted.is_empty() {
+            return Ok(located);
+        }
         let repo = &self.inner;
-        let mut tips = Vec::new();
+        let mut stack: Vec<ObjectId> = Vec::new();
         let refs = repo.references().map_err(git_err)?;
         for r in refs.all().map_err(git_err)? {
             let Ok(mut r) = r else { continue };
@@ -66,75 +142,86 @@ impl Repo {
                 continue;
             };
             if let Ok(c) = obj.peel_to_kind(gix::object::Kind::Commit) {
-                tips.push(c.id);
+                stack.push(c.id);
             }
         }
         if let Ok(head) = repo.head_id() {
-            tips.push(head.detach());
+            stack.push(head.detach());
         }
-        tips.sort();
-        tips.dedup();
-        let mut commits = Vec::new();
-        if !tips.is_empty() {
-            for info in repo.rev_walk(tips).all().map_err(git_err)? {
-                commits.push(info.map_err(git_err)?.id);
+        // every reachable commit with its root tree, each decoded once
+        let mut seen_commits: HashSet<ObjectId> = HashSet::new();
+        let mut commits: Vec<(ObjectId, ObjectId)> = Vec::new();
+        let mut buf = Vec::new();
+        while let Some(id) = stack.pop() {
+            if !seen_commits.insert(id) {
+                continue;
+            }
+            let iter = repo
+                .objects
+                .find_commit_iter(&id, &mut buf)
+                .map_err(git_err)?;
+            let mut tree = None;
+            for token in iter {
+                match token.map_err(git_err)? {
+                    gix::objs::commit::ref_iter::Token::Tree { id } => tree = Some(id),
+                    gix::objs::commit::ref_iter::Token::Parent { id } => stack.push(id),
+                    _ => break,
+                }
+            }
+            if let Some(tree) = tree {
+                commits.push((id, tree));
             }
         }
+        // oldest first (parents were pushed after children), so a blob is
+        // placed at the first commit that holds it
         commits.reverse();
-
-        let mut stats = HistoryStats {
-            commits: commits.len(),
-            ..HistoryStats::default()
-        };
         let mut seen_trees: HashSet<ObjectId> = HashSet::new();
-        let mut seen_blobs: HashSet<ObjectId> = HashSet::new();
-        let mut stack: Vec<(ObjectId, String)> = Vec::new();
-        for commit in commits {
-            let tree = {
-                let c = repo.find_commit(commit).map_err(git_err)?;
-                c.tree_id().map_err(git_err)?.detach()
-            };
-            stack.push((tree, String::new()));
-            while let Some((tree, prefix)) = stack.pop() {
+        let mut trees: Vec<(ObjectId, String)> = Vec::new();
+        for (commit, tree) in commits {
+            trees.push((tree, String::new()));
+            while let Some((tree, prefix)) = trees.pop() {
                 if !seen_trees.insert(tree) {
                     continue;
                 }
-                stats.trees += 1;
-                let data = repo.find_object(tree).map_err(git_err)?.detach().data;
-                for entry in gix::objs::TreeRefIter::from_bytes(&data, repo.object_hash()) {
+                for entry in repo
+                    .objects
+                    .find_tree_iter(&tree, &mut buf)
+                    .map_err(git_err)?
+                {
                     let entry = entry.map_err(git_err)?;
-                    let name = entry.filename.to_string();
-                    let path = if prefix.is_empty() {
-                        name
-                    } else {
-                        format!("{prefix}/{name}")
-                    };
-                    match entry.mode.kind() {
-                        EntryKind::Tree => stack.push((entry.oid.to_owned(), path)),
-                        EntryKind::Blob | EntryKind::BlobExecutable => {
-                            let id = entry.oid.to_owned();
-                            if !seen_blobs.insert(id) {
-                                continue;
-                            }
-                            stats.blobs += 1;
-                            let obj = repo.find_object(id).map_err(git_err)?;
-                            let data = &obj.data[..obj.data.len().min(MAX_SCAN_BYTES as usize)];
-                            visit(commit, &path, id, data);
+                    let kind = entry.mode.kind();
+                    let id = entry.oid.to_owned();
+                    let path = || {
+                        let name = entry.filename.to_string();
+                        if prefix.is_empty() {
+                            name
+                        } else {
+                            format!("{prefix}/{name}")
                         }
-                        EntryKind::Link | EntryKind::Commit => {}
+                    };
+                    match kind {
+                        EntryKind::Tree => trees.push((id, path())),
+                        EntryKind::Blob | EntryKind::BlobExecutable if wanted.contains(&id) => {
+                            located.entry(id).or_insert_with(|| (commit, path()));
+                        }
+                        _ => {}
                     }
                 }
             }
+            if located.len() == wanted.len() {
+                break;
+            }
         }
-        Ok(stats)
+        Ok(located)
     }
 }
 
 /// What a history scan read.
 #[derive(Debug, Default, Clone, Copy)]
 pub struct HistoryStats {
-    pub commits: usize,
-    pub trees: usize,
+    /// Distinct objects in the database.
+    pub objects: usize,
+    /// Of which blobs, each read once.
     pub blobs: usize,
 }
 

@@ -1,6 +1,378 @@
 //! `cargo xtask bench`: the figures the issues ask for, measured on
-//! generated data with a release build, printed. No pass/fail on speed.
+//! generated data with a release build, and printed. Nothing here passes or
+//! fails on speed; the numbers go into issue notes.
+//!
+//! - check: `sigctl check` on a policy of 1,000 identities, each with its own
+//!   certificate (wall time, peak memory)
+//! - history: `sigctl check --history` on 10,000 commits holding 1,000
+//!   distinct blobs, against `git log -p --all | grep -c PRIVATE`
 
-pub fn run(_args: &[String]) -> crate::util::Result {
-    Err("not yet".into())
+use std::fmt::Write as _;
+use std::path::Path;
+use std::process::Command;
+use std::time::{Duration, Instant};
+
+use crate::util::{self, Result, say};
+
+pub fn run(args: &[String]) -> Result {
+    let keep = args.iter().any(|a| a == "--keep");
+    let only = args
+        .iter()
+        .map(String::as_str)
+        .find(|a| !a.starts_with("--"));
+    util::install_deps()?;
+    ensure_gnu_time()?;
+    let sigctl = util::build_sigctl(true)?;
+    let dir = std::env::temp_dir().join(format!("sigctl-bench-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).map_err(|e| e.to_string())?;
+    say(&format!(
+        "machine: {} cores; sigctl release build; data in {}",
+        cores(),
+        dir.display()
+    ));
+    let res = (|| {
+        if only.is_none_or(|o| o == "check") {
+            bench_check(&sigctl, &dir.join("check"))?;
+        }
+        if only.is_none_or(|o| o == "history") {
+            bench_history(&sigctl, &dir.join("history"))?;
+        }
+        Ok(())
+    })();
+    if keep {
+        say(&format!("(kept {})", dir.display()));
+    } else {
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+    res
+}
+
+fn cores() -> usize {
+    std::thread::available_parallelism().map_or(1, usize::from)
+}
+
+fn ensure_gnu_time() -> Result {
+    if Path::new("/usr/bin/time").exists() {
+        return Ok(());
+    }
+    say("installing GNU time (peak memory figures)");
+    let st = Command::new("apt-get")
+        .args(["install", "-y", "-qq", "time"])
+        .env("DEBIAN_FRONTEND", "noninteractive")
+        .status()
+        .map_err(|e| e.to_string())?;
+    if st.success() {
+        Ok(())
+    } else {
+        Err("apt-get install time failed".into())
+    }
+}
+
+fn git(repo: &Path, args: &[&str]) -> Result<String> {
+    util::output(
+        Command::new("git")
+            .args(args)
+            .current_dir(repo)
+            .env("GIT_CONFIG_NOSYSTEM", "1"),
+    )
+}
+
+/// Run `cmd` `n` times; median wall time and the largest peak RSS (KiB), via GNU time.
+fn measure(dir: &Path, shell: &str, n: usize) -> Result<(Duration, u64)> {
+    let mut times = Vec::new();
+    let mut peak = 0u64;
+    for _ in 0..n {
+        let start = Instant::now();
+        let out = Command::new("/usr/bin/time")
+            .args(["-f", "%M", "sh", "-c", shell])
+            .current_dir(dir)
+            .output()
+            .map_err(|e| e.to_string())?;
+        times.push(start.elapsed());
+        let err = String::from_utf8_lossy(&out.stderr);
+        let kib = err
+            .lines()
+            .last()
+            .and_then(|l| l.trim().parse::<u64>().ok())
+            .unwrap_or(0);
+        peak = peak.max(kib);
+    }
+    times.sort();
+    Ok((times[times.len() / 2], peak))
+}
+
+fn ms(d: Duration) -> String {
+    format!("{:.1} ms", d.as_secs_f64() * 1000.0)
+}
+
+const IDENTITIES: usize = 1000;
+
+fn bench_check(sigctl: &Path, dir: &Path) -> Result {
+    say(&format!(
+        "\n== check: {IDENTITIES} identities, each with its own certificate"
+    ));
+    let repo = dir.join("repo");
+    let ca = dir.join("ca");
+    for d in [&repo.join("certs"), &ca.join("new")] {
+        std::fs::create_dir_all(d).map_err(|e| e.to_string())?;
+    }
+    git(&repo, &["init", "-q", "-b", "main"])?;
+    std::fs::write(ca.join("index"), "").map_err(|e| e.to_string())?;
+    std::fs::write(ca.join("serial"), "1000\n").map_err(|e| e.to_string())?;
+    std::fs::write(
+        ca.join("ca.cnf"),
+        "[ca]\ndefault_ca = ca\n[ca]\ndir = .\ndatabase = index\nnew_certs_dir = new\nserial = serial\n\
+         default_md = sha256\npolicy = any\nunique_subject = no\ndefault_days = 365\n[any]\ncommonName = supplied\n\
+         [codesign]\nkeyUsage = critical, digitalSignature\nextendedKeyUsage = codeSigning\n",
+    )
+    .map_err(|e| e.to_string())?;
+    let o = |args: &[&str]| util::output(Command::new("openssl").args(args).current_dir(&ca));
+    o(&[
+        "req",
+        "-x509",
+        "-newkey",
+        "ec",
+        "-pkeyopt",
+        "ec_paramgen_curve:P-256",
+        "-nodes",
+        "-keyout",
+        "ca.key",
+        "-subj",
+        "/CN=Bench CA",
+        "-days",
+        "3650",
+        "-out",
+        "ca.pem",
+    ])?;
+    o(&[
+        "req",
+        "-newkey",
+        "ec",
+        "-pkeyopt",
+        "ec_paramgen_curve:P-256",
+        "-nodes",
+        "-keyout",
+        "leaf.key",
+        "-subj",
+        "/CN=bench leaf",
+        "-out",
+        "leaf.csr",
+    ])?;
+    // one `openssl ca` signs the CSR a thousand times: distinct serials, distinct certificates
+    let mut args: Vec<String> = "ca -batch -config ca.cnf -cert ca.pem -keyfile ca.key -extensions codesign -notext -out all.pem -infiles"
+        .split(' ')
+        .map(String::from)
+        .collect();
+    args.extend(std::iter::repeat_n("leaf.csr".to_owned(), IDENTITIES));
+    let refs: Vec<&str> = args.iter().map(String::as_str).collect();
+    o(&refs)?;
+    let mut policy = String::from(
+        "version = 1\n\n[policy]\nadmins = [\"security\"]\n\n[owners.security]\ncontact = \"security@example.com\"\n\n\
+         [environments.prod]\nrefs = [\"refs/tags/v*\"]\ncustody = [\"hsm\"]\n",
+    );
+    let mut n = 0;
+    let mut entries: Vec<_> = std::fs::read_dir(ca.join("new"))
+        .map_err(|e| e.to_string())?
+        .flatten()
+        .map(|e| e.path())
+        .collect();
+    entries.sort();
+    for cert in entries {
+        n += 1;
+        let name = format!("id-{n:04}");
+        std::fs::copy(&cert, repo.join(format!("certs/{name}.pem"))).map_err(|e| e.to_string())?;
+        let _ = write!(
+            policy,
+            "\n[identities.{name}]\nowner = \"security\"\nenvironments = [\"prod\"]\ncustody = \"hsm\"\n\
+             key = \"pkcs11:token=release;object={name}\"\ncertificate = \"certs/{name}.pem\"\nrenew_before = \"30d\"\n"
+        );
+    }
+    std::fs::write(repo.join("signing.toml"), &policy).map_err(|e| e.to_string())?;
+    git(&repo, &["add", "-A"])?;
+    git(
+        &repo,
+        &[
+            "-c",
+            "user.name=b",
+            "-c",
+            "user.email=b@example.com",
+            "commit",
+            "-q",
+            "-m",
+            "policy",
+        ],
+    )?;
+    say(&format!(
+        "{n} certificates, signing.toml of {} bytes",
+        policy.len()
+    ));
+
+    let cmd = format!("{} check >/dev/null", sigctl.display());
+    let check_status = Command::new(sigctl)
+        .arg("check")
+        .current_dir(&repo)
+        .output()
+        .map_err(|e| e.to_string())?;
+    if !check_status.status.success() {
+        return Err(format!(
+            "sigctl check failed: {}",
+            String::from_utf8_lossy(&check_status.stdout)
+        ));
+    }
+    let (wall, peak) = measure(&repo, &cmd, 11)?;
+    say(&format!(
+        "sigctl check: median {} of 11 runs, peak RSS {} KiB ({:.1} MiB)",
+        ms(wall),
+        peak,
+        peak as f64 / 1024.0
+    ));
+    Ok(())
+}
+
+const COMMITS: usize = 10_000;
+const BLOBS: usize = 1_000;
+
+fn bench_history(sigctl: &Path, dir: &Path) -> Result {
+    say(&format!(
+        "\n== check --history: {COMMITS} commits, {BLOBS} distinct blobs"
+    ));
+    let repo = dir.join("repo");
+    std::fs::create_dir_all(&repo).map_err(|e| e.to_string())?;
+    git(&repo, &["init", "-q", "-b", "main"])?;
+    let key = util::output(Command::new("openssl").args([
+        "genpkey",
+        "-algorithm",
+        "EC",
+        "-pkeyopt",
+        "ec_paramgen_curve:P-256",
+    ]))?;
+    let policy = "version = 1\n\n[policy]\nadmins = [\"dev\"]\n\n[owners.dev]\ncontact = \"dev@example.com\"\n\n\
+                  [environments.dev]\nrefs = [\"refs/heads/*\"]\ncustody = [\"keyless\"]\n\n[identities.dev]\nowner = \"dev\"\n\
+                  environments = [\"dev\"]\ncustody = \"keyless\"\nkeyless = { issuer = \"https://accounts.example.com\", subject = \"dev@example.com\" }\n";
+    let mut stream: Vec<u8> = Vec::new();
+    let blob = |stream: &mut Vec<u8>, mark: usize, data: &[u8]| {
+        let _ = write!(
+            DataWriter(stream),
+            "blob\nmark :{mark}\ndata {}\n",
+            data.len()
+        );
+        stream.extend_from_slice(data);
+        stream.push(b'\n');
+    };
+    blob(&mut stream, 1, policy.as_bytes());
+    // 1,000 distinct text blobs of ~2 KiB (one of them holds a private key)
+    let mut x: u64 = 0x9e37_79b9_7f4a_7c15;
+    for i in 0..BLOBS {
+        let mut text = format!("# file content {i}\n");
+        for _ in 0..40 {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            let _ = writeln!(
+                text,
+                "line {x:016x} {:x} lorem ipsum dolor sit amet",
+                x.rotate_left(17)
+            );
+        }
+        if i == BLOBS / 2 {
+            text.push_str(&key);
+        }
+        blob(&mut stream, 2 + i, text.as_bytes());
+    }
+    for c in 0..COMMITS {
+        let when = 1_700_000_000 + c as u64 * 60;
+        let _ = write!(
+            DataWriter(&mut stream),
+            "commit refs/heads/main\nmark :{}\ncommitter Bench <bench@example.com> {when} +0000\ndata 11\ncommit {:04}\n",
+            100_000 + c,
+            c % 10_000
+        );
+        if c == 0 {
+            stream.extend_from_slice(b"M 100644 :1 signing.toml\n");
+        } else {
+            let _ = writeln!(DataWriter(&mut stream), "from :{}", 100_000 + c - 1);
+        }
+        let _ = writeln!(
+            DataWriter(&mut stream),
+            "M 100644 :{} src/d{:02}/f{:03}.txt",
+            2 + c % BLOBS,
+            (c * 7) % 32,
+            c % 50
+        );
+    }
+    let mut child = Command::new("git")
+        .args(["fast-import", "--quiet"])
+        .current_dir(&repo)
+        .stdin(std::process::Stdio::piped())
+        .spawn()
+        .map_err(|e| e.to_string())?;
+    {
+        use std::io::Write;
+        let mut stdin = child.stdin.take().ok_or("no stdin")?;
+        stdin.write_all(&stream).map_err(|e| e.to_string())?;
+    }
+    if !child.wait().map_err(|e| e.to_string())?.success() {
+        return Err("git fast-import failed".into());
+    }
+    git(&repo, &["reset", "-q", "--hard", "main"])?;
+    let tip_key = Command::new("git")
+        .args(["grep", "-q", "PRIVATE"])
+        .current_dir(&repo)
+        .status()
+        .map_err(|e| e.to_string())?;
+    let count = git(&repo, &["rev-list", "--count", "--all"])?;
+    let blobs = git(&repo, &["rev-list", "--objects", "--all"])?;
+    say(&format!(
+        "{} commits, {} objects reachable; key at the tip: {}",
+        count.trim(),
+        blobs.lines().count(),
+        tip_key.success()
+    ));
+
+    let s = sigctl.display();
+    let out = Command::new(sigctl)
+        .args(["check", "--history", "--format", "json"])
+        .current_dir(&repo)
+        .output()
+        .map_err(|e| e.to_string())?;
+    let found = String::from_utf8_lossy(&out.stdout)
+        .matches("\"shadow-key\"")
+        .count();
+    let (ours, our_peak) = measure(&repo, &format!("{s} check --history >/dev/null"), 5)?;
+    let grep = String::from_utf8_lossy(
+        &Command::new("sh")
+            .args(["-c", "git log -p --all | grep -c PRIVATE"])
+            .current_dir(&repo)
+            .output()
+            .map_err(|e| e.to_string())?
+            .stdout,
+    )
+    .trim()
+    .to_owned();
+    let (theirs, _) = measure(&repo, "git log -p --all | grep -c PRIVATE >/dev/null", 3)?;
+    say(&format!(
+        "sigctl check --history: median {} of 5 runs, peak RSS {:.1} MiB, {found} shadow-key finding(s)",
+        ms(ours),
+        our_peak as f64 / 1024.0
+    ));
+    say(&format!(
+        "git log -p --all | grep -c PRIVATE: median {} of 3 runs ({grep} matching lines)",
+        ms(theirs)
+    ));
+    say(&format!(
+        "ratio: sigctl is {:.1}x faster",
+        theirs.as_secs_f64() / ours.as_secs_f64()
+    ));
+    Ok(())
+}
+
+/// `write!` into a byte vector.
+struct DataWriter<'a>(&'a mut Vec<u8>);
+
+impl std::fmt::Write for DataWriter<'_> {
+    fn write_str(&mut self, s: &str) -> std::fmt::Result {
+        self.0.extend_from_slice(s.as_bytes());
+        Ok(())
+    }
 }
