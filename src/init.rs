@@ -149,11 +149,11 @@ fn commit_all(
     for (path, bytes) in &plan {
         let old = std::fs::read(path).ok();
         let res = (|| -> std::io::Result<()> {
-            if let Some(dir) = path.parent() {
-                if !dir.exists() {
-                    std::fs::create_dir_all(dir)?;
-                    created_dirs.push(dir.to_path_buf());
-                }
+            if let Some(dir) = path.parent()
+                && !dir.exists()
+            {
+                std::fs::create_dir_all(dir)?;
+                created_dirs.push(dir.to_path_buf());
             }
             write_via_temp(path, bytes)
         })();
@@ -175,17 +175,17 @@ fn commit_all(
                 .to_string(),
         );
     }
-    if let Some((path, bytes)) = config {
-        if let Err(e) = write_via_lock(&path, &bytes) {
-            undo(&done);
-            for d in created_dirs.iter().rev() {
-                let _ = std::fs::remove_dir(d);
-            }
-            return Err(Error::Unwritable {
-                path,
-                message: e.to_string(),
-            });
+    if let Some((path, bytes)) = config
+        && let Err(e) = write_via_lock(&path, &bytes)
+    {
+        undo(&done);
+        for d in created_dirs.iter().rev() {
+            let _ = std::fs::remove_dir(d);
         }
+        return Err(Error::Unwritable {
+            path,
+            message: e.to_string(),
+        });
     }
     Ok(())
 }

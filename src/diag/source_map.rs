@@ -28,17 +28,27 @@ impl SourceFile {
 
     /// 1-based line and column (in characters) of a byte offset.
     pub fn line_col(&self, offset: usize) -> (usize, usize) {
-        let offset = offset.min(self.text.len());
+        let mut offset = offset.min(self.text.len());
+        while !self.text.is_char_boundary(offset) {
+            offset -= 1;
+        }
         let line = match self.line_starts.binary_search(&offset) {
             Ok(i) => i,
             Err(i) => i - 1,
         };
         let start = self.line_starts[line];
-        let col = self
-            .text
-            .get(start..offset)
-            .map_or(offset - start, |s| s.chars().count());
+        let col = self.text[start..offset].chars().count();
         (line + 1, col + 1)
+    }
+
+    /// 1-based column of `offset` counted in bytes, as some renderers count.
+    pub fn byte_column(&self, offset: usize) -> usize {
+        let offset = offset.min(self.text.len());
+        let line = match self.line_starts.binary_search(&offset) {
+            Ok(i) => i,
+            Err(i) => i - 1,
+        };
+        offset - self.line_starts[line] + 1
     }
 
     /// Byte span of a 1-based line (without its newline).
@@ -67,6 +77,9 @@ mod tests {
         // `d` follows a two-byte character: byte 5, column 2
         assert_eq!(f.line_col(5), (2, 2));
         assert_eq!(f.line_col(999), (3, 1));
+        // inside a multi-byte character: the character's own column
+        assert_eq!(f.line_col(4), (2, 1));
+        assert_eq!(f.byte_column(5), 3);
         assert_eq!(f.line_span(2), 3..10);
     }
 }

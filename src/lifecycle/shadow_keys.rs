@@ -67,25 +67,57 @@ pub fn scan(data: &[u8]) -> Vec<Finding> {
 }
 
 /// `text` with every private key body and every PKCS#11 `pin-value` replaced
-/// by `*`, byte for byte, so spans into it still hold.
+/// by `*`, byte for byte, so spans into it still hold. A private-key BEGIN
+/// line without its END masks everything after it: showing less beats
+/// showing a key.
 pub fn redact(text: &str) -> String {
     let mut bytes = text.as_bytes().to_vec();
-    for (start, end, _) in pem_blocks(text.as_bytes()) {
-        mask(&mut bytes[start..end]);
+    let mut masked_to_end = false;
+    let blocks = pem_blocks(text.as_bytes());
+    for (start, end, _) in &blocks {
+        mask(&mut bytes[*start..*end]);
     }
-    let pin = b"pin-value=";
-    for at in memmem::find_iter(text.as_bytes(), pin).collect::<Vec<_>>() {
-        let from = at + pin.len();
-        let to = text.as_bytes()[from..]
+    for start in unterminated_private_begins(text.as_bytes(), &blocks) {
+        mask(&mut bytes[start..]);
+        masked_to_end = true;
+    }
+    if !masked_to_end {
+        mask_pin_values(&mut bytes);
+    }
+    // Masking replaces bytes with ASCII only after ASCII delimiters, up to
+    // ASCII delimiters, or to the end, so this cannot fail; fall back to a
+    // fully masked text rather than risk showing a secret.
+    String::from_utf8(bytes).unwrap_or_else(|_| "*".repeat(text.len()))
+}
+
+/// Mask what follows `pin-value` (any case), whatever separator the author used.
+fn mask_pin_values(bytes: &mut [u8]) {
+    let lower = bytes.to_ascii_lowercase();
+    let needle = b"pin-value";
+    for at in memmem::find_iter(&lower, needle).collect::<Vec<_>>() {
+        let from = at + needle.len();
+        let to = bytes[from..]
             .iter()
-            .position(|b| matches!(b, b';' | b'&' | b'"' | b'\'' | b'\n' | b'\r' | b' ' | b'\t'))
-            .map_or(text.len(), |n| from + n);
+            .enumerate()
+            .position(|(i, b)| {
+                i > 0 && matches!(b, b';' | b'&' | b'"' | b'\'' | b'\n' | b'\r' | b' ' | b'\t')
+            })
+            .map_or(bytes.len(), |n| from + n);
         mask(&mut bytes[from..to]);
     }
-    // Masking replaces whole UTF-8 sequences' bytes with ASCII only inside
-    // ranges that start and end on ASCII delimiters, so this cannot fail; fall
-    // back to a fully masked text rather than risk showing a secret.
-    String::from_utf8(bytes).unwrap_or_else(|_| "*".repeat(text.len()))
+}
+
+/// Offsets of private-key BEGIN lines that no END line closes.
+fn unterminated_private_begins(data: &[u8], blocks: &[(usize, usize, &'static str)]) -> Vec<usize> {
+    let begin = format!("{DASHES}{BEGIN}");
+    memmem::find_iter(data, begin.as_bytes())
+        .filter(|at| {
+            let label = &data[at + begin.len()..];
+            let line_end = memchr::memchr(b'\n', label).unwrap_or(label.len());
+            memmem::find(&label[..line_end], b"PRIVATE KEY").is_some()
+        })
+        .filter(|at| !blocks.iter().any(|(s, e, _)| (s..e).contains(&at)))
+        .collect()
 }
 
 fn mask(range: &mut [u8]) {
@@ -164,21 +196,20 @@ fn der_kind(data: &[u8]) -> Option<&'static str> {
     const PKCS7_SIGNED: &[u8] = &[
         0x06, 0x09, 0x2a, 0x86, 0x48, 0x86, 0xf7, 0x0d, 0x01, 0x07, 0x02,
     ];
-    if let Some(after) = body.strip_prefix(&[0x02, 0x01, 0x03]) {
-        if let Some((content_info, _)) = der_sequence(after) {
-            if content_info.starts_with(PKCS7_DATA) || content_info.starts_with(PKCS7_SIGNED) {
-                return Some("PKCS#12 file");
-            }
-        }
+    if let Some(after) = body.strip_prefix(&[0x02, 0x01, 0x03])
+        && let Some((content_info, _)) = der_sequence(after)
+        && (content_info.starts_with(PKCS7_DATA) || content_info.starts_with(PKCS7_SIGNED))
+    {
+        return Some("PKCS#12 file");
     }
     // PrivateKeyInfo ::= SEQUENCE { version INTEGER (0|1), algorithm SEQUENCE { OID … }, privateKey OCTET STRING }
     for version in [[0x02, 0x01, 0x00], [0x02, 0x01, 0x01]] {
-        if let Some(after) = body.strip_prefix(&version) {
-            if let Some((alg, rest)) = der_sequence(after) {
-                if alg.first() == Some(&0x06) && rest.first() == Some(&0x04) {
-                    return Some("DER PKCS#8 private key");
-                }
-            }
+        if let Some(after) = body.strip_prefix(&version)
+            && let Some((alg, rest)) = der_sequence(after)
+            && alg.first() == Some(&0x06)
+            && rest.first() == Some(&0x04)
+        {
+            return Some("DER PKCS#8 private key");
         }
     }
     // RSAPrivateKey ::= SEQUENCE { version 0, modulus INTEGER, publicExponent INTEGER, privateExponent … }
@@ -194,12 +225,11 @@ fn der_kind(data: &[u8]) -> Option<&'static str> {
         }
     }
     // ECPrivateKey ::= SEQUENCE { version 1, privateKey OCTET STRING, [0] params, [1] publicKey }
-    if let Some(after) = body.strip_prefix(&[0x02, 0x01, 0x01]) {
-        if let Some(rest) = der_skip(after, 0x04) {
-            if rest.first().is_some_and(|t| *t == 0xa0 || *t == 0xa1) {
-                return Some("DER SEC1 EC private key");
-            }
-        }
+    if let Some(after) = body.strip_prefix(&[0x02, 0x01, 0x01])
+        && let Some(rest) = der_skip(after, 0x04)
+        && rest.first().is_some_and(|t| *t == 0xa0 || *t == 0xa1)
+    {
+        return Some("DER SEC1 EC private key");
     }
     None
 }
@@ -311,7 +341,13 @@ mod tests {
         assert_eq!(red.len(), text.len());
         assert!(!red.contains("1234"));
         assert!(!red.contains(BODY));
-        assert!(red.contains("pin-value=****&x=1"));
+        assert!(red.contains("pin-value*****&x=1"), "{red}");
+        let upper = redact("key = \"pkcs11:object=a?PIN-VALUE=1234\"\n");
+        assert!(!upper.contains("1234"), "{upper}");
+        let colon = redact("key = \"pkcs11:object=a?pin-value:1234\"\n");
+        assert!(!colon.contains("1234"), "{colon}");
+        let open = format!("x\n{DASHES}{BEGIN}PRIVATE KEY{DASHES}\n{BODY}\n");
+        assert!(!redact(&open).contains(BODY));
         assert_eq!(red.lines().count(), text.lines().count());
     }
 }

@@ -22,10 +22,12 @@ pub struct Parsed {
 pub fn parse(name: &str, bytes: &[u8]) -> Parsed {
     if bytes.len() > MAX_POLICY_BYTES {
         let source = SourceFile::new(name, "");
-        let d = Diagnostic::at(
+        // no snippet: there is nothing useful to show of a file this size
+        let d = Diagnostic::at_line(
             Code::FileTooLarge,
-            &source,
-            0..0,
+            name,
+            1,
+            1,
             format!("{name} is larger than the {MAX_POLICY_BYTES} byte limit for a policy"),
         )
         .label("file starts here")
@@ -56,9 +58,39 @@ pub fn parse(name: &str, bytes: &[u8]) -> Parsed {
             };
         }
     };
-    let source = SourceFile::new(name, shadow_keys::redact(text));
+    let mut source = SourceFile::new(name, shadow_keys::redact(text));
     let result = toml::from_str::<RawPolicy>(text).map_err(|e| toml_error(&source, &e));
+    if let Ok(raw) = &result {
+        source = mask_pins(source, raw);
+    }
     Parsed { source, result }
+}
+
+/// Mask every `key` value whose decoded text carries a PIN: the raw text may
+/// spell it with TOML escapes that text-level redaction cannot see.
+fn mask_pins(source: SourceFile, raw: &RawPolicy) -> SourceFile {
+    let spans: Vec<_> = raw
+        .identities
+        .values()
+        .filter_map(|id| id.key.as_ref())
+        .filter(|k| k.get().to_ascii_lowercase().contains("pin-value"))
+        .map(|k| k.span())
+        .collect();
+    if spans.is_empty() {
+        return source;
+    }
+    let mut bytes = source.text.into_bytes();
+    for span in spans {
+        // keep the quotes, mask what is between them
+        let inner = span.start.saturating_add(1)..span.end.saturating_sub(1);
+        for b in bytes.get_mut(inner).into_iter().flatten() {
+            if !matches!(*b, b'\n' | b'\r') {
+                *b = b'*';
+            }
+        }
+    }
+    // multi-byte characters inside the span became several `*`: still valid UTF-8
+    SourceFile::new(source.name, String::from_utf8_lossy(&bytes).into_owned())
 }
 
 fn toml_error(source: &SourceFile, e: &toml::de::Error) -> Diagnostic {
@@ -67,12 +99,14 @@ fn toml_error(source: &SourceFile, e: &toml::de::Error) -> Diagnostic {
     let span = e.span().unwrap_or(0..0);
     // a zero-width span at end of file still needs a character to point at
     let span = if span.is_empty() && span.start > 0 && span.start >= source.text.len() {
-        span.start - 1..span.start
+        // point at the last character, not into the middle of it
+        let last = source.text.char_indices().next_back().map_or(0, |(i, _)| i);
+        last..source.text.len()
     } else {
         span
     };
     // toml's messages may quote the offending value: keep it, but never a secret
-    let shown = shadow_keys::redact(&message);
+    let shown = plain_types(&shadow_keys::redact(&message));
     Diagnostic::at(
         code,
         source,
@@ -81,6 +115,31 @@ fn toml_error(source: &SourceFile, e: &toml::de::Error) -> Diagnostic {
     )
     .label(short_label(code, &shown))
     .help(help)
+}
+
+/// serde names Rust types ("expected i64", "expected struct RawKeyless"):
+/// say what a policy author wrote or should write instead.
+fn plain_types(message: &str) -> String {
+    let mut out = message.to_owned();
+    while let Some(at) = out.find("struct Raw") {
+        let word_end = out[at + "struct Raw".len()..]
+            .find(|c: char| !c.is_ascii_alphanumeric())
+            .map_or(out.len(), |n| at + "struct Raw".len() + n);
+        out.replace_range(at..word_end, "a table");
+    }
+    for (rust, toml) in [
+        ("expected i64", "expected an integer"),
+        ("expected u64", "expected an integer"),
+        ("expected a sequence", "expected an array"),
+        ("expected a map", "expected a table"),
+        ("expected a boolean", "expected true or false"),
+        ("invalid type: sequence", "invalid type: array"),
+        ("invalid type: map", "invalid type: table"),
+        ("expected a string", "expected a quoted string"),
+    ] {
+        out = out.replace(rust, toml);
+    }
+    out
 }
 
 fn classify(message: &str) -> (Code, &'static str) {

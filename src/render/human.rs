@@ -80,11 +80,11 @@ fn render(
         .with_context_lines(1);
     let mut out = String::new();
     for d in diags {
-        let source = d
+        let file = d
             .span
             .as_ref()
-            .and_then(|_| sources.iter().find(|s| s.name == d.file))
-            .map(|s| NamedSource::new(s.name.clone(), s.text.clone()));
+            .and_then(|_| sources.iter().find(|s| s.name == d.file));
+        let source = file.map(|s| NamedSource::new(s.name.clone(), s.text.clone()));
         let url = if source.is_some() {
             d.code.to_string()
         } else {
@@ -101,6 +101,17 @@ fn render(
                 "{}: {} at {}:{}:{}\n",
                 d.code, d.message, d.file, d.line, d.column
             );
+        }
+        // miette counts columns in bytes; sigctl (and its JSON) in characters
+        if let (Some(f), Some(span)) = (file, &d.span) {
+            let bytes = f.byte_column(span.start);
+            if bytes != d.column {
+                one = one.replacen(
+                    &format!("[{}:{}:{bytes}]", d.file, d.line),
+                    &format!("[{}:{}:{}]", d.file, d.line, d.column),
+                    1,
+                );
+            }
         }
         out.push_str(&one);
         out.push('\n');

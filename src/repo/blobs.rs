@@ -57,35 +57,23 @@ impl Repo {
     pub fn scan_all_blobs<T: Send>(
         &self,
         scan: impl Fn(&[u8]) -> Vec<T> + Sync,
-    ) -> Result<(Vec<(ObjectId, Vec<T>)>, HistoryStats)> {
-        let mut ids: Vec<ObjectId> = self
-            .inner
-            .objects
-            .iter()
-            .map_err(git_err)?
-            .filter_map(|id| id.ok())
-            .collect();
-        ids.sort_unstable();
-        ids.dedup();
+    ) -> Result<(Found<T>, HistoryStats)> {
+        let (ids, objects) = self.blob_candidates()?;
         let threads = std::thread::available_parallelism()
             .map_or(1, usize::from)
             .clamp(1, 8);
         let chunk = ids.len().div_ceil(threads).max(1);
         let scan = &scan;
-        let results: Vec<Result<(Vec<(ObjectId, Vec<T>)>, usize)>> = std::thread::scope(|s| {
+        let results: Vec<Result<(Found<T>, usize)>> = std::thread::scope(|s| {
             let handles: Vec<_> = ids
                 .chunks(chunk)
                 .map(|part| {
                     let repo = self.inner.clone();
-                    s.spawn(move || -> Result<(Vec<(ObjectId, Vec<T>)>, usize)> {
+                    s.spawn(move || -> Result<(Found<T>, usize)> {
                         let mut found = Vec::new();
                         let mut blobs = 0;
                         let mut buf = Vec::new();
                         for id in part {
-                            let header = repo.find_header(*id).map_err(git_err)?;
-                            if header.kind() != gix::object::Kind::Blob {
-                                continue;
-                            }
                             blobs += 1;
                             let blob = repo.objects.find_blob(id, &mut buf).map_err(git_err)?;
                             let hits =
@@ -108,7 +96,7 @@ impl Repo {
         });
         let mut found = Vec::new();
         let mut stats = HistoryStats {
-            objects: ids.len(),
+            objects,
             ..HistoryStats::default()
         };
         for r in results {
@@ -118,6 +106,96 @@ impl Repo {
         }
         found.sort_by_key(|(id, _)| *id);
         Ok((found, stats))
+    }
+
+    /// Ids of every blob in the object database, and the count of distinct
+    /// objects. Packed objects are classified from their entry headers alone,
+    /// following delta chains by offset (nothing is inflated); loose objects
+    /// and anything a pack cannot place are asked of the object database.
+    /// They come in pack order, so that delta bases are read (and cached) before
+    /// the deltas built on them.
+    fn blob_candidates(&self) -> Result<(Vec<ObjectId>, usize)> {
+        use gix::odb::pack;
+        use pack::data::entry::Header;
+        let hash = self.inner.object_hash();
+        let mut blobs: Vec<(usize, u64, ObjectId)> = Vec::new();
+        let mut classified: HashSet<ObjectId> = HashSet::new();
+        let pack_dir = self.common_dir().join("objects/pack");
+        let mut idx_paths: Vec<_> = std::fs::read_dir(&pack_dir)
+            .into_iter()
+            .flatten()
+            .flatten()
+            .map(|e| e.path())
+            .collect();
+        idx_paths.sort();
+        for (pack_no, idx_path) in idx_paths.into_iter().enumerate() {
+            if idx_path.extension().is_none_or(|e| e != "idx") {
+                continue;
+            }
+            let (Ok(idx), Ok(data)) = (
+                pack::index::File::at(&idx_path, hash),
+                pack::data::File::at(idx_path.with_extension("pack"), hash),
+            ) else {
+                continue; // the generic path below still reads it
+            };
+            // kind of the object at each pack offset, memoised along delta chains
+            let mut kind_at: HashMap<u64, Option<gix::object::Kind>> = HashMap::new();
+            for e in idx.iter() {
+                let mut chain = Vec::new();
+                let mut offset = e.pack_offset;
+                let kind = loop {
+                    if let Some(k) = kind_at.get(&offset) {
+                        break *k;
+                    }
+                    chain.push(offset);
+                    let Ok(entry) = data.entry(offset) else {
+                        break None;
+                    };
+                    match entry.header {
+                        Header::Blob => break Some(gix::object::Kind::Blob),
+                        Header::Tree => break Some(gix::object::Kind::Tree),
+                        Header::Commit => break Some(gix::object::Kind::Commit),
+                        Header::Tag => break Some(gix::object::Kind::Tag),
+                        Header::OfsDelta { base_distance } => {
+                            match Header::verified_base_pack_offset(offset, base_distance) {
+                                Some(base) => offset = base,
+                                None => break None,
+                            }
+                        }
+                        Header::RefDelta { base_id } => match idx.lookup(base_id) {
+                            Some(i) => offset = idx.pack_offset_at_index(i),
+                            None => break None,
+                        },
+                    }
+                    if chain.len() > 10_000 {
+                        break None; // a cycle in a corrupt pack
+                    }
+                };
+                for o in chain {
+                    kind_at.insert(o, kind);
+                }
+                if let Some(kind) = kind
+                    && classified.insert(e.oid)
+                    && kind == gix::object::Kind::Blob
+                {
+                    blobs.push((pack_no, e.pack_offset, e.oid));
+                }
+            }
+        }
+        let mut objects = classified.len();
+        for id in self.inner.objects.iter().map_err(git_err)? {
+            let Ok(id) = id else { continue };
+            if classified.contains(&id) {
+                continue;
+            }
+            classified.insert(id);
+            objects += 1;
+            if self.inner.find_header(id).map_err(git_err)?.kind() == gix::object::Kind::Blob {
+                blobs.push((usize::MAX, 0, id));
+            }
+        }
+        blobs.sort_unstable();
+        Ok((blobs.into_iter().map(|(_, _, id)| id).collect(), objects))
     }
 
     /// The first commit (oldest first) and path at which each of `wanted`
@@ -215,6 +293,9 @@ impl Repo {
         Ok(located)
     }
 }
+
+/// Blobs in which a scan found something, with what it found.
+pub type Found<T> = Vec<(ObjectId, Vec<T>)>;
 
 /// What a history scan read.
 #[derive(Debug, Default, Clone, Copy)]

@@ -28,7 +28,7 @@ impl Repo {
             }
             let (section, sub, name) = split_key(key);
             let sub = sub.map(gix::bstr::BStr::new);
-            file.set_raw_value_by(section, sub, name.to_owned(), *value)
+            file.set_raw_value_by(section, sub, name, *value)
                 .map_err(git_err)?;
             changed = true;
         }

@@ -30,18 +30,20 @@ impl Repo {
         } else {
             start
         };
+        // messages name a real place, not `.`
+        let start = std::path::absolute(&start).unwrap_or(start);
         use gix::discover::upwards::Error as Up;
-        if let Err(e) = gix::discover::upwards(&start) {
-            if matches!(
+        if let Err(e) = gix::discover::upwards(&start)
+            && matches!(
                 e.downcast_any_ref::<Up>(),
                 Some(
                     Up::NoGitRepository { .. }
                         | Up::NoGitRepositoryWithinCeiling { .. }
                         | Up::NoGitRepositoryWithinFs { .. }
                 )
-            ) {
-                return Err(Error::NotARepository { path: start });
-            }
+            )
+        {
+            return Err(Error::NotARepository { path: start });
         }
         let inner = gix::discover(&start).map_err(|e| Error::Repository {
             path: start.clone(),

@@ -73,9 +73,11 @@ pub fn check(cx: &mut Ctx) {
                 cx.push(d);
             }
         }
-        if id.certificate.is_some() && id.key.is_none() {
-            if let Some(cert) = &id.certificate {
-                let d = Diagnostic::at(
+        if id.certificate.is_some()
+            && id.key.is_none()
+            && let Some(cert) = &id.certificate
+        {
+            let d = Diagnostic::at(
                     Code::AmbiguousSigner,
                     cx.src,
                     cert.span(),
@@ -83,16 +85,15 @@ pub fn check(cx: &mut Ctx) {
                 )
                 .label("certificate without key")
                 .help("a certificate belongs to an hsm identity: add its PKCS#11 `key` URI, or remove the certificate");
-                cx.push(d);
-            }
+            cx.push(d);
         }
-        if let Some(ssh) = &id.ssh_key {
-            if let Err(why) = check_ssh_key(ssh.get()) {
-                let d = Diagnostic::at(Code::InvalidSshKey, cx.src, ssh.span(), format!("identity `{name}`: `ssh_key` {why}"))
+        if let Some(ssh) = &id.ssh_key
+            && let Err(why) = check_ssh_key(ssh.get())
+        {
+            let d = Diagnostic::at(Code::InvalidSshKey, cx.src, ssh.span(), format!("identity `{name}`: `ssh_key` {why}"))
                     .label("not an OpenSSH public key")
                     .help("paste one line of the key's `.pub` file, such as `ssh-ed25519 AAAAC3Nz… you@example.com`");
-                cx.push(d);
-            }
+            cx.push(d);
         }
         if let Some(kl) = &id.keyless {
             if !kl.issuer.get().starts_with("https://") || kl.issuer.get().len() <= "https://".len()
