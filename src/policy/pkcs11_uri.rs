@@ -167,10 +167,7 @@ mod tests {
             parse("pkcs11:object=%zz"),
             Err(UriError::BadEncoding("object".into()))
         );
-        assert_eq!(
-            parse("pkcs11:object"),
-            Err(UriError::NoEquals)
-        );
+        assert_eq!(parse("pkcs11:object"), Err(UriError::NoEquals));
         assert!(parse("pkcs11:object=a;x-vendor=1").is_ok());
     }
 }

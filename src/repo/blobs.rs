@@ -68,7 +68,11 @@ impl Repo {
             let handles: Vec<_> = ids
                 .chunks(chunk)
                 .map(|part| {
-                    let repo = self.inner.clone();
+                    let mut repo = self.inner.clone();
+                    // blobs come in pack order: keep the last ones decoded, the next delta's base
+                    repo.objects.set_pack_cache(|| {
+                        Box::<gix::odb::pack::cache::lru::StaticLinkedList<64>>::default()
+                    });
                     s.spawn(move || -> Result<(Found<T>, usize)> {
                         let mut found = Vec::new();
                         let mut blobs = 0;

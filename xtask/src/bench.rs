@@ -316,6 +316,24 @@ fn bench_history(sigctl: &Path, dir: &Path) -> Result {
         return Err("git fast-import failed".into());
     }
     git(&repo, &["reset", "-q", "--hard", "main"])?;
+    // the key was committed, then removed: only history holds it now
+    let holding = git(&repo, &["grep", "-l", "PRIVATE KEY"])?;
+    for path in holding.lines() {
+        git(&repo, &["rm", "-q", path])?;
+    }
+    git(
+        &repo,
+        &[
+            "-c",
+            "user.name=b",
+            "-c",
+            "user.email=b@example.com",
+            "commit",
+            "-q",
+            "-m",
+            "remove the key",
+        ],
+    )?;
     let tip_key = Command::new("git")
         .args(["grep", "-q", "PRIVATE"])
         .current_dir(&repo)
