@@ -71,6 +71,12 @@ fn ci() -> util::Result {
             "warnings",
         ],
     )?;
-    util::run(&cargo, &["test", "--workspace", "--no-fail-fast"])?;
+    let (passed, failed) =
+        util::run_counting_tests(&cargo, &["test", "--workspace", "--no-fail-fast"])?;
+    // one plain closing line, whatever the test binaries printed last
+    util::say(&format!("{passed} passed, {failed} failed"));
+    if failed > 0 {
+        return Err(format!("{failed} tests failed"));
+    }
     Ok(())
 }

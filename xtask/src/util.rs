@@ -35,6 +35,49 @@ pub fn run(program: &str, args: &[&str]) -> Result {
     }
 }
 
+/// Run `cargo test …`, echoing its output, and add up its `test result:` lines.
+pub fn run_counting_tests(program: &str, args: &[&str]) -> Result<(u64, u64)> {
+    use std::io::{BufRead, BufReader};
+    say(&format!("$ {program} {}", args.join(" ")));
+    let mut child = Command::new(program)
+        .args(args)
+        .current_dir(root())
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .map_err(|e| format!("cannot run {program}: {e}"))?;
+    let (mut passed, mut failed) = (0, 0);
+    if let Some(out) = child.stdout.take() {
+        for line in BufReader::new(out)
+            .lines()
+            .map_while(std::result::Result::ok)
+        {
+            say(&line);
+            if let Some(rest) = line.strip_prefix("test result: ") {
+                let count = |word: &str| {
+                    rest.split(';')
+                        .find_map(|part| {
+                            part.trim().strip_suffix(word).map(|n| {
+                                n.trim()
+                                    .trim_start_matches("ok. ")
+                                    .trim_start_matches("FAILED. ")
+                                    .parse::<u64>()
+                                    .unwrap_or(0)
+                            })
+                        })
+                        .unwrap_or(0)
+                };
+                passed += count("passed");
+                failed += count("failed");
+            }
+        }
+    }
+    let status = child.wait().map_err(|e| e.to_string())?;
+    if !status.success() && failed == 0 {
+        return Err(format!("`{program} {}` failed ({status})", args.join(" ")));
+    }
+    Ok((passed, failed))
+}
+
 fn have(cmd: &str) -> bool {
     Command::new("sh")
         .args(["-c", &format!("command -v {cmd} >/dev/null 2>&1")])
