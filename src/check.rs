@@ -123,17 +123,25 @@ fn read_policy(path: &Path) -> Result<Vec<u8>> {
     Ok(bytes)
 }
 
-/// Read a certificate named in the policy, refusing paths that leave the repository.
-pub fn read_certificate(root: &Path, rel: &str) -> CertInput {
+/// `rel` joined to the repository root, when it is a plain relative path
+/// (not absolute, no `..`).
+pub fn resolve_in_repo(root: &Path, rel: &str) -> Option<PathBuf> {
     let p = Path::new(rel);
     if rel.is_empty()
         || p.is_absolute()
         || p.components()
             .any(|c| !matches!(c, Component::Normal(_) | Component::CurDir))
     {
-        return CertInput::OutsideRepository;
+        return None;
     }
-    let full = root.join(p);
+    Some(root.join(p))
+}
+
+/// Read a certificate named in the policy, refusing paths that leave the repository.
+pub fn read_certificate(root: &Path, rel: &str) -> CertInput {
+    let Some(full) = resolve_in_repo(root, rel) else {
+        return CertInput::OutsideRepository;
+    };
     let meta = match std::fs::metadata(&full) {
         Ok(m) => m,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return CertInput::Missing,

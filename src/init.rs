@@ -190,6 +190,16 @@ fn commit_all(
     Ok(())
 }
 
+/// Write `bytes` to `path` through a temporary file in the same directory and
+/// a rename, creating the directory if needed: readers see the old file or
+/// the new one, never a part.
+pub fn write_atomically(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
+    if let Some(dir) = path.parent() {
+        std::fs::create_dir_all(dir)?;
+    }
+    write_via_temp(path, bytes)
+}
+
 fn write_via_temp(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
     let name = path
         .file_name()

@@ -4,6 +4,9 @@
 
 mod check;
 mod init;
+mod key;
+mod sign;
+mod token;
 
 use std::ffi::OsString;
 use std::io::Write;
@@ -38,10 +41,26 @@ enum Command {
     Check(check::Args),
     /// Write a starter signing.toml and configure this repository for signing
     Init(init::Args),
+    /// Keys on a PKCS#11 token
+    #[command(subcommand)]
+    Key(key::KeyCommand),
+    /// Certificates of token keys
+    #[command(subcommand)]
+    Cert(key::CertCommand),
+    /// Sign tags and artefacts with an identity's token key
+    #[command(subcommand)]
+    Sign(sign::SignCommand),
+    /// Verify an artefact against its Sigstore bundle and signing.toml
+    VerifyArtifact(sign::VerifyArtifactArgs),
 }
 
-/// Run the CLI on `args` (argv including the program name).
+/// Run the CLI on `args` (argv including the program name). When git calls
+/// sigctl as its x509 program, answer in gpg's protocol instead.
 pub fn run(args: impl IntoIterator<Item = OsString>) -> ExitCode {
+    let args: Vec<OsString> = args.into_iter().collect();
+    if crate::gpg::args::is_gpg_shape(&args) {
+        return ExitCode::from(run_gpg(&args));
+    }
     let cli = match Cli::try_parse_from(args) {
         Ok(c) => c,
         Err(e) => {
@@ -53,8 +72,31 @@ pub fn run(args: impl IntoIterator<Item = OsString>) -> ExitCode {
     let code = match cli.command {
         Command::Check(a) => check::run(a),
         Command::Init(a) => init::run(a),
+        Command::Key(c) => key::run_key(c),
+        Command::Cert(c) => key::run_cert(c),
+        Command::Sign(c) => sign::run(c),
+        Command::VerifyArtifact(a) => sign::run_verify_artifact(a),
     };
     ExitCode::from(code)
+}
+
+fn run_gpg(args: &[OsString]) -> u8 {
+    use crate::clock::{Clock, SystemClock};
+    let parsed = match crate::gpg::args::parse(args) {
+        Ok(p) => p,
+        Err(e) => {
+            let _ = std::io::stderr()
+                .lock()
+                .write_all(format!("sigctl: {e}\n").as_bytes());
+            return EXIT_ERROR;
+        }
+    };
+    let prompt = token::prompt_pin;
+    let repo = crate::repo::Repo::discover(std::path::Path::new(".")).ok();
+    let access = token::access(repo.as_ref(), &prompt);
+    let outcome = crate::gpg::run(&parsed, &access, SystemClock.now());
+    crate::gpg::emit(&parsed, &outcome);
+    outcome.code
 }
 
 /// Write to stdout; a closed pipe is not an error.

@@ -5,6 +5,7 @@
 
 pub mod blobs;
 pub mod git_config;
+pub mod objects;
 
 use std::path::{Path, PathBuf};
 

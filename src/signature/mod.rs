@@ -1,3 +1,4 @@
 //! Signature and certificate formats. Pure: bytes in, facts out.
 
+pub mod cms;
 pub mod x509;

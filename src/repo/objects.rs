@@ -1,0 +1,107 @@
+//! Reading files at HEAD, resolving revisions and refs, writing tag objects.
+
+use gix::refs::transaction::PreviousValue;
+
+use super::{Repo, git_err};
+use crate::error::{Error, Result};
+
+impl Repo {
+    /// The blob at `path` in HEAD's tree: `(blob id, bytes)`; `None` on an
+    /// unborn branch or when HEAD has no such file.
+    pub fn file_at_head(&self, path: &str) -> Result<Option<(String, Vec<u8>)>> {
+        let Ok(tree) = self.inner.head_tree() else {
+            return Ok(None);
+        };
+        let Some(entry) = tree.lookup_entry_by_path(path).map_err(git_err)? else {
+            return Ok(None);
+        };
+        let obj = entry.object().map_err(git_err)?;
+        if obj.kind != gix::object::Kind::Blob {
+            return Ok(None);
+        }
+        Ok(Some((obj.id.to_string(), obj.detach().data)))
+    }
+
+    /// The full name of the branch HEAD points at (`refs/heads/main`), if any.
+    pub fn current_branch(&self) -> Option<String> {
+        self.inner
+            .head_name()
+            .ok()
+            .flatten()
+            .map(|n| n.as_bstr().to_string())
+    }
+
+    /// The commit a revision names.
+    pub fn resolve_commit(&self, rev: &str) -> Result<String> {
+        let id = self
+            .inner
+            .rev_parse_single(rev)
+            .map_err(|e| Error::Git(format!("cannot resolve `{rev}`: {e}")))?;
+        let obj = id.object().map_err(git_err)?;
+        let commit = obj
+            .peel_to_kind(gix::object::Kind::Commit)
+            .map_err(|_| Error::Git(format!("`{rev}` is not a commit")))?;
+        Ok(commit.id.to_string())
+    }
+
+    /// Whether a reference exists.
+    pub fn ref_exists(&self, name: &str) -> Result<bool> {
+        Ok(self
+            .inner
+            .try_find_reference(name)
+            .map_err(git_err)?
+            .is_some())
+    }
+
+    /// Write a tag object and create `refs/tags/<name>` for it, only if the ref
+    /// does not exist (compare-and-swap): no stray ref on failure.
+    pub fn write_tag(&self, name: &str, object: &[u8]) -> Result<String> {
+        use gix::objs::Write;
+        let id = self
+            .inner
+            .objects
+            .write_buf(gix::object::Kind::Tag, object)
+            .map_err(git_err)?;
+        self.inner
+            .reference(
+                format!("refs/tags/{name}").as_str(),
+                id,
+                PreviousValue::MustNotExist,
+                format!("sigctl: signed tag {name}"),
+            )
+            .map_err(|e| Error::Git(format!("cannot create refs/tags/{name}: {e}")))?;
+        Ok(id.to_string())
+    }
+}
+
+impl Repo {
+    /// Refuse a ref name git would refuse.
+    pub fn validate_ref_name(&self, name: &str) -> Result<()> {
+        gix::refs::FullName::try_from(name)
+            .map(|_| ())
+            .map_err(|e| Error::Git(format!("`{name}` is not a valid ref name: {e}")))
+    }
+}
+
+impl Repo {
+    /// The blob at `path` in the tree of `treeish` (a commit or tree id).
+    pub fn file_in(&self, treeish: &str, path: &str) -> Result<Option<Vec<u8>>> {
+        let Ok(id) = gix::ObjectId::from_hex(treeish.as_bytes()) else {
+            return Ok(None);
+        };
+        let Ok(obj) = self.inner.find_object(id) else {
+            return Ok(None);
+        };
+        let Ok(tree) = obj.peel_to_tree() else {
+            return Ok(None);
+        };
+        let Some(entry) = tree.lookup_entry_by_path(path).map_err(git_err)? else {
+            return Ok(None);
+        };
+        let obj = entry.object().map_err(git_err)?;
+        if obj.kind != gix::object::Kind::Blob {
+            return Ok(None);
+        }
+        Ok(Some(obj.detach().data))
+    }
+}
