@@ -1,13 +1,18 @@
-//! `cargo xtask demo`: sigctl's main job end to end on a throwaway repository.
+//! `cargo xtask demo`: sigctl's main job end to end on a throwaway repository
+//! and a throwaway SoftHSM2 token.
 //!
-//! Today: `sigctl init`, a certificate from a throwaway CA, `sigctl check`,
-//! and what a failing check looks like. Everything happens in a temporary
-//! directory that is removed afterwards (`--keep` keeps it).
+//! A policy, a key born on the token, a certificate from a throwaway CA, a
+//! signed commit through `git commit -S`, a signed release tag, a signed
+//! artefact, each verified; then what failures look like. Everything happens
+//! in a temporary directory that is removed afterwards (`--keep` keeps it).
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use crate::util::{self, Result, say};
+
+/// The demo token's PIN: a throwaway token, made and destroyed by the demo.
+const DEMO_PIN: &str = "246810";
 
 pub fn run(args: &[String]) -> Result {
     let keep = args.iter().any(|a| a == "--keep");
@@ -16,7 +21,7 @@ pub fn run(args: &[String]) -> Result {
     let dir = std::env::temp_dir().join(format!("sigctl-demo-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&dir);
     std::fs::create_dir_all(&dir).map_err(|e| e.to_string())?;
-    let result = demo(&sigctl, &dir);
+    let result = Demo::new(&sigctl, &dir).and_then(|d| d.run());
     if keep || result.is_err() {
         say(&format!("\n(the demo's files are in {})", dir.display()));
     } else {
@@ -25,196 +30,297 @@ pub fn run(args: &[String]) -> Result {
     result
 }
 
-fn demo(sigctl: &Path, dir: &Path) -> Result {
-    let repo = dir.join("repo");
-    let ca = dir.join("ca");
-    std::fs::create_dir_all(&repo).map_err(|e| e.to_string())?;
-    std::fs::create_dir_all(&ca).map_err(|e| e.to_string())?;
-    let git = |args: &[&str]| {
-        util::output(isolated(
-            Command::new("git").args(args).current_dir(&repo),
-            dir,
-        ))
-    };
-
-    step("1. A new repository, and a starter policy for HSM-backed release signing");
-    git(&["init", "-q", "-b", "main"])?;
-    git(&["config", "user.name", "Demo Releaser"])?;
-    git(&["config", "user.email", "releaser@example.com"])?;
-    show(
-        sigctl,
-        &repo,
-        dir,
-        &["init", "--template", "hsm-release"],
-        0,
-    )?;
-
-    step("2. sigctl check: the release identity's certificate is declared but not issued yet");
-    show(sigctl, &repo, dir, &["check"], 0)?;
-
-    step("3. A throwaway CA issues the release certificate (codeSigning, 90 days)");
-    let cert = issue_certificate(&ca)?;
-    std::fs::create_dir_all(repo.join("certs")).map_err(|e| e.to_string())?;
-    std::fs::copy(&cert, repo.join("certs/release.pem")).map_err(|e| e.to_string())?;
-    say(&util::output(
-        Command::new("openssl")
-            .args([
-                "x509",
-                "-noout",
-                "-subject",
-                "-enddate",
-                "-ext",
-                "extendedKeyUsage",
-                "-in",
-            ])
-            .arg(&cert),
-    )?);
-    git(&["add", "-A"])?;
-    git(&["commit", "-q", "-m", "Adopt sigctl signing policy"])?;
-
-    step("4. sigctl check: clean");
-    show(sigctl, &repo, dir, &["check"], 0)?;
-
-    step(
-        "5. The same policy 80 days from now: the certificate is inside its 30-day renewal window",
-    );
-    let end = not_after(&cert)?;
-    show(
-        sigctl,
-        &repo,
-        dir,
-        &["check", "--now", &shift(&end, -10)?],
-        0,
-    )?;
-
-    step("6. ... and after it expired: check fails, as a CI gate would");
-    show(sigctl, &repo, dir, &["check", "--now", &shift(&end, 3)?], 1)?;
-
-    step("7. Someone commits a private key: check names the file and line, never the key");
-    let key = util::output(Command::new("openssl").args([
-        "genpkey",
-        "-algorithm",
-        "EC",
-        "-pkeyopt",
-        "ec_paramgen_curve:P-256",
-    ]))?;
-    std::fs::write(repo.join("deploy.pem"), key).map_err(|e| e.to_string())?;
-    git(&["add", "deploy.pem"])?;
-    show(sigctl, &repo, dir, &["check", "--format", "json"], 1)?;
-
-    say("\nThe demo ran: init, a certificate, check (clean, renewal due, expired, shadow key).");
-    Ok(())
+struct Demo {
+    sigctl: PathBuf,
+    dir: PathBuf,
+    repo: PathBuf,
+    ca: PathBuf,
 }
 
-fn isolated<'a>(cmd: &'a mut Command, dir: &Path) -> &'a mut Command {
-    cmd.env("HOME", dir)
-        .env("GIT_CONFIG_NOSYSTEM", "1")
-        .env("NO_COLOR", "1")
+impl Demo {
+    fn new(sigctl: &Path, dir: &Path) -> Result<Self> {
+        let d = Self {
+            sigctl: sigctl.to_path_buf(),
+            dir: dir.to_path_buf(),
+            repo: dir.join("repo"),
+            ca: dir.join("ca"),
+        };
+        for p in [&d.repo, &d.ca, &dir.join("tokens")] {
+            std::fs::create_dir_all(p).map_err(|e| e.to_string())?;
+        }
+        std::fs::write(
+            dir.join("softhsm2.conf"),
+            format!(
+                "directories.tokendir = {}/tokens\nobjectstore.backend = file\nlog.level = ERROR\n",
+                dir.display()
+            ),
+        )
+        .map_err(|e| e.to_string())?;
+        Ok(d)
+    }
+
+    /// The environment every command of the demo runs in: its own HOME, its
+    /// own token, the PIN in SIGCTL_PKCS11_PIN (never on a command line).
+    fn env<'a>(&self, cmd: &'a mut Command) -> &'a mut Command {
+        cmd.env("HOME", &self.dir)
+            .env("GIT_CONFIG_NOSYSTEM", "1")
+            .env("NO_COLOR", "1")
+            .env("SOFTHSM2_CONF", self.dir.join("softhsm2.conf"))
+            .env("SIGCTL_PKCS11_PIN", DEMO_PIN)
+    }
+
+    fn git(&self, args: &[&str]) -> Result<String> {
+        util::output(self.env(Command::new("git").args(args).current_dir(&self.repo)))
+    }
+
+    /// Run a command in the repo, show it and what it printed, insist on the exit code.
+    fn show(&self, program: &Path, shown: &str, args: &[&str], want: i32) -> Result {
+        say(&format!("$ {shown} {}", args.join(" ")));
+        let out = self
+            .env(Command::new(program).args(args).current_dir(&self.repo))
+            .output()
+            .map_err(|e| e.to_string())?;
+        let text = format!(
+            "{}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+        if !text.trim().is_empty() {
+            say(text.trim_end());
+        }
+        let code = out.status.code().unwrap_or(-1);
+        if code != 0 {
+            say(&format!("(exit {code})"));
+        }
+        if code == want {
+            Ok(())
+        } else {
+            Err(format!(
+                "`{shown} {}` exited {code}, expected {want}",
+                args.join(" ")
+            ))
+        }
+    }
+
+    fn sig(&self, args: &[&str], want: i32) -> Result {
+        self.show(&self.sigctl, "sigctl", args, want)
+    }
+
+    fn run(&self) -> Result {
+        step(
+            "1. A throwaway HSM: a SoftHSM2 token labelled `sigctl` (its PIN lives only in SIGCTL_PKCS11_PIN)",
+        );
+        util::output(self.env(Command::new("softhsm2-util").args([
+            "--init-token",
+            "--free",
+            "--label",
+            "sigctl",
+            "--so-pin",
+            "13579",
+            "--pin",
+            DEMO_PIN,
+        ])))?;
+
+        step("2. A new repository and a starter policy for HSM-backed release signing");
+        self.git(&["init", "-q", "-b", "main"])?;
+        self.git(&["config", "user.name", "Demo Releaser"])?;
+        self.git(&["config", "user.email", "releaser@example.com"])?;
+        self.sig(&["init", "--template", "hsm-release"], 0)?;
+        say(
+            "\nThe policy says: identity `release` (owner `release`) signs release tags (refs/tags/v*, environment",
+        );
+        say(
+            "prod) and branches (dev) with key `pkcs11:token=sigctl;object=release`, certificate certs/release.pem.",
+        );
+        self.sig(&["check"], 0)?;
+
+        step("3. The release key is born inside the token and never leaves it");
+        self.sig(&["key", "generate", "--identity", "release"], 0)?;
+
+        step(
+            "4. A certificate request signed by the token key; a throwaway CA issues the certificate",
+        );
+        let csr = util::output(
+            self.env(
+                Command::new(&self.sigctl)
+                    .args([
+                        "cert",
+                        "request",
+                        "--identity",
+                        "release",
+                        "--subject",
+                        "CN=release,O=Demo",
+                    ])
+                    .current_dir(&self.repo),
+            ),
+        )?;
+        say("$ sigctl cert request --identity release --subject CN=release,O=Demo > release.csr");
+        std::fs::write(self.ca.join("release.csr"), csr).map_err(|e| e.to_string())?;
+        let cert = self.issue()?;
+        self.sig(
+            &[
+                "cert",
+                "import",
+                "--identity",
+                "release",
+                &cert.display().to_string(),
+            ],
+            0,
+        )?;
+        self.sig(&["check"], 0)?;
+
+        step("5. git signs through sigctl: `git commit -S` (user.signingkey names the identity)");
+        self.git(&["config", "user.signingkey", "release"])?;
+        self.git(&["add", "-A"])?;
+        self.show(
+            Path::new("git"),
+            "git",
+            &["commit", "-q", "-S", "-m", "Adopt a signing policy"],
+            0,
+        )?;
+        self.show(Path::new("git"), "git", &["verify-commit", "HEAD"], 0)?;
+        self.show(
+            Path::new("git"),
+            "git",
+            &["log", "--format=%h %G? %GS  %s", "-1"],
+            0,
+        )?;
+
+        step("6. A signed release tag, verified by stock git");
+        self.sig(
+            &[
+                "sign",
+                "tag",
+                "v1.0.0",
+                "--identity",
+                "release",
+                "-m",
+                "Release 1.0.0",
+            ],
+            0,
+        )?;
+        self.show(Path::new("git"), "git", &["verify-tag", "v1.0.0"], 0)?;
+
+        step("7. A signed release artefact: a Sigstore bundle next to it");
+        std::fs::create_dir_all(self.repo.join("dist")).map_err(|e| e.to_string())?;
+        std::fs::write(
+            self.repo.join("dist/app-1.0.0.tar"),
+            b"pretend this is a release tarball\n",
+        )
+        .map_err(|e| e.to_string())?;
+        self.sig(
+            &[
+                "sign",
+                "artifact",
+                "dist/app-1.0.0.tar",
+                "--identity",
+                "release",
+                "--ref",
+                "refs/tags/v1.0.0",
+            ],
+            0,
+        )?;
+        self.sig(&["verify-artifact", "dist/app-1.0.0.tar"], 0)?;
+
+        step("8. What failure looks like");
+        say("-- the artefact is changed after signing:");
+        std::fs::write(
+            self.repo.join("dist/app-1.0.0.tar"),
+            b"pretend this is a release tarball!\n",
+        )
+        .map_err(|e| e.to_string())?;
+        self.sig(&["verify-artifact", "dist/app-1.0.0.tar"], 1)?;
+        say("\n-- a wrong PIN: nothing is signed, nothing is written:");
+        say("$ SIGCTL_PKCS11_PIN=000000 sigctl sign tag v1.0.1 --identity release -m oops");
+        let out = self
+            .env(
+                Command::new(&self.sigctl)
+                    .args([
+                        "sign",
+                        "tag",
+                        "v1.0.1",
+                        "--identity",
+                        "release",
+                        "-m",
+                        "oops",
+                    ])
+                    .current_dir(&self.repo),
+            )
+            .env("SIGCTL_PKCS11_PIN", "000000")
+            .output()
+            .map_err(|e| e.to_string())?;
+        say(String::from_utf8_lossy(&out.stderr).trim_end());
+        if out.status.code() != Some(2) || !self.git(&["tag", "-l", "v1.0.1"])?.trim().is_empty() {
+            return Err("a wrong PIN must fail with exit 2 and leave no tag".into());
+        }
+        say("\n-- the same policy after the certificate expired (check as a CI gate would):");
+        self.sig(&["check", "--now", "2099-01-01T00:00:00Z"], 1)?;
+        say("\n-- someone commits a private key: check names the file, never the key:");
+        let key = util::output(Command::new("openssl").args([
+            "genpkey",
+            "-algorithm",
+            "EC",
+            "-pkeyopt",
+            "ec_paramgen_curve:P-256",
+        ]))?;
+        std::fs::write(self.repo.join("deploy.pem"), key).map_err(|e| e.to_string())?;
+        self.git(&["add", "deploy.pem"])?;
+        self.sig(&["check", "--format", "json"], 1)?;
+
+        say(
+            "\nDone: key generated on the token, certificate issued and imported, commit and tag signed through",
+        );
+        say("stock git, artefact signed and verified, and four failures caught.");
+        Ok(())
+    }
+
+    fn issue(&self) -> Result<PathBuf> {
+        let o =
+            |args: &[&str]| util::output(Command::new("openssl").args(args).current_dir(&self.ca));
+        o(&[
+            "req",
+            "-x509",
+            "-newkey",
+            "ec",
+            "-pkeyopt",
+            "ec_paramgen_curve:P-256",
+            "-nodes",
+            "-keyout",
+            "ca.key",
+            "-subj",
+            "/CN=Demo Release CA",
+            "-days",
+            "365",
+            "-out",
+            "ca.pem",
+        ])?;
+        std::fs::write(
+            self.ca.join("ext.cnf"),
+            "keyUsage=critical,digitalSignature\nextendedKeyUsage=codeSigning\n",
+        )
+        .map_err(|e| e.to_string())?;
+        o(&[
+            "x509",
+            "-req",
+            "-in",
+            "release.csr",
+            "-CA",
+            "ca.pem",
+            "-CAkey",
+            "ca.key",
+            "-CAcreateserial",
+            "-days",
+            "90",
+            "-extfile",
+            "ext.cnf",
+            "-out",
+            "release.pem",
+        ])?;
+        say("(the throwaway CA issued release.pem: codeSigning, 90 days)");
+        Ok(self.ca.join("release.pem"))
+    }
 }
 
 fn step(title: &str) {
     say(&format!("\n== {title}"));
-}
-
-/// Run sigctl in the repo, print what it printed, and insist on the exit code.
-fn show(sigctl: &Path, repo: &Path, dir: &Path, args: &[&str], want: i32) -> Result {
-    say(&format!("$ sigctl {}", args.join(" ")));
-    let out = isolated(Command::new(sigctl).args(args).current_dir(repo), dir)
-        .output()
-        .map_err(|e| e.to_string())?;
-    let text = format!(
-        "{}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    say(text.trim_end());
-    let code = out.status.code().unwrap_or(-1);
-    say(&format!("(exit {code})"));
-    if code == want {
-        Ok(())
-    } else {
-        Err(format!(
-            "sigctl {} exited {code}, expected {want}",
-            args.join(" ")
-        ))
-    }
-}
-
-fn issue_certificate(ca: &Path) -> Result<PathBuf> {
-    let o = |args: &[&str]| util::output(Command::new("openssl").args(args).current_dir(ca));
-    o(&[
-        "req",
-        "-x509",
-        "-newkey",
-        "ec",
-        "-pkeyopt",
-        "ec_paramgen_curve:P-256",
-        "-nodes",
-        "-keyout",
-        "ca.key",
-        "-subj",
-        "/CN=Demo Release CA",
-        "-days",
-        "365",
-        "-out",
-        "ca.pem",
-    ])?;
-    o(&[
-        "req",
-        "-newkey",
-        "ec",
-        "-pkeyopt",
-        "ec_paramgen_curve:P-256",
-        "-nodes",
-        "-keyout",
-        "release.key",
-        "-subj",
-        "/CN=release/O=Demo",
-        "-out",
-        "release.csr",
-    ])?;
-    std::fs::write(
-        ca.join("ext.cnf"),
-        "keyUsage=critical,digitalSignature\nextendedKeyUsage=codeSigning\n",
-    )
-    .map_err(|e| e.to_string())?;
-    o(&[
-        "x509",
-        "-req",
-        "-in",
-        "release.csr",
-        "-CA",
-        "ca.pem",
-        "-CAkey",
-        "ca.key",
-        "-CAcreateserial",
-        "-days",
-        "90",
-        "-extfile",
-        "ext.cnf",
-        "-out",
-        "release.pem",
-    ])?;
-    // the demo's key is thrown away: issue 3's flow keeps it in an HSM instead
-    let _ = std::fs::remove_file(ca.join("release.key"));
-    Ok(ca.join("release.pem"))
-}
-
-fn not_after(cert: &Path) -> Result<time::OffsetDateTime> {
-    let out = util::output(
-        Command::new("openssl")
-            .args(["x509", "-noout", "-enddate", "-dateopt", "iso_8601", "-in"])
-            .arg(cert),
-    )?;
-    // notAfter=2027-02-25 03:40:11Z
-    let iso = out.trim().trim_start_matches("notAfter=").replace(' ', "T");
-    time::OffsetDateTime::parse(&iso, &time::format_description::well_known::Rfc3339)
-        .map_err(|e| format!("{iso}: {e}"))
-}
-
-/// `t` moved by `days`, as RFC 3339.
-fn shift(t: &time::OffsetDateTime, days: i64) -> Result<String> {
-    (*t + time::Duration::days(days))
-        .format(&time::format_description::well_known::Rfc3339)
-        .map_err(|e| e.to_string())
 }
