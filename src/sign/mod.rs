@@ -422,10 +422,10 @@ impl PolicyAt {
         let view = PolicyView::from_bytes(&bytes, None)?;
         let mut certificates = BTreeMap::new();
         for (name, id) in &view.raw.identities {
-            if let Some(path) = &id.certificate {
-                if let Some(der) = repo.file_in(treeish, path.get())? {
-                    certificates.insert(name.get().clone(), der);
-                }
+            if let Some(path) = &id.certificate
+                && let Some(der) = repo.file_in(treeish, path.get())?
+            {
+                certificates.insert(name.get().clone(), der);
             }
         }
         Ok(Some(Self { view, certificates }))

@@ -75,10 +75,10 @@ pub fn resolve(
     if let Some(v) = env {
         return Ok((Pin::new(v), PinOrigin::Env));
     }
-    if let Some(ask) = prompt {
-        if let Some(pin) = ask(&format!("PIN for token `{token}`: ")) {
-            return Ok((pin, PinOrigin::Prompt));
-        }
+    if let Some(ask) = prompt
+        && let Some(pin) = ask(&format!("PIN for token `{token}`: "))
+    {
+        return Ok((pin, PinOrigin::Prompt));
     }
     Err(PinError::None {
         token: token.to_owned(),

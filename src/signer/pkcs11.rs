@@ -457,10 +457,10 @@ const ED25519_PARAMS: &[u8] = &[0x06, 0x03, 0x2b, 0x65, 0x70];
 
 /// CKA_EC_POINT is a DER OCTET STRING around the point (most modules); take the point.
 fn unwrap_octet_string(v: &[u8]) -> Vec<u8> {
-    if v.first() == Some(&0x04) {
-        if let Ok(os) = <der::asn1::OctetString as der::Decode>::from_der(v) {
-            return os.as_bytes().to_vec();
-        }
+    if v.first() == Some(&0x04)
+        && let Ok(os) = <der::asn1::OctetString as der::Decode>::from_der(v)
+    {
+        return os.as_bytes().to_vec();
     }
     v.to_vec()
 }

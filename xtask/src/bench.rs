@@ -6,6 +6,9 @@
 //!   certificate (wall time, peak memory)
 //! - history: `sigctl check --history` on 10,000 commits holding 1,000
 //!   distinct blobs, against `git log -p --all | grep -c PRIVATE`
+//! - sign: `git commit -S` through sigctl + SoftHSM2 against an SSH file key
+//!   and an unsigned commit (median of 20), and `sigctl sign artifact` on a
+//!   1 GiB file against `sha256sum`
 
 use std::fmt::Write as _;
 use std::path::Path;
@@ -37,6 +40,9 @@ pub fn run(args: &[String]) -> Result {
         }
         if only.is_none_or(|o| o == "history") {
             bench_history(&sigctl, &dir.join("history"))?;
+        }
+        if only.is_none_or(|o| o == "sign") {
+            bench_sign(&sigctl, &dir.join("sign"))?;
         }
         Ok(())
     })();
@@ -381,6 +387,259 @@ fn bench_history(sigctl: &Path, dir: &Path) -> Result {
     say(&format!(
         "ratio: sigctl is {:.1}x faster",
         theirs.as_secs_f64() / ours.as_secs_f64()
+    ));
+    Ok(())
+}
+
+fn median(mut v: Vec<Duration>) -> Duration {
+    v.sort();
+    v[v.len() / 2]
+}
+
+/// Time `git <args>` `n` times in `repo` with `envs`.
+fn time_git(repo: &Path, envs: &[(&str, String)], args: &[&str], n: usize) -> Result<Duration> {
+    let mut times = Vec::new();
+    for _ in 0..n {
+        let start = Instant::now();
+        let out = Command::new("git")
+            .args(args)
+            .current_dir(repo)
+            .envs(envs.iter().map(|(k, v)| (*k, v.as_str())))
+            .env("GIT_CONFIG_NOSYSTEM", "1")
+            .output()
+            .map_err(|e| e.to_string())?;
+        times.push(start.elapsed());
+        if !out.status.success() {
+            return Err(format!(
+                "git {args:?} failed: {}",
+                String::from_utf8_lossy(&out.stderr)
+            ));
+        }
+    }
+    Ok(median(times))
+}
+
+const PIN: &str = "135790";
+
+fn bench_sign(sigctl: &Path, dir: &Path) -> Result {
+    say("\n== sign: git commit -S latency (median of 20) and artefact throughput");
+    let repo = dir.join("repo");
+    let ca = dir.join("ca");
+    for d in [&repo, &ca, &dir.join("tokens")] {
+        std::fs::create_dir_all(d).map_err(|e| e.to_string())?;
+    }
+    let conf = dir.join("softhsm2.conf");
+    std::fs::write(
+        &conf,
+        format!(
+            "directories.tokendir = {}/tokens\nobjectstore.backend = file\nlog.level = ERROR\n",
+            dir.display()
+        ),
+    )
+    .map_err(|e| e.to_string())?;
+    let envs = [
+        ("SOFTHSM2_CONF", conf.display().to_string()),
+        ("SIGCTL_PKCS11_PIN", PIN.to_owned()),
+        ("HOME", dir.display().to_string()),
+    ];
+    let run = |program: &Path, args: &[&str], cwd: &Path| {
+        util::output(
+            Command::new(program)
+                .args(args)
+                .current_dir(cwd)
+                .envs(envs.iter().map(|(k, v)| (*k, v.as_str()))),
+        )
+    };
+    run(
+        Path::new("softhsm2-util"),
+        &[
+            "--init-token",
+            "--free",
+            "--label",
+            "sigctl",
+            "--so-pin",
+            "24680",
+            "--pin",
+            PIN,
+        ],
+        dir,
+    )?;
+    git(&repo, &["init", "-q", "-b", "main"])?;
+    git(&repo, &["config", "user.name", "Bench"])?;
+    git(&repo, &["config", "user.email", "bench@example.com"])?;
+    run(sigctl, &["init", "--template", "hsm-release"], &repo)?;
+    run(sigctl, &["key", "generate", "--identity", "release"], &repo)?;
+    let csr = run(
+        sigctl,
+        &[
+            "cert",
+            "request",
+            "--identity",
+            "release",
+            "--subject",
+            "CN=release",
+        ],
+        &repo,
+    )?;
+    std::fs::write(ca.join("r.csr"), csr).map_err(|e| e.to_string())?;
+    let o = |args: &[&str]| util::output(Command::new("openssl").args(args).current_dir(&ca));
+    o(&[
+        "req",
+        "-x509",
+        "-newkey",
+        "ec",
+        "-pkeyopt",
+        "ec_paramgen_curve:P-256",
+        "-nodes",
+        "-keyout",
+        "ca.key",
+        "-subj",
+        "/CN=CA",
+        "-days",
+        "30",
+        "-out",
+        "ca.pem",
+    ])?;
+    std::fs::write(ca.join("ext.cnf"), "extendedKeyUsage=codeSigning\n")
+        .map_err(|e| e.to_string())?;
+    o(&[
+        "x509",
+        "-req",
+        "-in",
+        "r.csr",
+        "-CA",
+        "ca.pem",
+        "-CAkey",
+        "ca.key",
+        "-CAcreateserial",
+        "-days",
+        "30",
+        "-extfile",
+        "ext.cnf",
+        "-out",
+        "r.pem",
+    ])?;
+    run(
+        sigctl,
+        &[
+            "cert",
+            "import",
+            "--identity",
+            "release",
+            &ca.join("r.pem").display().to_string(),
+        ],
+        &repo,
+    )?;
+    git(&repo, &["add", "-A"])?;
+    git(&repo, &["commit", "-q", "-m", "policy"])?;
+
+    let commit = ["commit", "-q", "--allow-empty", "-m", "bench"];
+    let unsigned = time_git(&repo, &envs, &commit, 20)?;
+    let x509 = time_git(
+        &repo,
+        &envs,
+        &[
+            "-c",
+            "user.signingkey=release",
+            "commit",
+            "-q",
+            "--allow-empty",
+            "-S",
+            "-m",
+            "bench",
+        ],
+        20,
+    )?;
+    let key = dir.join("id_ed25519");
+    util::output(
+        Command::new("ssh-keygen")
+            .args(["-q", "-t", "ed25519", "-N", "", "-f"])
+            .arg(&key),
+    )?;
+    let ssh = time_git(
+        &repo,
+        &envs,
+        &[
+            "-c",
+            "gpg.format=ssh",
+            "-c",
+            &format!("user.signingkey={}", key.display()),
+            "commit",
+            "-q",
+            "--allow-empty",
+            "-S",
+            "-m",
+            "bench",
+        ],
+        20,
+    )?;
+    let check = time_git(&repo, &envs, &["verify-commit", "HEAD~20"], 1);
+    say(&format!(
+        "git commit (unsigned):                 median {}",
+        ms(unsigned)
+    ));
+    say(&format!(
+        "git commit -S, SSH ed25519 file key:   median {}",
+        ms(ssh)
+    ));
+    say(&format!(
+        "git commit -S, sigctl + SoftHSM2:      median {}",
+        ms(x509)
+    ));
+    say(&format!(
+        "ratio sigctl/SSH: {:.2}x; signing cost over an unsigned commit: sigctl {}, ssh-keygen {}",
+        x509.as_secs_f64() / ssh.as_secs_f64(),
+        ms(x509.saturating_sub(unsigned)),
+        ms(ssh.saturating_sub(unsigned))
+    ));
+    if check.is_err() {
+        return Err("the sigctl-signed commits do not verify".into());
+    }
+
+    // artefact: hashing is the only work
+    let file = dir.join("artefact.bin");
+    util::output(Command::new("sh").args([
+        "-c",
+        &format!("head -c 1073741824 /dev/urandom > {}", file.display()),
+    ]))?;
+    let time_cmd = |program: &Path, args: &[&str]| -> Result<Duration> {
+        let mut times = Vec::new();
+        for _ in 0..3 {
+            let start = Instant::now();
+            let out = Command::new(program)
+                .args(args)
+                .current_dir(&repo)
+                .envs(envs.iter().map(|(k, v)| (*k, v.as_str())))
+                .output()
+                .map_err(|e| e.to_string())?;
+            times.push(start.elapsed());
+            if !out.status.success() {
+                return Err(format!(
+                    "{} failed: {}",
+                    program.display(),
+                    String::from_utf8_lossy(&out.stderr)
+                ));
+            }
+        }
+        Ok(median(times))
+    };
+    let f = file.display().to_string();
+    let sha = time_cmd(Path::new("sha256sum"), &[&f])?;
+    let ours = time_cmd(sigctl, &["sign", "artifact", &f, "--identity", "release"])?;
+    let gib = |d: Duration| 1.0 / d.as_secs_f64();
+    say(&format!(
+        "sha256sum, 1 GiB:                      median {} ({:.2} GiB/s)",
+        ms(sha),
+        gib(sha)
+    ));
+    say(&format!(
+        "sigctl sign artifact, 1 GiB:           median {} ({:.2} GiB/s)",
+        ms(ours),
+        gib(ours)
+    ));
+    say(&format!(
+        "ratio sigctl/sha256sum: {:.2}x",
+        ours.as_secs_f64() / sha.as_secs_f64()
     ));
     Ok(())
 }
