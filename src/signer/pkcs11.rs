@@ -119,6 +119,10 @@ impl Token {
             let Ok(info) = ctx.get_token_info(slot) else {
                 continue;
             };
+            // SoftHSM keeps a free, uninitialised slot: not a token anyone can use
+            if !info.token_initialized() {
+                continue;
+            }
             let label = info.label().trim_end().to_owned();
             let matches = want_label.is_none_or(|l| l == label)
                 && want_serial.is_none_or(|s| s == info.serial_number().trim_end())
