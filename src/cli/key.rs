@@ -9,8 +9,6 @@ use x509_cert::builder::{Builder, RequestBuilder};
 use super::{EXIT_ERROR, EXIT_FINDINGS, EXIT_OK, fail, out, token};
 use crate::clock::{Clock, SystemClock};
 use crate::gpg::error_text;
-use crate::policy::pkcs11_uri;
-use crate::policy::raw::Custody;
 use crate::repo::Repo;
 use crate::sign::{PolicyView, SignError, sha2_256};
 use crate::signature::x509;
@@ -58,31 +56,6 @@ fn report(e: SignError) -> u8 {
     }
 }
 
-fn hsm_uri(view: &PolicyView, name: &str) -> Result<pkcs11_uri::Pkcs11Uri, SignError> {
-    let id = view.identity(name)?;
-    if *id.custody.get() != Custody::Hsm {
-        return Err(SignError::NotHsm {
-            name: name.to_owned(),
-            custody: id.custody.get().as_str(),
-        });
-    }
-    let key = id.key.as_ref().ok_or_else(|| SignError::BadUri {
-        name: name.to_owned(),
-        why: "no `key`".into(),
-    })?;
-    let uri = pkcs11_uri::parse(key.get()).map_err(|e| SignError::BadUri {
-        name: name.to_owned(),
-        why: e.to_string(),
-    })?;
-    if uri.has_pin_value {
-        return Err(SignError::BadUri {
-            name: name.to_owned(),
-            why: "it carries a pin-value".into(),
-        });
-    }
-    Ok(uri)
-}
-
 pub fn run_key(c: KeyCommand) -> u8 {
     let KeyCommand::Generate {
         identity,
@@ -94,7 +67,7 @@ pub fn run_key(c: KeyCommand) -> u8 {
     };
     let result = (|| -> Result<String, SignError> {
         let view = PolicyView::load_worktree(&repo)?;
-        let uri = hsm_uri(&view, &identity)?;
+        let uri = view.key_uri(&identity)?;
         let prompt = token::prompt_pin;
         let access = token::access(Some(&repo), &prompt);
         let tok = access.open(&uri, true, true)?;
@@ -135,7 +108,7 @@ pub fn run_cert(c: CertCommand) -> u8 {
     let result = match c {
         CertCommand::Request { identity, subject } => (|| -> Result<String, SignError> {
             let view = PolicyView::load_worktree(&repo)?;
-            let uri = hsm_uri(&view, &identity)?;
+            let uri = view.key_uri(&identity)?;
             let name = x509_cert::name::Name::from_str(&subject)
                 .map_err(|e| SignError::Cms(format!("bad --subject `{subject}`: {e}")))?;
             let tok = access.open(&uri, false, true)?;
@@ -177,7 +150,7 @@ pub fn run_cert(c: CertCommand) -> u8 {
         })(),
         CertCommand::Import { identity, file } => (|| -> Result<String, SignError> {
             let view = PolicyView::load_worktree(&repo)?;
-            let uri = hsm_uri(&view, &identity)?;
+            let uri = view.key_uri(&identity)?;
             let id = view.identity(&identity)?;
             let dest = id
                 .certificate

@@ -200,6 +200,30 @@ impl PolicyView {
             })
     }
 
+    /// The PKCS#11 URI of an hsm identity's key (refusing a PIN in it).
+    pub fn key_uri(&self, name: &str) -> Result<Pkcs11Uri, SignError> {
+        let id = self.identity(name)?;
+        if *id.custody.get() != Custody::Hsm {
+            return Err(SignError::NotHsm {
+                name: name.to_owned(),
+                custody: id.custody.get().as_str(),
+            });
+        }
+        let bad = |why: String| SignError::BadUri {
+            name: name.to_owned(),
+            why,
+        };
+        let key = id.key.as_ref().ok_or_else(|| bad("no `key`".into()))?;
+        let uri = pkcs11_uri::parse(key.get()).map_err(|e| bad(e.to_string()))?;
+        if uri.has_pin_value {
+            return Err(bad(
+                "it carries a pin-value; remove it and give the PIN through SIGCTL_PKCS11_PIN"
+                    .into(),
+            ));
+        }
+        Ok(uri)
+    }
+
     /// The environment a ref belongs to: the most specific matching pattern wins.
     pub fn environment_of(&self, refname: &str) -> Option<String> {
         self.raw
@@ -246,12 +270,6 @@ pub fn clear(
     now: OffsetDateTime,
 ) -> Result<Cleared, SignError> {
     let id = view.identity(name)?;
-    if *id.custody.get() != Custody::Hsm {
-        return Err(SignError::NotHsm {
-            name: name.to_owned(),
-            custody: id.custody.get().as_str(),
-        });
-    }
     if let Some(rev) = view
         .raw
         .revocations
@@ -269,21 +287,7 @@ pub fn clear(
             at: rev.revoked_at.get().to_string(),
         });
     }
-    let key = id.key.as_ref().ok_or_else(|| SignError::BadUri {
-        name: name.to_owned(),
-        why: "no `key`".into(),
-    })?;
-    let uri = pkcs11_uri::parse(key.get()).map_err(|e| SignError::BadUri {
-        name: name.to_owned(),
-        why: e.to_string(),
-    })?;
-    if uri.has_pin_value {
-        return Err(SignError::BadUri {
-            name: name.to_owned(),
-            why: "it carries a pin-value; remove it and give the PIN through SIGCTL_PKCS11_PIN"
-                .into(),
-        });
-    }
+    let uri = view.key_uri(name)?;
     let no_cert = |why: String| SignError::NoCertificate {
         name: name.to_owned(),
         why,
@@ -297,8 +301,15 @@ pub fn clear(
         CertInput::Missing => return Err(no_cert(format!("`{}` does not exist", path.get()))),
         other => {
             return Err(no_cert(format!(
-                "`{}` cannot be read ({other:?})",
-                path.get()
+                "`{}` cannot be used: {}",
+                path.get(),
+                match other {
+                    CertInput::NotAFile => "it is not a file".to_owned(),
+                    CertInput::TooLarge(n) => format!("it is {n} bytes"),
+                    CertInput::OutsideRepository => "it is outside the repository".to_owned(),
+                    CertInput::Unreadable(e) => e,
+                    CertInput::Bytes(_) | CertInput::Missing => String::new(),
+                }
             )));
         }
     };
