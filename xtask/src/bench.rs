@@ -482,43 +482,8 @@ fn bench_sign(sigctl: &Path, dir: &Path) -> Result {
         &repo,
     )?;
     std::fs::write(ca.join("r.csr"), csr).map_err(|e| e.to_string())?;
-    let o = |args: &[&str]| util::output(Command::new("openssl").args(args).current_dir(&ca));
-    o(&[
-        "req",
-        "-x509",
-        "-newkey",
-        "ec",
-        "-pkeyopt",
-        "ec_paramgen_curve:P-256",
-        "-nodes",
-        "-keyout",
-        "ca.key",
-        "-subj",
-        "/CN=CA",
-        "-days",
-        "30",
-        "-out",
-        "ca.pem",
-    ])?;
-    std::fs::write(ca.join("ext.cnf"), "extendedKeyUsage=codeSigning\n")
-        .map_err(|e| e.to_string())?;
-    o(&[
-        "x509",
-        "-req",
-        "-in",
-        "r.csr",
-        "-CA",
-        "ca.pem",
-        "-CAkey",
-        "ca.key",
-        "-CAcreateserial",
-        "-days",
-        "30",
-        "-extfile",
-        "ext.cnf",
-        "-out",
-        "r.pem",
-    ])?;
+    util::throwaway_ca(&ca, "CA")?;
+    util::issue_code_signing(&ca, "r.csr", "r.pem", 30)?;
     run(
         sigctl,
         &[

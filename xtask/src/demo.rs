@@ -275,49 +275,10 @@ impl Demo {
     }
 
     fn issue(&self) -> Result<PathBuf> {
-        let o =
-            |args: &[&str]| util::output(Command::new("openssl").args(args).current_dir(&self.ca));
-        o(&[
-            "req",
-            "-x509",
-            "-newkey",
-            "ec",
-            "-pkeyopt",
-            "ec_paramgen_curve:P-256",
-            "-nodes",
-            "-keyout",
-            "ca.key",
-            "-subj",
-            "/CN=Demo Release CA",
-            "-days",
-            "365",
-            "-out",
-            "ca.pem",
-        ])?;
-        std::fs::write(
-            self.ca.join("ext.cnf"),
-            "keyUsage=critical,digitalSignature\nextendedKeyUsage=codeSigning\n",
-        )
-        .map_err(|e| e.to_string())?;
-        o(&[
-            "x509",
-            "-req",
-            "-in",
-            "release.csr",
-            "-CA",
-            "ca.pem",
-            "-CAkey",
-            "ca.key",
-            "-CAcreateserial",
-            "-days",
-            "90",
-            "-extfile",
-            "ext.cnf",
-            "-out",
-            "release.pem",
-        ])?;
+        util::throwaway_ca(&self.ca, "Demo Release CA")?;
+        let cert = util::issue_code_signing(&self.ca, "release.csr", "release.pem", 90)?;
         say("(the throwaway CA issued release.pem: codeSigning, 90 days)");
-        Ok(self.ca.join("release.pem"))
+        Ok(cert)
     }
 }
 

@@ -159,3 +159,60 @@ pub fn build_sigctl(release: bool) -> Result<PathBuf> {
         .join(if release { "release" } else { "debug" })
         .join("sigctl"))
 }
+
+/// A throwaway CA in `dir` (ca.key, ca.pem): for demos and benchmarks only.
+pub fn throwaway_ca(dir: &std::path::Path, cn: &str) -> Result {
+    let subj = format!("/CN={cn}");
+    output(Command::new("openssl").current_dir(dir).args([
+        "req",
+        "-x509",
+        "-newkey",
+        "ec",
+        "-pkeyopt",
+        "ec_paramgen_curve:P-256",
+        "-nodes",
+        "-keyout",
+        "ca.key",
+        "-subj",
+        &subj,
+        "-days",
+        "365",
+        "-out",
+        "ca.pem",
+    ]))?;
+    std::fs::write(
+        dir.join("ext.cnf"),
+        "keyUsage=critical,digitalSignature\nextendedKeyUsage=codeSigning\n",
+    )
+    .map_err(|e| e.to_string())?;
+    Ok(())
+}
+
+/// Have the throwaway CA in `dir` issue a code-signing certificate for
+/// `dir/<csr>`, valid `days`, written to `dir/<out>`.
+pub fn issue_code_signing(
+    dir: &std::path::Path,
+    csr: &str,
+    out: &str,
+    days: u32,
+) -> Result<PathBuf> {
+    let days = days.to_string();
+    output(Command::new("openssl").current_dir(dir).args([
+        "x509",
+        "-req",
+        "-in",
+        csr,
+        "-CA",
+        "ca.pem",
+        "-CAkey",
+        "ca.key",
+        "-CAcreateserial",
+        "-days",
+        &days,
+        "-extfile",
+        "ext.cnf",
+        "-out",
+        out,
+    ]))?;
+    Ok(dir.join(out))
+}
