@@ -1,13 +1,16 @@
 //! `sigctl sign artifact` and `sigctl verify-artifact`: Sigstore bundles
 //! (v0.3, messageSignature, the certificate as verification material) for
-//! signatures made on a token.
+//! signatures made on a token, built and parsed with the sigstore-rust crates.
 
 use std::io::Read;
 use std::path::{Path, PathBuf};
 
-use base64::Engine;
-use serde::{Deserialize, Serialize};
 use sha2::Digest;
+use sigstore_bundle::{BundleV03, VerificationMaterialV03};
+use sigstore_types::bundle::{
+    MessageDigest, MessageSignature, SignatureContent, VerificationMaterialContent,
+};
+use sigstore_types::{Bundle, DerCertificate, DigestBytes, HashAlgorithm, SignatureBytes};
 use time::OffsetDateTime;
 
 use super::{PolicyView, SignError, clear, open_key};
@@ -15,48 +18,6 @@ use crate::error::Error;
 use crate::repo::Repo;
 use crate::signature::x509;
 use crate::signer::{KeyAlgorithm, SignerError, TokenAccess};
-
-/// The bundle media type sigctl writes.
-pub const MEDIA_TYPE: &str = "application/vnd.dev.sigstore.bundle.v0.3+json";
-const B64: base64::engine::GeneralPurpose = base64::engine::general_purpose::STANDARD;
-
-/// A Sigstore bundle, in protobuf-specs' JSON form (the fields sigctl uses).
-#[derive(Debug, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub struct Bundle {
-    pub media_type: String,
-    pub verification_material: VerificationMaterial,
-    pub message_signature: MessageSignature,
-}
-
-#[derive(Debug, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub struct VerificationMaterial {
-    pub certificate: RawBytes,
-    #[serde(default)]
-    pub tlog_entries: Vec<serde_json::Value>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub timestamp_verification_data: Option<serde_json::Value>,
-}
-
-#[derive(Debug, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub struct RawBytes {
-    pub raw_bytes: String,
-}
-
-#[derive(Debug, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub struct MessageSignature {
-    pub message_digest: MessageDigest,
-    pub signature: String,
-}
-
-#[derive(Debug, Serialize, Deserialize)]
-pub struct MessageDigest {
-    pub algorithm: String,
-    pub digest: String,
-}
 
 /// One signed artefact.
 #[derive(Debug)]
@@ -67,7 +28,7 @@ pub struct ArtifactReport {
 }
 
 /// Hash a file, streaming (hashing is the only work; the file is read once).
-pub fn digest_file(path: &Path, algorithm: KeyAlgorithm) -> Result<Vec<u8>, Error> {
+pub fn digest_file(path: &Path, hash: HashAlgorithm) -> Result<Vec<u8>, Error> {
     let unreadable = |e: std::io::Error| Error::Unreadable {
         path: path.to_path_buf(),
         message: e.to_string(),
@@ -76,19 +37,22 @@ pub fn digest_file(path: &Path, algorithm: KeyAlgorithm) -> Result<Vec<u8>, Erro
     let mut buf = vec![0u8; 1 << 20];
     let mut h256 = sha2::Sha256::new();
     let mut h384 = sha2::Sha384::new();
+    let sha384 = matches!(hash, HashAlgorithm::Sha2384);
     loop {
         let n = f.read(&mut buf).map_err(unreadable)?;
         if n == 0 {
             break;
         }
-        match algorithm {
-            KeyAlgorithm::P384 => h384.update(&buf[..n]),
-            _ => h256.update(&buf[..n]),
+        if sha384 {
+            h384.update(&buf[..n]);
+        } else {
+            h256.update(&buf[..n]);
         }
     }
-    Ok(match algorithm {
-        KeyAlgorithm::P384 => h384.finalize().to_vec(),
-        _ => h256.finalize().to_vec(),
+    Ok(if sha384 {
+        h384.finalize().to_vec()
+    } else {
+        h256.finalize().to_vec()
     })
 }
 
@@ -128,9 +92,9 @@ pub fn sign_artifacts(
     let view = PolicyView::load(repo)?;
     let cleared = clear(repo, &view, identity, refname, now)?;
     let (token, key) = open_key(&cleared, access)?;
-    let algorithm = match key.algorithm {
-        KeyAlgorithm::P256 => "SHA2_256",
-        KeyAlgorithm::P384 => "SHA2_384",
+    let hash = match key.algorithm {
+        KeyAlgorithm::P256 => HashAlgorithm::Sha2256,
+        KeyAlgorithm::P384 => HashAlgorithm::Sha2384,
         other => {
             return Err(SignError::Token(SignerError::UnsupportedKey {
                 what: format!("artefact bundles with {other} keys (use ECDSA P-256 or P-384)"),
@@ -139,29 +103,26 @@ pub fn sign_artifacts(
     };
     let mut made = Vec::new();
     for f in files {
-        let digest = digest_file(f, key.algorithm)?;
+        let digest = digest_file(f, hash)?;
         let sig = token.sign_prehashed(&cleared.uri, &key, &digest)?;
-        let bundle = Bundle {
-            media_type: MEDIA_TYPE.into(),
-            verification_material: VerificationMaterial {
-                certificate: RawBytes {
-                    raw_bytes: B64.encode(&cleared.facts.der),
-                },
-                tlog_entries: Vec::new(),
-                timestamp_verification_data: None,
-            },
-            message_signature: MessageSignature {
-                message_digest: MessageDigest {
-                    algorithm: algorithm.into(),
-                    digest: B64.encode(&digest),
-                },
-                signature: B64.encode(&sig),
-            },
+        let sha256 = if matches!(hash, HashAlgorithm::Sha2256) {
+            x509::hex(&digest)
+        } else {
+            x509::hex(&digest_file(f, HashAlgorithm::Sha2256)?)
         };
-        let mut json =
-            serde_json::to_string_pretty(&bundle).map_err(|e| SignError::Cms(e.to_string()))?;
+        let bundle = BundleV03::new(
+            VerificationMaterialV03::Certificate(DerCertificate::new(cleared.facts.der.clone())),
+            SignatureContent::MessageSignature(
+                MessageSignature::new(SignatureBytes::new(sig))
+                    .with_message_digest(MessageDigest::new(hash, DigestBytes::new(digest))),
+            ),
+        )
+        .into_bundle();
+        let mut json = bundle
+            .to_json_pretty()
+            .map_err(|e| SignError::Cms(e.to_string()))?;
         json.push('\n');
-        made.push((f.clone(), bundle_path(f), json, x509::hex(&digest)));
+        made.push((f.clone(), bundle_path(f), json, sha256));
     }
     // all signatures made: now write, all or nothing
     let mut temps = Vec::new();
@@ -205,16 +166,20 @@ pub fn sign_artifacts(
 /// Why a bundle does not verify.
 #[derive(Debug, thiserror::Error)]
 pub enum BundleError {
-    #[error("the bundle is not valid JSON of a Sigstore bundle: {0}")]
+    #[error("the bundle is not a valid Sigstore bundle: {0}")]
     Malformed(String),
-    #[error("unsupported bundle media type `{0}`")]
-    MediaType(String),
+    #[error("the bundle holds no message signature over the artefact (a DSSE attestation?)")]
+    NotMessageSignature,
+    #[error(
+        "the bundle names no certificate (only a public key hint), so its signer cannot be matched to signing.toml"
+    )]
+    NoCertificate,
     #[error("the artefact's {algorithm} digest does not match the bundle: the file was changed")]
     DigestMismatch { algorithm: String },
     #[error("the signature does not verify with the bundle's certificate")]
     BadSignature,
-    #[error("the bundle's certificate belongs to no identity of signing.toml")]
-    UnknownSigner,
+    #[error("the bundle's certificate ({subject}) belongs to no identity of signing.toml")]
+    UnknownSigner { subject: String },
     #[error("the signer `{identity}` is revoked")]
     Revoked { identity: String },
     #[error("the certificate of `{identity}` is not valid now ({why})")]
@@ -237,50 +202,61 @@ pub fn verify_artifact(
     now: OffsetDateTime,
 ) -> Result<VerifiedArtifact, SignError> {
     let fail = |e: BundleError| SignError::Verify(e.to_string());
-    let bundle: Bundle = serde_json::from_slice(bundle_bytes)
-        .map_err(|e| fail(BundleError::Malformed(e.to_string())))?;
-    let known = [
-        MEDIA_TYPE,
-        "application/vnd.dev.sigstore.bundle+json;version=0.3",
-        "application/vnd.dev.sigstore.bundle+json;version=0.2",
-        "application/vnd.dev.sigstore.bundle+json;version=0.1",
-    ];
-    if !known.contains(&bundle.media_type.as_str()) {
-        return Err(fail(BundleError::MediaType(bundle.media_type)));
-    }
-    let b64 = |s: &str| {
-        B64.decode(s)
-            .map_err(|e| fail(BundleError::Malformed(e.to_string())))
+    let text = std::str::from_utf8(bundle_bytes)
+        .map_err(|_| fail(BundleError::Malformed("not UTF-8".into())))?;
+    let bundle =
+        Bundle::from_json(text).map_err(|e| fail(BundleError::Malformed(e.to_string())))?;
+    // sigstore_bundle::validate_bundle would refuse a bundle with neither a
+    // tlog entry nor a timestamp, which is what a token signature without a
+    // TSA is: parsing checks the shape, the checks below the content
+    let cert_der = match &bundle.verification_material.content {
+        VerificationMaterialContent::Certificate(c) => c.raw_bytes.as_bytes().to_vec(),
+        VerificationMaterialContent::X509CertificateChain { certificates } => certificates
+            .first()
+            .map(|c| c.raw_bytes.as_bytes().to_vec())
+            .ok_or_else(|| fail(BundleError::NoCertificate))?,
+        _ => return Err(fail(BundleError::NoCertificate)),
     };
-    let cert_der = b64(&bundle.verification_material.certificate.raw_bytes)?;
+    let SignatureContent::MessageSignature(ms) = &bundle.content else {
+        return Err(fail(BundleError::NotMessageSignature));
+    };
     let facts = x509::parse(&cert_der).map_err(|e| fail(BundleError::Malformed(e.to_string())))?;
-    let md = &bundle.message_signature.message_digest;
-    let algorithm = match md.algorithm.as_str() {
-        "SHA2_256" => KeyAlgorithm::P256,
-        "SHA2_384" => KeyAlgorithm::P384,
+    let hash = ms
+        .message_digest
+        .as_ref()
+        .map_or(HashAlgorithm::Sha2256, |md| md.algorithm);
+    let (hash, name) = match hash {
+        HashAlgorithm::Sha2384 => (HashAlgorithm::Sha2384, "SHA-384"),
+        HashAlgorithm::Sha2256 => (HashAlgorithm::Sha2256, "SHA-256"),
         other => {
             return Err(fail(BundleError::Malformed(format!(
-                "digest algorithm {other}"
+                "digest algorithm {other:?}"
             ))));
         }
     };
-    let digest = digest_file(file, algorithm)?;
-    if b64(&md.digest)? != digest {
-        return Err(fail(BundleError::DigestMismatch {
-            algorithm: md.algorithm.clone(),
-        }));
+    let digest = digest_file(file, hash)?;
+    if let Some(md) = &ms.message_digest {
+        if md.digest.as_bytes() != digest.as_slice() {
+            return Err(fail(BundleError::DigestMismatch {
+                algorithm: name.into(),
+            }));
+        }
     }
-    let sig = b64(&bundle.message_signature.signature)?;
-    verify_prehash(&facts, &digest, &sig).map_err(|_| fail(BundleError::BadSignature))?;
+    verify_prehash(&facts, &digest, ms.signature.as_bytes())
+        .map_err(|_| fail(BundleError::BadSignature))?;
     let view = PolicyView::load(repo)?;
-    let certs = view.certificates(repo);
-    let identity = certs
+    let identity = view
+        .certificates(repo)
         .iter()
         .find(|(_, der)| {
             x509::parse(der).is_ok_and(|f| f.fingerprint_sha256 == facts.fingerprint_sha256)
         })
         .map(|(name, _)| name.clone())
-        .ok_or_else(|| fail(BundleError::UnknownSigner))?;
+        .ok_or_else(|| {
+            fail(BundleError::UnknownSigner {
+                subject: facts.subject.clone(),
+            })
+        })?;
     if view
         .raw
         .revocations
@@ -299,10 +275,15 @@ pub fn verify_artifact(
             ),
         }));
     }
+    let sha256 = if matches!(hash, HashAlgorithm::Sha2256) {
+        x509::hex(&digest)
+    } else {
+        x509::hex(&digest_file(file, HashAlgorithm::Sha2256)?)
+    };
     Ok(VerifiedArtifact {
         identity,
         subject: facts.subject,
-        sha256: x509::hex(&digest_file(file, KeyAlgorithm::P256)?),
+        sha256,
     })
 }
 
