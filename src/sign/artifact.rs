@@ -235,12 +235,12 @@ pub fn verify_artifact(
         }
     };
     let digest = digest_file(file, hash)?;
-    if let Some(md) = &ms.message_digest {
-        if md.digest.as_bytes() != digest.as_slice() {
-            return Err(fail(BundleError::DigestMismatch {
-                algorithm: name.into(),
-            }));
-        }
+    if let Some(md) = &ms.message_digest
+        && md.digest.as_bytes() != digest.as_slice()
+    {
+        return Err(fail(BundleError::DigestMismatch {
+            algorithm: name.into(),
+        }));
     }
     verify_prehash(&facts, &digest, ms.signature.as_bytes())
         .map_err(|_| fail(BundleError::BadSignature))?;
