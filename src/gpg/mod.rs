@@ -47,7 +47,8 @@ pub fn sign(
     let refname = refname_of(repo, payload);
     let result = (|| -> Result<(String, sign::Cleared), SignError> {
         let view = PolicyView::load(repo)?;
-        let cleared = sign::clear(repo, &view, key, refname.as_deref(), now)?;
+        let key = view.signing_identity_for(key);
+        let cleared = sign::clear(repo, &view, &key, refname.as_deref(), now)?;
         let (token, info) = sign::open_key(&cleared, access)?;
         let armored = sign::sign_cms(&cleared, &token, &info, payload, now)?;
         Ok((armored, cleared))

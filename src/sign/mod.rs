@@ -200,6 +200,35 @@ impl PolicyView {
             })
     }
 
+    /// The identity git means by `key` (its `user.signingkey`): the identity
+    /// of that name; or, when git passes `Name <email>` because signingkey is
+    /// unset, the one hsm identity whose owner lists that address. Otherwise
+    /// `key` unchanged, for `clear` to refuse by name.
+    pub fn signing_identity_for(&self, key: &str) -> String {
+        if self.raw.identities.keys().any(|k| k.get() == key) {
+            return key.to_owned();
+        }
+        let Some(email) = key.rsplit_once('<').and_then(|(_, e)| e.strip_suffix('>')) else {
+            return key.to_owned();
+        };
+        let candidates: Vec<&String> = self
+            .raw
+            .identities
+            .iter()
+            .filter(|(_, id)| *id.custody.get() == Custody::Hsm)
+            .filter(|(_, id)| {
+                self.raw.owners.iter().any(|(o, owner)| {
+                    o.get() == id.owner.get() && owner.members.iter().any(|m| m.get() == email)
+                })
+            })
+            .map(|(k, _)| k.get())
+            .collect();
+        match candidates.as_slice() {
+            [one] => (*one).clone(),
+            _ => key.to_owned(),
+        }
+    }
+
     /// The PKCS#11 URI of an hsm identity's key (refusing a PIN in it).
     pub fn key_uri(&self, name: &str) -> Result<Pkcs11Uri, SignError> {
         let id = self.identity(name)?;
