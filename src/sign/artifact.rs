@@ -89,6 +89,13 @@ pub fn sign_artifacts(
             .into());
         }
     }
+    // the same file named twice (or by two paths) is signed once
+    let mut seen = std::collections::HashSet::new();
+    let files: Vec<PathBuf> = files
+        .iter()
+        .filter(|f| seen.insert(std::fs::canonicalize(f).unwrap_or_else(|_| (*f).clone())))
+        .cloned()
+        .collect();
     let view = PolicyView::load(repo)?;
     let cleared = clear(repo, &view, identity, refname, now)?;
     let (token, key) = open_key(&cleared, access)?;
@@ -102,7 +109,7 @@ pub fn sign_artifacts(
         }
     };
     let mut made = Vec::new();
-    for f in files {
+    for f in &files {
         let digest = digest_file(f, hash)?;
         let sig = token.sign_prehashed(&cleared.uri, &key, &digest)?;
         let sha256 = if matches!(hash, HashAlgorithm::Sha2256) {
@@ -125,42 +132,69 @@ pub fn sign_artifacts(
         made.push((f.clone(), bundle_path(f), json, sha256));
     }
     // all signatures made: now write, all or nothing
-    let mut temps = Vec::new();
-    for (_, bundle, json, _) in &made {
-        let tmp = bundle.with_file_name(format!(
-            ".{}.sigctl-tmp-{}",
-            bundle
-                .file_name()
-                .map(|n| n.to_string_lossy().into_owned())
-                .unwrap_or_default(),
-            std::process::id()
-        ));
-        if let Err(e) = std::fs::write(&tmp, json) {
-            let _ = std::fs::remove_file(&tmp);
-            for t in &temps {
-                let _ = std::fs::remove_file(t);
-            }
-            return Err(Error::Unwritable {
-                path: bundle.clone(),
-                message: e.to_string(),
-            }
-            .into());
-        }
-        temps.push(tmp);
-    }
-    let mut reports = Vec::new();
-    for ((file, bundle, _, sha256), tmp) in made.into_iter().zip(temps) {
-        std::fs::rename(&tmp, &bundle).map_err(|e| Error::Unwritable {
-            path: bundle.clone(),
-            message: e.to_string(),
-        })?;
-        reports.push(ArtifactReport {
+    let bundles: Vec<(PathBuf, String)> = made
+        .iter()
+        .map(|(_, b, json, _)| (b.clone(), json.clone()))
+        .collect();
+    write_all_or_nothing(&bundles)?;
+    Ok(made
+        .into_iter()
+        .map(|(file, bundle, _, sha256)| ArtifactReport {
             file,
             bundle,
             sha256,
-        });
+        })
+        .collect())
+}
+
+/// Write every `(path, text)` through a temporary file and a rename. If any
+/// step fails, remove every temporary file and put back what each renamed
+/// path held before (or remove it), so nothing changes.
+fn write_all_or_nothing(files: &[(PathBuf, String)]) -> Result<(), Error> {
+    let tmp_of = |path: &Path, n: usize| {
+        let name = path
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_default();
+        path.with_file_name(format!(".{name}.sigctl-tmp-{}-{n}", std::process::id()))
+    };
+    let mut temps: Vec<PathBuf> = Vec::new();
+    let mut renamed: Vec<(PathBuf, Option<Vec<u8>>)> = Vec::new();
+    let undo = |temps: &[PathBuf], renamed: &[(PathBuf, Option<Vec<u8>>)]| {
+        for t in temps {
+            let _ = std::fs::remove_file(t);
+        }
+        for (path, old) in renamed.iter().rev() {
+            let _ = match old {
+                Some(bytes) => std::fs::write(path, bytes),
+                None => std::fs::remove_file(path),
+            };
+        }
+    };
+    for (n, (path, text)) in files.iter().enumerate() {
+        let tmp = tmp_of(path, n);
+        if let Err(e) = std::fs::write(&tmp, text) {
+            let _ = std::fs::remove_file(&tmp);
+            undo(&temps, &[]);
+            return Err(Error::Unwritable {
+                path: path.clone(),
+                message: e.to_string(),
+            });
+        }
+        temps.push(tmp);
     }
-    Ok(reports)
+    for (n, (path, _)) in files.iter().enumerate() {
+        let old = std::fs::read(path).ok();
+        if let Err(e) = std::fs::rename(&temps[n], path) {
+            undo(&temps[n..], &renamed);
+            return Err(Error::Unwritable {
+                path: path.clone(),
+                message: e.to_string(),
+            });
+        }
+        renamed.push((path.clone(), old));
+    }
+    Ok(())
 }
 
 /// Why a bundle does not verify.

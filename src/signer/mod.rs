@@ -104,7 +104,7 @@ pub enum SignerError {
     #[error("the PIN for token `{token}` is incorrect (it came from {origin})")]
     #[diagnostic(
         code(pin_incorrect),
-        help("give the right PIN; repeated failures lock the token")
+        help("give the right PIN; on most tokens repeated failures lock it")
     )]
     PinIncorrect { token: String, origin: String },
 
