@@ -6,4 +6,5 @@ mod check;
 mod hostile;
 mod init;
 mod schema;
+mod sign;
 mod util;
