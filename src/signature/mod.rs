@@ -1,4 +1,5 @@
 //! Signature and certificate formats. Pure: bytes in, facts out.
 
 pub mod cms;
+pub mod ssh;
 pub mod x509;
