@@ -163,7 +163,7 @@ pub fn verify(armored: &[u8], message: &[u8]) -> Result<Verified, SshSigError> {
         "ssh-rsa" => {
             let e = key.string()?;
             let n = key.string()?;
-            let pk = rsa::RsaPublicKey::new(
+            let pk = rsa::PublicKey::new(
                 rsa::BoxedUint::from_be_slice_vartime(strip_mpint(n)),
                 rsa::BoxedUint::from_be_slice_vartime(strip_mpint(e)),
             )
