@@ -22,3 +22,4 @@ pub mod sign;
 pub mod signature;
 pub mod signer;
 pub mod templates;
+pub mod verify;

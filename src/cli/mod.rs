@@ -7,6 +7,7 @@ mod init;
 mod key;
 mod sign;
 mod token;
+mod verify;
 
 use std::ffi::OsString;
 use std::io::Write;
@@ -50,6 +51,8 @@ enum Command {
     /// Sign tags and artefacts with an identity's token key
     #[command(subcommand)]
     Sign(sign::SignCommand),
+    /// Authenticate every commit and tag in a range against the policy in force at its parents
+    Verify(verify::Args),
     /// Verify an artefact against its Sigstore bundle and signing.toml
     VerifyArtifact(sign::VerifyArtifactArgs),
 }
@@ -75,6 +78,7 @@ pub fn run(args: impl IntoIterator<Item = OsString>) -> ExitCode {
         Command::Key(c) => key::run_key(c),
         Command::Cert(c) => key::run_cert(c),
         Command::Sign(c) => sign::run(c),
+        Command::Verify(a) => verify::run(a),
         Command::VerifyArtifact(a) => sign::run_verify_artifact(a),
     };
     ExitCode::from(code)

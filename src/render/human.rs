@@ -143,3 +143,38 @@ fn plural(n: usize, word: &str) -> String {
         format!("{word}s")
     }
 }
+
+/// `sigctl verify` for a terminal: a summary line, then one line per failure.
+pub fn verify(report: &crate::verify::VerifyReport) -> String {
+    use crate::verify::Verdict;
+    let mut s = String::new();
+    for w in &report.warnings {
+        s.push_str(&format!("warning: {w}\n"));
+    }
+    let total = report.results.len();
+    let valid = report.count(Verdict::Valid);
+    s.push_str(&format!(
+        "{}: {valid} of {total} objects valid ({} invalid, {} unsigned) from trust root {}\n",
+        if report.ok() { "ok" } else { "FAILED" },
+        report.count(Verdict::Invalid),
+        report.count(Verdict::Unsigned),
+        &report.trust_root[..12.min(report.trust_root.len())]
+    ));
+    for r in report
+        .results
+        .iter()
+        .filter(|r| r.verdict != Verdict::Valid)
+    {
+        let kind = match r.kind {
+            crate::verify::Kind::Commit => "commit",
+            crate::verify::Kind::Tag => "tag",
+        };
+        s.push_str(&format!(
+            "  {} {kind} {}: {}\n",
+            &r.object[..12.min(r.object.len())],
+            r.reason.as_str(),
+            r.message
+        ));
+    }
+    s
+}

@@ -47,3 +47,40 @@ pub fn check(ok: bool, diags: &[Diagnostic]) -> String {
     s.push('\n');
     s
 }
+
+/// `sigctl verify --format json`.
+pub fn verify(report: &crate::verify::VerifyReport) -> String {
+    use crate::verify::Verdict;
+    let results: Vec<serde_json::Value> = report
+        .results
+        .iter()
+        .map(|r| {
+            serde_json::json!({
+                "object": r.object,
+                "kind": r.kind,
+                "verdict": r.verdict,
+                "identity": r.identity,
+                "reason": r.reason.as_str(),
+                "message": r.message,
+                "signed_at": r.signed_at.map(|t| crate::policy::timestamp::Timestamp(t).to_string()),
+                "time_source": r.time_source,
+            })
+        })
+        .collect();
+    let doc = serde_json::json!({
+        "ok": report.ok(),
+        "trust_root": report.trust_root,
+        "trust_root_pinned": report.trust_root_pinned,
+        "results": results,
+        "summary": {
+            "total": report.results.len(),
+            "valid": report.count(Verdict::Valid),
+            "invalid": report.count(Verdict::Invalid),
+            "unsigned": report.count(Verdict::Unsigned),
+        },
+        "warnings": report.warnings,
+    });
+    let mut s = serde_json::to_string_pretty(&doc).unwrap_or_default();
+    s.push('\n');
+    s
+}

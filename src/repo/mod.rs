@@ -6,6 +6,7 @@
 pub mod blobs;
 pub mod git_config;
 pub mod objects;
+pub mod walk;
 
 use std::path::{Path, PathBuf};
 

@@ -105,3 +105,31 @@ impl Repo {
         Ok(Some(obj.detach().data))
     }
 }
+
+impl Repo {
+    /// The id of the blob at `path` in the tree of `treeish`.
+    pub fn blob_id_in(&self, treeish: &str, path: &str) -> Result<Option<String>> {
+        let Ok(id) = gix::ObjectId::from_hex(treeish.as_bytes()) else {
+            return Ok(None);
+        };
+        let Ok(obj) = self.inner.find_object(id) else {
+            return Ok(None);
+        };
+        let Ok(tree) = obj.peel_to_tree() else {
+            return Ok(None);
+        };
+        let Some(entry) = tree.lookup_entry_by_path(path).map_err(git_err)? else {
+            return Ok(None);
+        };
+        Ok(entry
+            .mode()
+            .is_blob()
+            .then(|| entry.object_id().to_string()))
+    }
+
+    /// A blob's bytes.
+    pub fn blob(&self, id: &str) -> Result<Vec<u8>> {
+        let oid = gix::ObjectId::from_hex(id.as_bytes()).map_err(git_err)?;
+        Ok(self.inner.find_object(oid).map_err(git_err)?.detach().data)
+    }
+}

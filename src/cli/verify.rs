@@ -1,0 +1,43 @@
+//! `sigctl verify [REF | A..B]… [--trust-root COMMIT]`.
+
+use super::{EXIT_FINDINGS, EXIT_OK, fail, out};
+use crate::clock::{Clock, SystemClock};
+use crate::render::{Format, human, json};
+use crate::repo::Repo;
+use crate::verify::{self, VerifyOptions};
+
+#[derive(Debug, clap::Args)]
+pub struct Args {
+    /// Refs, commits or `A..B` ranges to verify (default HEAD)
+    specs: Vec<String>,
+    /// The commit authentication starts from (default: git config sigctl.trustRoot, else the commit that introduced signing.toml)
+    #[arg(long, value_name = "COMMIT")]
+    trust_root: Option<String>,
+    #[arg(long, value_enum, default_value = "human")]
+    format: Format,
+}
+
+pub fn run(a: Args) -> u8 {
+    let repo = match Repo::discover(std::path::Path::new(".")) {
+        Ok(r) => r,
+        Err(e) => return fail(&e),
+    };
+    let opts = VerifyOptions {
+        specs: a.specs,
+        trust_root: a.trust_root,
+    };
+    let report = match verify::verify(
+        &repo,
+        &opts,
+        repo.config_string("sigctl.trustRoot"),
+        SystemClock.now(),
+    ) {
+        Ok(r) => r,
+        Err(e) => return fail(&e),
+    };
+    match a.format {
+        Format::Json => out(&json::verify(&report)),
+        Format::Human => out(&human::verify(&report)),
+    }
+    if report.ok() { EXIT_OK } else { EXIT_FINDINGS }
+}

@@ -1,0 +1,258 @@
+//! History for `verify`: resolve what to verify, walk commits parents
+//! first, and hand out each commit's signature and signed payload, read once.
+
+use std::collections::{HashMap, HashSet};
+
+use gix::ObjectId;
+
+use super::{Repo, git_err};
+use crate::error::{Error, Result};
+
+/// One commit as verification needs it.
+#[derive(Debug, Clone)]
+pub struct CommitInfo {
+    pub id: String,
+    pub parents: Vec<String>,
+    pub tree: String,
+    /// Committer time (seconds since the epoch): the signer's own claim.
+    pub committer_time: i64,
+    /// `(armoured signature, signed payload)`; `None` when unsigned.
+    pub signature: Option<(Vec<u8>, Vec<u8>)>,
+    /// More than one `gpgsig` header: refused rather than guessed at.
+    pub duplicate_signature: bool,
+}
+
+/// A signed tag object.
+#[derive(Debug, Clone)]
+pub struct TagInfo {
+    pub id: String,
+    pub name: String,
+    /// The commit the tag (eventually) points at.
+    pub target: String,
+    pub tagger_time: i64,
+    pub signature: Option<(Vec<u8>, Vec<u8>)>,
+}
+
+/// What a verification range names.
+#[derive(Debug, Clone)]
+pub struct Tip {
+    /// The full ref name, when the spec named a ref (`refs/heads/main`).
+    pub refname: Option<String>,
+    pub commit: String,
+    /// The tag object, when the ref is an annotated tag.
+    pub tag: Option<String>,
+}
+
+impl Repo {
+    /// Resolve `spec` (a ref, a commit, or `A..B`) to its tip and, for `A..B`, the excluded base.
+    pub fn resolve_spec(&self, spec: &str) -> Result<(Tip, Option<String>)> {
+        if let Some((a, b)) = spec.split_once("..") {
+            let base = self.resolve_commit(if a.is_empty() { "HEAD" } else { a })?;
+            let (tip, _) = self.resolve_spec(if b.is_empty() { "HEAD" } else { b })?;
+            return Ok((tip, Some(base)));
+        }
+        let refname = self.full_ref_name(spec);
+        let commit = self.resolve_commit(spec)?;
+        let tag = match &refname {
+            Some(r) if r.starts_with("refs/tags/") => self.annotated_tag(r)?,
+            _ => None,
+        };
+        Ok((
+            Tip {
+                refname,
+                commit,
+                tag,
+            },
+            None,
+        ))
+    }
+
+    fn full_ref_name(&self, spec: &str) -> Option<String> {
+        if spec == "HEAD" {
+            return self.current_branch();
+        }
+        let r = self.inner.try_find_reference(spec).ok().flatten()?;
+        Some(r.name().as_bstr().to_string())
+    }
+
+    fn annotated_tag(&self, refname: &str) -> Result<Option<String>> {
+        let Some(mut r) = self.inner.try_find_reference(refname).map_err(git_err)? else {
+            return Ok(None);
+        };
+        let Some(id) = r.target().try_id().map(|i| i.to_owned()) else {
+            return Ok(None);
+        };
+        let _ = &mut r;
+        let obj = self.inner.find_object(id).map_err(git_err)?;
+        Ok((obj.kind == gix::object::Kind::Tag).then(|| id.to_string()))
+    }
+
+    /// Every commit reachable from `tips` but not from `hide`, parents before children.
+    pub fn commits_parents_first(
+        &self,
+        tips: &[String],
+        hide: &[String],
+    ) -> Result<Vec<CommitInfo>> {
+        let hidden = self.ancestors(hide)?;
+        let mut infos: HashMap<String, CommitInfo> = HashMap::new();
+        let mut stack: Vec<String> = tips
+            .iter()
+            .filter(|t| !hidden.contains(*t))
+            .cloned()
+            .collect();
+        while let Some(id) = stack.pop() {
+            if infos.contains_key(&id) || hidden.contains(&id) {
+                continue;
+            }
+            let info = self.commit_info(&id)?;
+            for p in &info.parents {
+                if !infos.contains_key(p) && !hidden.contains(p) {
+                    stack.push(p.clone());
+                }
+            }
+            infos.insert(id, info);
+        }
+        // Kahn's algorithm: a commit comes after all of its parents in the set
+        let mut pending: HashMap<&str, usize> = HashMap::new();
+        let mut children: HashMap<&str, Vec<&str>> = HashMap::new();
+        for (id, info) in &infos {
+            let inside: Vec<&str> = info
+                .parents
+                .iter()
+                .filter(|p| infos.contains_key(*p))
+                .map(String::as_str)
+                .collect();
+            pending.insert(id.as_str(), inside.len());
+            for p in inside {
+                children.entry(p).or_default().push(id.as_str());
+            }
+        }
+        let mut ready: Vec<&str> = pending
+            .iter()
+            .filter(|(_, n)| **n == 0)
+            .map(|(id, _)| *id)
+            .collect();
+        ready.sort_by_key(|id| std::cmp::Reverse(infos[*id].committer_time));
+        let mut order = Vec::with_capacity(infos.len());
+        while let Some(id) = ready.pop() {
+            order.push(id.to_owned());
+            for c in children.get(id).into_iter().flatten() {
+                if let Some(n) = pending.get_mut(c) {
+                    *n -= 1;
+                    if *n == 0 {
+                        ready.push(c);
+                    }
+                }
+            }
+        }
+        let mut out = Vec::with_capacity(order.len());
+        for id in order {
+            if let Some(info) = infos.remove(&id) {
+                out.push(info);
+            }
+        }
+        Ok(out)
+    }
+
+    /// Every commit reachable from `from` (inclusive).
+    pub fn ancestors(&self, from: &[String]) -> Result<HashSet<String>> {
+        let mut seen = HashSet::new();
+        let mut stack: Vec<String> = from.to_vec();
+        let mut buf = Vec::new();
+        while let Some(id) = stack.pop() {
+            if !seen.insert(id.clone()) {
+                continue;
+            }
+            let oid = ObjectId::from_hex(id.as_bytes()).map_err(git_err)?;
+            use gix::objs::FindExt;
+            let iter = self
+                .inner
+                .objects
+                .find_commit_iter(&oid, &mut buf)
+                .map_err(git_err)?;
+            for p in iter.parent_ids() {
+                stack.push(p.to_string());
+            }
+        }
+        Ok(seen)
+    }
+
+    /// Parse one commit.
+    pub fn commit_info(&self, id: &str) -> Result<CommitInfo> {
+        let oid = ObjectId::from_hex(id.as_bytes())
+            .map_err(|_| Error::Git(format!("`{id}` is not an object id")))?;
+        let commit = self.inner.find_commit(oid).map_err(git_err)?;
+        let decoded = commit.decode().map_err(git_err)?;
+        let parents = decoded.parents().map(|p| p.to_string()).collect();
+        let tree = decoded.tree().to_string();
+        let committer_time = decoded
+            .committer()
+            .ok()
+            .and_then(|c| c.time().ok())
+            .map_or(0, |t| t.seconds);
+        let duplicate_signature = decoded
+            .extra_headers
+            .iter()
+            .filter(|(k, _)| &k[..] == b"gpgsig" || &k[..] == b"gpgsig-sha256")
+            .count()
+            > 1;
+        let signature = commit
+            .signature()
+            .map_err(git_err)?
+            .map(|(sig, signed)| (sig.to_vec(), signed.to_bstring().to_vec()));
+        Ok(CommitInfo {
+            id: id.to_owned(),
+            parents,
+            tree,
+            committer_time,
+            signature,
+            duplicate_signature,
+        })
+    }
+
+    /// Parse a tag object: its signature is the armoured block at the end of the message.
+    pub fn tag_info(&self, id: &str) -> Result<TagInfo> {
+        let oid = ObjectId::from_hex(id.as_bytes())
+            .map_err(|_| Error::Git(format!("`{id}` is not an object id")))?;
+        let obj = self.inner.find_object(oid).map_err(git_err)?;
+        let data = obj.data.clone();
+        let tag = obj.try_into_tag().map_err(git_err)?;
+        let decoded = tag.decode().map_err(git_err)?;
+        let name = decoded.name.to_string();
+        let tagger_time = decoded
+            .tagger()
+            .ok()
+            .flatten()
+            .and_then(|t| t.time().ok())
+            .map_or(0, |t| t.seconds);
+        let target = self.resolve_commit(&decoded.target().to_string())?;
+        let signature = split_tag_signature(&data);
+        Ok(TagInfo {
+            id: id.to_owned(),
+            name,
+            target,
+            tagger_time,
+            signature,
+        })
+    }
+}
+
+/// `(signature, payload)` of a tag object: the payload is everything before the
+/// last line that starts an armoured signature block.
+pub fn split_tag_signature(data: &[u8]) -> Option<(Vec<u8>, Vec<u8>)> {
+    const ARMORS: &[&[u8]] = &[
+        b"-----BEGIN SIGNED MESSAGE-----",
+        b"-----BEGIN SSH SIGNATURE-----",
+        b"-----BEGIN PGP SIGNATURE-----",
+    ];
+    let mut at = None;
+    let mut offset = 0;
+    for line in data.split_inclusive(|b| *b == b'\n') {
+        if ARMORS.iter().any(|a| line.starts_with(a)) {
+            at = Some(offset);
+        }
+        offset += line.len();
+    }
+    let at = at?;
+    Some((data[at..].to_vec(), data[..at].to_vec()))
+}

@@ -1,0 +1,639 @@
+//! `sigctl verify`: authenticate history against the policy in force at
+//! each commit's parents, as a chain from a trust root.
+//!
+//! Reads objects through `repo` (in process, each commit once, each
+//! signing.toml blob parsed once) and returns a `VerifyReport`; never prints.
+
+pub mod report;
+
+use std::collections::{HashMap, HashSet};
+use std::rc::Rc;
+
+use time::OffsetDateTime;
+
+use crate::error::{Error, Result};
+use crate::policy::raw::{RawPolicy, RevocationReason};
+use crate::policy::{self, ref_pattern};
+use crate::repo::Repo;
+use crate::repo::walk::CommitInfo;
+use crate::signature::{cms, ssh, x509};
+pub use report::{Kind, ObjectResult, Reason, Verdict, VerifyReport};
+
+/// What to verify.
+#[derive(Debug, Clone, Default)]
+pub struct VerifyOptions {
+    /// Refs, commits or `A..B` ranges (default `HEAD`).
+    pub specs: Vec<String>,
+    /// `--trust-root`.
+    pub trust_root: Option<String>,
+}
+
+/// A policy as it stood in one tree, resolved for fast lookups.
+struct Resolved {
+    raw: Rc<RawPolicy>,
+    blob: String,
+    /// certificate SHA-256 fingerprint → identity
+    by_cert: HashMap<String, String>,
+    /// SSH public key blob → identity
+    by_ssh: HashMap<Vec<u8>, String>,
+    /// identity → (not before, not after) of its certificate
+    validity: HashMap<String, (OffsetDateTime, OffsetDateTime)>,
+}
+
+/// Who signed, by the signature alone.
+enum Signer {
+    Cert {
+        fingerprint: String,
+        subject: String,
+    },
+    Ssh {
+        blob: Vec<u8>,
+    },
+}
+
+struct Checked {
+    signer: Signer,
+    signed_at: OffsetDateTime,
+    time_source: &'static str,
+}
+
+struct Engine<'a> {
+    repo: &'a Repo,
+    policies: HashMap<String, Rc<RawPolicy>>,
+    trees: HashMap<String, Option<Rc<Resolved>>>,
+    fingerprints: HashMap<String, Option<x509::CertFacts>>,
+}
+
+impl<'a> Engine<'a> {
+    fn policy_of_tree(&mut self, tree: &str) -> Result<Option<Rc<Resolved>>> {
+        if let Some(r) = self.trees.get(tree) {
+            return Ok(r.clone());
+        }
+        let resolved = match self.repo.blob_id_in(tree, policy::FILE_NAME)? {
+            None => None,
+            Some(blob) => {
+                let raw = match self.policies.get(&blob) {
+                    Some(p) => Some(p.clone()),
+                    None => {
+                        let bytes = self.repo.blob(&blob)?;
+                        let parsed = policy::load::parse(policy::FILE_NAME, &bytes)
+                            .result
+                            .ok()
+                            .map(Rc::new);
+                        if let Some(p) = &parsed {
+                            self.policies.insert(blob.clone(), p.clone());
+                        }
+                        parsed
+                    }
+                };
+                match raw {
+                    // a policy that does not parse authorises nobody
+                    None => None,
+                    Some(raw) => Some(Rc::new(self.resolve(tree, raw, blob)?)),
+                }
+            }
+        };
+        self.trees.insert(tree.to_owned(), resolved.clone());
+        Ok(resolved)
+    }
+
+    fn resolve(&mut self, tree: &str, raw: Rc<RawPolicy>, blob: String) -> Result<Resolved> {
+        let mut by_cert = HashMap::new();
+        let mut by_ssh = HashMap::new();
+        let mut validity = HashMap::new();
+        for (name, id) in &raw.identities {
+            if let Some(path) = &id.certificate
+                && let Some(cert_blob) = self.repo.blob_id_in(tree, path.get())?
+            {
+                if !self.fingerprints.contains_key(&cert_blob) {
+                    let facts = x509::parse(&self.repo.blob(&cert_blob)?).ok();
+                    self.fingerprints.insert(cert_blob.clone(), facts);
+                }
+                if let Some(Some(f)) = self.fingerprints.get(&cert_blob) {
+                    by_cert.insert(f.fingerprint_sha256.clone(), name.get().clone());
+                    validity.insert(name.get().clone(), (f.not_before, f.not_after));
+                }
+            }
+            if let Some(k) = &id.ssh_key
+                && let Some(b) = ssh::key_blob(k.get())
+            {
+                by_ssh.insert(b, name.get().clone());
+            }
+        }
+        Ok(Resolved {
+            raw,
+            blob,
+            by_cert,
+            by_ssh,
+            validity,
+        })
+    }
+}
+
+fn ts(t: i64) -> OffsetDateTime {
+    OffsetDateTime::from_unix_timestamp(t).unwrap_or(OffsetDateTime::UNIX_EPOCH)
+}
+
+/// Check a signature cryptographically: who made it, and when they say.
+fn check_signature(
+    sig: &[u8],
+    payload: &[u8],
+    claimed: i64,
+) -> std::result::Result<Checked, (Reason, String)> {
+    if sig.starts_with(b"-----BEGIN SIGNED MESSAGE-----")
+        || sig.starts_with(b"-----BEGIN PKCS7-----")
+    {
+        let v = cms::verify_detached(sig, payload).map_err(|e| match e {
+            cms::CmsError::Unsupported(u) => (Reason::UnsupportedSignature, u),
+            other => (Reason::BadSignature, other.to_string()),
+        })?;
+        let facts =
+            x509::parse(&v.certificate).map_err(|e| (Reason::BadSignature, e.to_string()))?;
+        let (signed_at, time_source) = match v.signing_time {
+            Some(t) => (t, "signing-time attribute (untrusted)"),
+            None => (ts(claimed), "committer date (untrusted)"),
+        };
+        return Ok(Checked {
+            signer: Signer::Cert {
+                fingerprint: facts.fingerprint_sha256,
+                subject: facts.subject,
+            },
+            signed_at,
+            time_source,
+        });
+    }
+    if sig.starts_with(b"-----BEGIN SSH SIGNATURE-----") {
+        let v = ssh::verify(sig, payload).map_err(|e| match e {
+            ssh::SshSigError::Unsupported(u) => (Reason::UnsupportedSignature, u),
+            other => (Reason::BadSignature, other.to_string()),
+        })?;
+        return Ok(Checked {
+            signer: Signer::Ssh { blob: v.public_key },
+            signed_at: ts(claimed),
+            time_source: "committer date (untrusted)",
+        });
+    }
+    if sig.starts_with(b"-----BEGIN PGP SIGNATURE-----") {
+        return Err((
+            Reason::UnsupportedSignature,
+            "OpenPGP signatures are not verified yet".into(),
+        ));
+    }
+    Err((
+        Reason::BadSignature,
+        "the signature is not in a format sigctl knows".into(),
+    ))
+}
+
+/// Why an identity cannot vouch for a signature under a policy.
+fn authorise(
+    parent: &Resolved,
+    tip: Option<&Resolved>,
+    checked: &Checked,
+    env: Option<&str>,
+    changes_policy: bool,
+) -> std::result::Result<String, (Reason, String)> {
+    let identity = match &checked.signer {
+        Signer::Cert {
+            fingerprint,
+            subject,
+        } => parent.by_cert.get(fingerprint).cloned().ok_or_else(|| {
+            (
+                Reason::UnknownSigner,
+                format!("the signer ({subject}) is no identity of the policy in force"),
+            )
+        })?,
+        Signer::Ssh { blob } => parent.by_ssh.get(blob).cloned().ok_or_else(|| {
+            (
+                Reason::UnknownSigner,
+                "the signer's SSH key is no identity of the policy in force".to_owned(),
+            )
+        })?,
+    };
+    let at = checked.signed_at;
+    // a revocation the parent policy already holds: nothing, whatever the time
+    if parent
+        .raw
+        .revocations
+        .iter()
+        .any(|r| r.identity.get() == &identity)
+    {
+        return Err((
+            Reason::RevokedKey,
+            format!("identity `{identity}` was already revoked by the policy in force"),
+        ));
+    }
+    // revocations at the tip apply to the whole range, by signing time
+    if let Some(tip) = tip
+        && let Some(r) = tip
+            .raw
+            .revocations
+            .iter()
+            .find(|r| r.identity.get() == &identity)
+    {
+        let from = match (r.reason.get(), &r.compromised_since) {
+            (RevocationReason::KeyCompromise, Some(since)) => since.get().0,
+            _ => r.revoked_at.get().0,
+        };
+        if at >= from {
+            return Err((
+                Reason::RevokedKey,
+                format!(
+                    "identity `{identity}` is revoked for signatures from {}",
+                    policy::timestamp::Timestamp(from)
+                ),
+            ));
+        }
+    }
+    if let Some((nb, na)) = parent.validity.get(&identity)
+        && (at < *nb || at >= *na)
+    {
+        return Err((
+            Reason::CertificateInvalidAtSigning,
+            format!(
+                "the certificate of `{identity}` was not valid at {} (valid {} to {})",
+                policy::timestamp::Timestamp(at),
+                nb.date(),
+                na.date()
+            ),
+        ));
+    }
+    let id = parent
+        .raw
+        .identities
+        .iter()
+        .find(|(k, _)| k.get() == &identity)
+        .map(|(_, v)| v.get())
+        .ok_or_else(|| {
+            (
+                Reason::UnknownSigner,
+                format!("identity `{identity}` is not declared"),
+            )
+        })?;
+    if let Some(env) = env {
+        let listed = id.environments.iter().any(|e| e.get() == env);
+        let excepted = parent.raw.exceptions.iter().any(|x| {
+            x.identity.get() == &identity
+                && x.environments.iter().any(|e| e.get() == env)
+                && at < x.expires.get().0
+        });
+        if !listed && !excepted {
+            return Err((
+                Reason::WrongEnvironment,
+                format!("identity `{identity}` does not sign for environment `{env}`"),
+            ));
+        }
+        let trusted_time_required = parent.raw.environments.iter().any(|(k, e)| {
+            k.get() == env && e.require_trusted_time.as_ref().is_some_and(|b| *b.get())
+        });
+        if trusted_time_required {
+            return Err((
+                Reason::UntrustedTime,
+                format!(
+                    "environment `{env}` requires a transparency-log or RFC 3161 time; this signature has only a time its signer chose"
+                ),
+            ));
+        }
+    }
+    if changes_policy {
+        let owner = id.owner.get();
+        if !parent.raw.policy.admins.iter().any(|a| a.get() == owner) {
+            return Err((
+                Reason::PolicyChangeWithoutAdmin,
+                format!(
+                    "signing.toml changed, but `{identity}` (owner `{owner}`) is not owned by an admin of the previous policy"
+                ),
+            ));
+        }
+    }
+    Ok(identity)
+}
+
+/// The environment a ref belongs to under a policy (the most specific pattern).
+fn environment_of(policy: &RawPolicy, refname: &str) -> Option<String> {
+    policy
+        .environments
+        .iter()
+        .flat_map(|(name, env)| env.refs.iter().map(move |p| (name.get(), p.get())))
+        .filter(|(_, p)| ref_pattern::matches(p, refname))
+        .max_by_key(|(_, p)| ref_pattern::specificity(p))
+        .map(|(n, _)| n.clone())
+}
+
+/// Verify what `opts` names.
+pub fn verify(
+    repo: &Repo,
+    opts: &VerifyOptions,
+    config_trust_root: Option<String>,
+    _now: OffsetDateTime,
+) -> Result<VerifyReport> {
+    let specs = if opts.specs.is_empty() {
+        vec!["HEAD".to_owned()]
+    } else {
+        opts.specs.clone()
+    };
+    let mut tips = Vec::new();
+    let mut bases = Vec::new();
+    for s in &specs {
+        let (tip, base) = repo.resolve_spec(s)?;
+        tips.push(tip);
+        bases.extend(base);
+    }
+    let tip_commits: Vec<String> = tips.iter().map(|t| t.commit.clone()).collect();
+    let mut warnings = Vec::new();
+
+    // the trust root
+    let (root, pinned) = match opts.trust_root.clone().or(config_trust_root) {
+        Some(r) => (repo.resolve_commit(&r)?, true),
+        None => {
+            let all = repo.commits_parents_first(&tip_commits, &[])?;
+            let mut engine_probe = HashSet::new();
+            let mut root = None;
+            for c in &all {
+                if repo.blob_id_in(&c.tree, policy::FILE_NAME)?.is_some() {
+                    let parent_has = c.parents.iter().any(|p| engine_probe.contains(p));
+                    engine_probe.insert(c.id.clone());
+                    if !parent_has && root.is_none() {
+                        root = Some(c.id.clone());
+                    }
+                }
+            }
+            let root = root.ok_or_else(|| {
+                Error::Git(
+                    "no commit in this history has a signing.toml: nothing to verify against"
+                        .into(),
+                )
+            })?;
+            warnings.push(format!(
+                "trust root {} is the commit that introduced signing.toml, found by walking history: pin it with --trust-root or `git config sigctl.trustRoot {}`",
+                &root[..12],
+                root
+            ));
+            (root, false)
+        }
+    };
+    let root_info = repo.commit_info(&root)?;
+    // history before the trust root predates the policy: not verified
+    let mut hide: Vec<String> = root_info.parents.clone();
+    hide.extend(bases.iter().cloned());
+    let commits = repo.commits_parents_first(&tip_commits, &hide)?;
+    let base_ancestors = repo.ancestors(&bases)?;
+
+    let mut engine = Engine {
+        repo,
+        policies: HashMap::new(),
+        trees: HashMap::new(),
+        fingerprints: HashMap::new(),
+    };
+    let tip_tree = repo.commit_info(&tip_commits[0])?.tree;
+    let tip_policy = engine.policy_of_tree(&tip_tree)?;
+    let excepted: HashSet<String> = tip_policy
+        .as_ref()
+        .map(|p| {
+            p.raw
+                .exceptions
+                .iter()
+                .flat_map(|x| x.commits.iter().map(|c| c.get().clone()))
+                .collect()
+        })
+        .unwrap_or_default();
+    let is_excepted = |id: &str| {
+        excepted
+            .iter()
+            .any(|e| e.len() >= 7 && id.starts_with(e.as_str()))
+    };
+
+    // the environment of each verified branch ref (tags are judged on the tag object)
+    let branch_envs: Vec<String> = tips
+        .iter()
+        .filter_map(|t| t.refname.clone())
+        .filter(|r| r.starts_with("refs/heads/"))
+        .filter_map(|r| {
+            let env = tip_policy.as_ref().and_then(|p| environment_of(&p.raw, &r));
+            if env.is_none() {
+                warnings.push(format!(
+                    "{r} matches no environment of signing.toml: only the base rule applies"
+                ));
+            }
+            env
+        })
+        .collect();
+
+    let by_id: HashMap<&str, &CommitInfo> = commits.iter().map(|c| (c.id.as_str(), c)).collect();
+    // per commit: valid?, and the first failing ancestor
+    let mut state: HashMap<String, (bool, Option<String>)> = HashMap::new();
+    let mut results = Vec::new();
+    for c in &commits {
+        let descends = c.id == root
+            || c.parents
+                .iter()
+                .any(|p| state.get(p).is_some() || base_ancestors.contains(p));
+        let mut result = ObjectResult::new(&c.id, Kind::Commit);
+        let outcome: std::result::Result<(String, Checked), (Reason, String)> = (|| {
+            if !descends {
+                return Err((
+                    Reason::ForeignHistory,
+                    format!("not descended from the trust root {}", &root[..12]),
+                ));
+            }
+            if c.duplicate_signature {
+                return Err((
+                    Reason::BadSignature,
+                    "the commit carries more than one gpgsig header".into(),
+                ));
+            }
+            let Some((sig, payload)) = &c.signature else {
+                return Err((Reason::Unsigned, "the commit is not signed".into()));
+            };
+            let checked = check_signature(sig, payload, c.committer_time)?;
+            let own_blob = repo
+                .blob_id_in(&c.tree, policy::FILE_NAME)
+                .map_err(|e| (Reason::NoPolicy, e.to_string()))?;
+            // the policies that may vouch: the parents' (the trust root: its own)
+            let candidates: Vec<(Option<String>, String)> = if c.id == root {
+                vec![(None, c.tree.clone())]
+            } else {
+                c.parents
+                    .iter()
+                    .filter_map(|p| {
+                        let tree = by_id
+                            .get(p.as_str())
+                            .map(|pc| pc.tree.clone())
+                            .or_else(|| repo.commit_info(p).ok().map(|i| i.tree))?;
+                        Some((Some(p.clone()), tree))
+                    })
+                    .collect()
+            };
+            let mut last = (Reason::NoPolicy, "no parent has a signing.toml".to_owned());
+            let mut chain_failure = None;
+            for (parent, tree) in candidates {
+                let Some(pol) = engine
+                    .policy_of_tree(&tree)
+                    .map_err(|e| (Reason::NoPolicy, e.to_string()))?
+                else {
+                    continue;
+                };
+                let changes_policy =
+                    parent.is_some() && own_blob.as_deref() != Some(pol.blob.as_str());
+                let mut env_ok = Ok(String::new());
+                for env in branch_envs.iter().map(Some).chain(std::iter::once(None)) {
+                    match authorise(
+                        &pol,
+                        tip_policy.as_deref(),
+                        &checked,
+                        env.map(String::as_str),
+                        changes_policy,
+                    ) {
+                        Ok(id) => env_ok = Ok(id),
+                        Err(e) => {
+                            env_ok = Err(e);
+                            break;
+                        }
+                    }
+                }
+                match env_ok {
+                    Ok(identity) => {
+                        let parent_valid = match &parent {
+                            None => true,
+                            Some(p) => {
+                                state
+                                    .get(p)
+                                    .map(|s| s.0)
+                                    .unwrap_or(base_ancestors.contains(p))
+                                    || is_excepted(p)
+                            }
+                        };
+                        if parent_valid {
+                            return Ok((identity, checked));
+                        }
+                        let first = parent
+                            .as_ref()
+                            .and_then(|p| state.get(p).and_then(|s| s.1.clone()))
+                            .unwrap_or_else(|| parent.clone().unwrap_or_default());
+                        chain_failure = Some(first);
+                    }
+                    Err(e) => last = e,
+                }
+            }
+            if let Some(first) = chain_failure {
+                return Err((
+                    Reason::BrokenChain,
+                    format!(
+                        "the chain from the trust root is broken at {}",
+                        &first[..12.min(first.len())]
+                    ),
+                ));
+            }
+            Err(last)
+        })();
+        match outcome {
+            Ok((identity, checked)) => {
+                result.verdict = Verdict::Valid;
+                result.identity = Some(identity);
+                result.reason = Reason::Authorised;
+                result.message = "signed by an identity the policy in force authorises".into();
+                result.signed_at = Some(checked.signed_at);
+                result.time_source = checked.time_source;
+                state.insert(c.id.clone(), (true, None));
+            }
+            Err((reason, message)) => {
+                let excepted_here = is_excepted(&c.id);
+                result.verdict = if reason == Reason::Unsigned {
+                    Verdict::Unsigned
+                } else {
+                    Verdict::Invalid
+                };
+                result.reason = reason;
+                result.message = message;
+                if excepted_here {
+                    result.verdict = Verdict::Valid;
+                    result.message = format!(
+                        "{} (excepted by an exception of the policy at the tip)",
+                        result.message
+                    );
+                    state.insert(c.id.clone(), (true, None));
+                } else {
+                    let first = if reason == Reason::BrokenChain {
+                        c.parents
+                            .iter()
+                            .find_map(|p| state.get(p).and_then(|s| s.1.clone()))
+                    } else {
+                        Some(c.id.clone())
+                    };
+                    state.insert(c.id.clone(), (false, first.or_else(|| Some(c.id.clone()))));
+                }
+            }
+        }
+        results.push(result);
+    }
+
+    // tags named by the specs: the tag object itself
+    for tip in &tips {
+        let (Some(tag_id), Some(refname)) = (&tip.tag, &tip.refname) else {
+            continue;
+        };
+        let tag = repo.tag_info(tag_id)?;
+        let mut result = ObjectResult::new(tag_id, Kind::Tag);
+        let outcome: std::result::Result<(String, Checked), (Reason, String)> = (|| {
+            let Some((sig, payload)) = &tag.signature else {
+                return Err((
+                    Reason::Unsigned,
+                    format!("tag `{}` is not signed", tag.name),
+                ));
+            };
+            let checked = check_signature(sig, payload, tag.tagger_time)?;
+            let tree = repo
+                .commit_info(&tag.target)
+                .map_err(|e| (Reason::NoPolicy, e.to_string()))?
+                .tree;
+            let pol = engine
+                .policy_of_tree(&tree)
+                .map_err(|e| (Reason::NoPolicy, e.to_string()))?
+                .ok_or_else(|| {
+                    (
+                        Reason::NoPolicy,
+                        "the tagged commit has no signing.toml".to_owned(),
+                    )
+                })?;
+            let env = environment_of(&pol.raw, refname);
+            let identity = authorise(&pol, tip_policy.as_deref(), &checked, env.as_deref(), false)?;
+            if state.get(&tag.target).is_some_and(|s| !s.0) {
+                return Err((
+                    Reason::BrokenChain,
+                    "the tagged commit does not verify".into(),
+                ));
+            }
+            Ok((identity, checked))
+        })();
+        match outcome {
+            Ok((identity, checked)) => {
+                result.verdict = Verdict::Valid;
+                result.identity = Some(identity);
+                result.reason = Reason::Authorised;
+                result.message = format!(
+                    "tag `{}` signed by an identity its environment admits",
+                    tag.name
+                );
+                result.signed_at = Some(checked.signed_at);
+                result.time_source = checked.time_source;
+            }
+            Err((reason, message)) => {
+                result.verdict = if reason == Reason::Unsigned {
+                    Verdict::Unsigned
+                } else {
+                    Verdict::Invalid
+                };
+                result.reason = reason;
+                result.message = message;
+            }
+        }
+        results.push(result);
+    }
+
+    Ok(VerifyReport {
+        trust_root: root,
+        trust_root_pinned: pinned,
+        results,
+        warnings,
+    })
+}

@@ -1,0 +1,118 @@
+//! The verdicts of `sigctl verify`, as data. JSON field names and reason
+//! codes are public: documented in README, never renamed.
+
+use serde::Serialize;
+use time::OffsetDateTime;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Kind {
+    Commit,
+    Tag,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Verdict {
+    Valid,
+    Invalid,
+    Unsigned,
+}
+
+/// Why an object got its verdict: one stable code per verification rule.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Reason {
+    /// Signed by an identity the policy in force authorises.
+    Authorised,
+    /// No signature.
+    Unsigned,
+    /// The signature does not verify over the object, is garbled, or is duplicated.
+    BadSignature,
+    /// A signature format or algorithm sigctl does not verify yet.
+    UnsupportedSignature,
+    /// The signer is no identity of the parent's policy.
+    UnknownSigner,
+    /// The identity does not sign for the ref's environment.
+    WrongEnvironment,
+    /// signing.toml changed, signed by an identity no admin owns.
+    PolicyChangeWithoutAdmin,
+    /// The identity was revoked for this signature.
+    RevokedKey,
+    /// The certificate was not valid at signing time.
+    CertificateInvalidAtSigning,
+    /// The environment requires a trusted time the signature lacks.
+    UntrustedTime,
+    /// Not descended from the trust root.
+    ForeignHistory,
+    /// A parent failed: the chain from the trust root is broken.
+    BrokenChain,
+    /// No policy in force.
+    NoPolicy,
+}
+
+impl Reason {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Reason::Authorised => "authorised",
+            Reason::Unsigned => "unsigned",
+            Reason::BadSignature => "bad-signature",
+            Reason::UnsupportedSignature => "unsupported-signature",
+            Reason::UnknownSigner => "unknown-signer",
+            Reason::WrongEnvironment => "wrong-environment",
+            Reason::PolicyChangeWithoutAdmin => "policy-change-without-admin",
+            Reason::RevokedKey => "revoked-key",
+            Reason::CertificateInvalidAtSigning => "certificate-invalid-at-signing",
+            Reason::UntrustedTime => "untrusted-time",
+            Reason::ForeignHistory => "foreign-history",
+            Reason::BrokenChain => "broken-chain",
+            Reason::NoPolicy => "no-policy",
+        }
+    }
+}
+
+/// One verified object.
+#[derive(Debug, Clone)]
+pub struct ObjectResult {
+    pub object: String,
+    pub kind: Kind,
+    pub verdict: Verdict,
+    pub identity: Option<String>,
+    pub reason: Reason,
+    pub message: String,
+    pub signed_at: Option<OffsetDateTime>,
+    pub time_source: &'static str,
+}
+
+impl ObjectResult {
+    pub fn new(object: &str, kind: Kind) -> Self {
+        Self {
+            object: object.to_owned(),
+            kind,
+            verdict: Verdict::Invalid,
+            identity: None,
+            reason: Reason::NoPolicy,
+            message: String::new(),
+            signed_at: None,
+            time_source: "none",
+        }
+    }
+}
+
+/// Everything `verify` found.
+#[derive(Debug, Clone)]
+pub struct VerifyReport {
+    pub trust_root: String,
+    pub trust_root_pinned: bool,
+    pub results: Vec<ObjectResult>,
+    pub warnings: Vec<String>,
+}
+
+impl VerifyReport {
+    pub fn ok(&self) -> bool {
+        self.results.iter().all(|r| r.verdict == Verdict::Valid)
+    }
+    pub fn count(&self, v: Verdict) -> usize {
+        self.results.iter().filter(|r| r.verdict == v).count()
+    }
+}
