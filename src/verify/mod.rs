@@ -427,7 +427,7 @@ pub fn verify(
         let descends = c.id == root
             || c.parents
                 .iter()
-                .any(|p| state.get(p).is_some() || base_ancestors.contains(p));
+                .any(|p| state.contains_key(p) || base_ancestors.contains(p));
         let mut result = ObjectResult::new(&c.id, Kind::Commit);
         let outcome: std::result::Result<(String, Checked), (Reason, String)> = (|| {
             if !descends {
