@@ -201,7 +201,14 @@ impl Demo {
         )?;
         self.show(Path::new("git"), "git", &["verify-tag", "v1.0.0"], 0)?;
 
-        step("7. A signed release artefact: a Sigstore bundle next to it");
+        step(
+            "7. sigctl verify: every commit and the tag, against the policy in force at each parent",
+        );
+        let root = self.git(&["rev-list", "--max-parents=0", "HEAD"])?;
+        self.git(&["config", "sigctl.trustRoot", root.trim()])?;
+        self.sig(&["verify", "HEAD", "v1.0.0"], 0)?;
+
+        step("8. A signed release artefact: a Sigstore bundle next to it");
         std::fs::create_dir_all(self.repo.join("dist")).map_err(|e| e.to_string())?;
         std::fs::write(
             self.repo.join("dist/app-1.0.0.tar"),
@@ -222,7 +229,26 @@ impl Demo {
         )?;
         self.sig(&["verify-artifact", "dist/app-1.0.0.tar"], 0)?;
 
-        step("8. What failure looks like");
+        step("9. What failure looks like");
+        say(
+            "-- an unsigned commit slips onto main: it fails, and so would everything built on it:",
+        );
+        self.show(
+            Path::new("git"),
+            "git",
+            &[
+                "commit",
+                "-q",
+                "--allow-empty",
+                "--no-gpg-sign",
+                "-m",
+                "sneaky",
+            ],
+            0,
+        )?;
+        self.sig(&["verify"], 1)?;
+        self.git(&["reset", "-q", "--hard", "HEAD~1"])?;
+        say("");
         say("-- the artefact is changed after signing:");
         std::fs::write(
             self.repo.join("dist/app-1.0.0.tar"),
@@ -270,7 +296,9 @@ impl Demo {
         say(
             "\nDone: key generated on the token, certificate issued and imported, commit and tag signed through",
         );
-        say("stock git, artefact signed and verified, and four failures caught.");
+        say(
+            "stock git, history verified from its trust root, artefact signed and verified, and five failures caught.",
+        );
         Ok(())
     }
 
