@@ -15,6 +15,9 @@ pub struct Args {
     trust_root: Option<String>,
     #[arg(long, value_enum, default_value = "human")]
     format: Format,
+    /// Neither read nor update the signature cache in .git/sigctl/
+    #[arg(long)]
+    no_cache: bool,
 }
 
 pub fn run(a: Args) -> u8 {
@@ -25,6 +28,7 @@ pub fn run(a: Args) -> u8 {
     let opts = VerifyOptions {
         specs: a.specs,
         trust_root: a.trust_root,
+        use_cache: !a.no_cache,
     };
     let report = match verify::verify(
         &repo,

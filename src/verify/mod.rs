@@ -4,6 +4,7 @@
 //! Reads objects through `repo` (in process, each commit once, each
 //! signing.toml blob parsed once) and returns a `VerifyReport`; never prints.
 
+pub mod cache;
 pub mod report;
 
 use std::collections::{HashMap, HashSet};
@@ -26,6 +27,8 @@ pub struct VerifyOptions {
     pub specs: Vec<String>,
     /// `--trust-root`.
     pub trust_root: Option<String>,
+    /// Read and update the signature cache under `.git/sigctl/`.
+    pub use_cache: bool,
 }
 
 /// A policy as it stood in one tree, resolved for fast lookups.
@@ -41,6 +44,7 @@ struct Resolved {
 }
 
 /// Who signed, by the signature alone.
+#[derive(Clone)]
 enum Signer {
     Cert {
         fingerprint: String,
@@ -51,6 +55,7 @@ enum Signer {
     },
 }
 
+#[derive(Clone)]
 struct Checked {
     signer: Signer,
     signed_at: OffsetDateTime,
@@ -62,6 +67,10 @@ struct Engine<'a> {
     policies: HashMap<String, Rc<RawPolicy>>,
     trees: HashMap<String, Option<Rc<Resolved>>>,
     fingerprints: HashMap<String, Option<x509::CertFacts>>,
+    /// tree id → blob id of its signing.toml
+    policy_blobs: HashMap<String, Option<String>>,
+    /// policy blob + certificate blobs → resolution
+    resolutions: HashMap<String, Rc<Resolved>>,
 }
 
 impl<'a> Engine<'a> {
@@ -69,7 +78,7 @@ impl<'a> Engine<'a> {
         if let Some(r) = self.trees.get(tree) {
             return Ok(r.clone());
         }
-        let resolved = match self.repo.blob_id_in(tree, policy::FILE_NAME)? {
+        let resolved = match self.policy_blob(tree)? {
             None => None,
             Some(blob) => {
                 let raw = match self.policies.get(&blob) {
@@ -89,12 +98,42 @@ impl<'a> Engine<'a> {
                 match raw {
                     // a policy that does not parse authorises nobody
                     None => None,
-                    Some(raw) => Some(Rc::new(self.resolve(tree, raw, blob)?)),
+                    Some(raw) => {
+                        // trees that share the policy blob and its certificate
+                        // blobs share one resolution
+                        let mut key = blob.clone();
+                        for id in raw.identities.values() {
+                            if let Some(path) = &id.certificate {
+                                key.push(':');
+                                key.push_str(
+                                    &self.repo.blob_id_in(tree, path.get())?.unwrap_or_default(),
+                                );
+                            }
+                        }
+                        match self.resolutions.get(&key) {
+                            Some(r) => Some(r.clone()),
+                            None => {
+                                let r = Rc::new(self.resolve(tree, raw, blob)?);
+                                self.resolutions.insert(key, r.clone());
+                                Some(r)
+                            }
+                        }
+                    }
                 }
             }
         };
         self.trees.insert(tree.to_owned(), resolved.clone());
         Ok(resolved)
+    }
+
+    /// The blob id of signing.toml in a tree (memoised).
+    fn policy_blob(&mut self, tree: &str) -> Result<Option<String>> {
+        if let Some(b) = self.policy_blobs.get(tree) {
+            return Ok(b.clone());
+        }
+        let b = self.repo.blob_id_in(tree, policy::FILE_NAME)?;
+        self.policy_blobs.insert(tree.to_owned(), b.clone());
+        Ok(b)
     }
 
     fn resolve(&mut self, tree: &str, raw: Rc<RawPolicy>, blob: String) -> Result<Resolved> {
@@ -183,6 +222,133 @@ fn check_signature(
         Reason::BadSignature,
         "the signature is not in a format sigctl knows".into(),
     ))
+}
+
+type Check = std::result::Result<Checked, (Reason, String)>;
+
+const TIME_SOURCES: &[&str] = &[
+    "signing-time attribute (untrusted)",
+    "committer date (untrusted)",
+];
+
+fn to_entry(c: &Check) -> cache::Entry {
+    match c {
+        Ok(Checked {
+            signer:
+                Signer::Cert {
+                    fingerprint,
+                    subject,
+                },
+            signed_at,
+            time_source,
+        }) => cache::Entry::Cert {
+            fingerprint: fingerprint.clone(),
+            subject: subject.clone(),
+            signed_at: signed_at.unix_timestamp(),
+            time_source: (*time_source).to_owned(),
+        },
+        Ok(Checked {
+            signer: Signer::Ssh { blob },
+            signed_at,
+            time_source,
+        }) => cache::Entry::Ssh {
+            key: x509::hex(blob),
+            signed_at: signed_at.unix_timestamp(),
+            time_source: (*time_source).to_owned(),
+        },
+        Err((reason, message)) => cache::Entry::Failed {
+            reason: reason.as_str().to_owned(),
+            message: message.clone(),
+        },
+    }
+}
+
+fn from_entry(e: &cache::Entry) -> Option<Check> {
+    let source = |s: &str| TIME_SOURCES.iter().copied().find(|t| *t == s);
+    Some(match e {
+        cache::Entry::Cert {
+            fingerprint,
+            subject,
+            signed_at,
+            time_source,
+        } => Ok(Checked {
+            signer: Signer::Cert {
+                fingerprint: fingerprint.clone(),
+                subject: subject.clone(),
+            },
+            signed_at: ts(*signed_at),
+            time_source: source(time_source)?,
+        }),
+        cache::Entry::Ssh {
+            key,
+            signed_at,
+            time_source,
+        } => Ok(Checked {
+            signer: Signer::Ssh { blob: unhex(key)? },
+            signed_at: ts(*signed_at),
+            time_source: source(time_source)?,
+        }),
+        cache::Entry::Failed { reason, message } => Err((Reason::parse(reason)?, message.clone())),
+    })
+}
+
+fn unhex(s: &str) -> Option<Vec<u8>> {
+    (0..s.len())
+        .step_by(2)
+        .map(|i| s.get(i..i + 2).and_then(|h| u8::from_str_radix(h, 16).ok()))
+        .collect()
+}
+
+/// Check every signature, from the cache where it has the answer, the rest
+/// on every core. Returns the checks by commit id and whether any were new.
+fn check_all(
+    commits: &[CommitInfo],
+    cached: &HashMap<String, cache::Entry>,
+) -> (HashMap<String, Check>, bool) {
+    let mut out: HashMap<String, Check> = HashMap::new();
+    let mut todo: Vec<&CommitInfo> = Vec::new();
+    for c in commits {
+        if c.signature.is_none() || c.duplicate_signature {
+            continue;
+        }
+        match cached.get(&c.id).and_then(from_entry) {
+            Some(check) => {
+                out.insert(c.id.clone(), check);
+            }
+            None => todo.push(c),
+        }
+    }
+    let fresh = !todo.is_empty();
+    let threads = std::thread::available_parallelism()
+        .map_or(1, usize::from)
+        .clamp(1, 16);
+    let chunk = todo.len().div_ceil(threads).max(1);
+    let done: Vec<Vec<(String, Check)>> = std::thread::scope(|s| {
+        let handles: Vec<_> = todo
+            .chunks(chunk)
+            .map(|part| {
+                s.spawn(move || {
+                    part.iter()
+                        .filter_map(|c| {
+                            let (sig, payload) = c.signature.as_ref()?;
+                            Some((
+                                c.id.clone(),
+                                check_signature(sig, payload, c.committer_time),
+                            ))
+                        })
+                        .collect::<Vec<_>>()
+                })
+            })
+            .collect();
+        handles
+            .into_iter()
+            .map(|h| h.join().unwrap_or_default())
+            .collect()
+    });
+    for part in done {
+        out.extend(part);
+    }
+    (out, fresh)
 }
 
 /// Why an identity cannot vouch for a signature under a policy.
@@ -309,6 +475,22 @@ fn authorise(
     Ok(identity)
 }
 
+/// The first commit (parents first) whose tree has signing.toml while none
+/// of its parents' trees has: the commit that introduced the policy.
+fn introducing_commit(engine: &mut Engine, commits: &[CommitInfo]) -> Result<Option<String>> {
+    let mut with_policy = HashSet::new();
+    for c in commits {
+        if engine.policy_blob(&c.tree)?.is_some() {
+            let parent_has = c.parents.iter().any(|p| with_policy.contains(p));
+            with_policy.insert(c.id.clone());
+            if !parent_has {
+                return Ok(Some(c.id.clone()));
+            }
+        }
+    }
+    Ok(None)
+}
+
 /// The environment a ref belongs to under a policy (the most specific pattern).
 fn environment_of(policy: &RawPolicy, refname: &str) -> Option<String> {
     policy
@@ -342,21 +524,26 @@ pub fn verify(
     let tip_commits: Vec<String> = tips.iter().map(|t| t.commit.clone()).collect();
     let mut warnings = Vec::new();
 
+    let mut engine = Engine {
+        repo,
+        policies: HashMap::new(),
+        trees: HashMap::new(),
+        fingerprints: HashMap::new(),
+        policy_blobs: HashMap::new(),
+        resolutions: HashMap::new(),
+    };
+    // one walk: everything the specs reach, less what their bases already reach
+    let all = repo.commits_parents_first(&tip_commits, &bases)?;
+
     // the trust root
     let (root, pinned) = match opts.trust_root.clone().or(config_trust_root) {
         Some(r) => (repo.resolve_commit(&r)?, true),
         None => {
-            let all = repo.commits_parents_first(&tip_commits, &[])?;
-            let mut engine_probe = HashSet::new();
-            let mut root = None;
-            for c in &all {
-                if repo.blob_id_in(&c.tree, policy::FILE_NAME)?.is_some() {
-                    let parent_has = c.parents.iter().any(|p| engine_probe.contains(p));
-                    engine_probe.insert(c.id.clone());
-                    if !parent_has && root.is_none() {
-                        root = Some(c.id.clone());
-                    }
-                }
+            let mut root = introducing_commit(&mut engine, &all)?;
+            if root.is_none() && !bases.is_empty() {
+                // the policy came in before the range's base
+                let full = repo.commits_parents_first(&tip_commits, &[])?;
+                root = introducing_commit(&mut engine, &full)?;
             }
             let root = root.ok_or_else(|| {
                 Error::Git(
@@ -374,17 +561,10 @@ pub fn verify(
     };
     let root_info = repo.commit_info(&root)?;
     // history before the trust root predates the policy: not verified
-    let mut hide: Vec<String> = root_info.parents.clone();
-    hide.extend(bases.iter().cloned());
-    let commits = repo.commits_parents_first(&tip_commits, &hide)?;
+    let pre = repo.ancestors(&root_info.parents)?;
+    let commits: Vec<CommitInfo> = all.into_iter().filter(|c| !pre.contains(&c.id)).collect();
     let base_ancestors = repo.ancestors(&bases)?;
 
-    let mut engine = Engine {
-        repo,
-        policies: HashMap::new(),
-        trees: HashMap::new(),
-        fingerprints: HashMap::new(),
-    };
     let tip_tree = repo.commit_info(&tip_commits[0])?.tree;
     let tip_policy = engine.policy_of_tree(&tip_tree)?;
     let excepted: HashSet<String> = tip_policy
@@ -419,6 +599,20 @@ pub fn verify(
         })
         .collect();
 
+    let cache_path = cache::path(repo.common_dir());
+    let mut cached = if opts.use_cache {
+        cache::load(&cache_path)
+    } else {
+        HashMap::new()
+    };
+    let (mut checks, fresh) = check_all(&commits, &cached);
+    if opts.use_cache && fresh {
+        for (id, c) in &checks {
+            cached.entry(id.clone()).or_insert_with(|| to_entry(c));
+        }
+        // a cache that cannot be written only costs time next run
+        let _ = cache::save(&cache_path, &cached);
+    }
     let by_id: HashMap<&str, &CommitInfo> = commits.iter().map(|c| (c.id.as_str(), c)).collect();
     // per commit: valid?, and the first failing ancestor
     let mut state: HashMap<String, (bool, Option<String>)> = HashMap::new();
@@ -442,12 +636,14 @@ pub fn verify(
                     "the commit carries more than one gpgsig header".into(),
                 ));
             }
-            let Some((sig, payload)) = &c.signature else {
+            if c.signature.is_none() {
                 return Err((Reason::Unsigned, "the commit is not signed".into()));
-            };
-            let checked = check_signature(sig, payload, c.committer_time)?;
-            let own_blob = repo
-                .blob_id_in(&c.tree, policy::FILE_NAME)
+            }
+            let checked = checks.remove(&c.id).unwrap_or_else(|| {
+                Err((Reason::BadSignature, "the signature was not checked".into()))
+            })?;
+            let own_blob = engine
+                .policy_blob(&c.tree)
                 .map_err(|e| (Reason::NoPolicy, e.to_string()))?;
             // the policies that may vouch: the parents' (the trust root: its own)
             let candidates: Vec<(Option<String>, String)> = if c.id == root {

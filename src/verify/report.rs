@@ -52,6 +52,27 @@ pub enum Reason {
 }
 
 impl Reason {
+    /// Every reason, for parsing stored codes back.
+    pub const ALL: &'static [Reason] = &[
+        Reason::Authorised,
+        Reason::Unsigned,
+        Reason::BadSignature,
+        Reason::UnsupportedSignature,
+        Reason::UnknownSigner,
+        Reason::WrongEnvironment,
+        Reason::PolicyChangeWithoutAdmin,
+        Reason::RevokedKey,
+        Reason::CertificateInvalidAtSigning,
+        Reason::UntrustedTime,
+        Reason::ForeignHistory,
+        Reason::BrokenChain,
+        Reason::NoPolicy,
+    ];
+
+    pub fn parse(s: &str) -> Option<Reason> {
+        Self::ALL.iter().copied().find(|r| r.as_str() == s)
+    }
+
     pub fn as_str(self) -> &'static str {
         match self {
             Reason::Authorised => "authorised",
