@@ -478,10 +478,20 @@ fn authorise(
 /// The first commit (parents first) whose tree has signing.toml while none
 /// of its parents' trees has: the commit that introduced the policy.
 fn introducing_commit(engine: &mut Engine, commits: &[CommitInfo]) -> Result<Option<String>> {
+    let inside: HashSet<&str> = commits.iter().map(|c| c.id.as_str()).collect();
     let mut with_policy = HashSet::new();
     for c in commits {
         if engine.policy_blob(&c.tree)?.is_some() {
-            let parent_has = c.parents.iter().any(|p| with_policy.contains(p));
+            let mut parent_has = false;
+            for p in &c.parents {
+                parent_has |= if inside.contains(p.as_str()) {
+                    with_policy.contains(p)
+                } else {
+                    // a parent outside the walk (behind a range's base)
+                    let tree = engine.repo.commit_info(p)?.tree;
+                    engine.policy_blob(&tree)?.is_some()
+                };
+            }
             with_policy.insert(c.id.clone());
             if !parent_has {
                 return Ok(Some(c.id.clone()));
