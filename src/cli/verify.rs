@@ -20,6 +20,15 @@ pub struct Args {
     no_cache: bool,
 }
 
+/// Where the cache key lives: the user's cache directory, outside every repository.
+fn cache_key_dir() -> Option<std::path::PathBuf> {
+    let base = std::env::var_os("XDG_CACHE_HOME")
+        .filter(|v| !v.is_empty())
+        .map(std::path::PathBuf::from)
+        .or_else(|| std::env::var_os("HOME").map(|h| std::path::PathBuf::from(h).join(".cache")))?;
+    Some(base.join("sigctl"))
+}
+
 pub fn run(a: Args) -> u8 {
     let repo = match Repo::discover(std::path::Path::new(".")) {
         Ok(r) => r,
@@ -28,7 +37,11 @@ pub fn run(a: Args) -> u8 {
     let opts = VerifyOptions {
         specs: a.specs,
         trust_root: a.trust_root,
-        use_cache: !a.no_cache,
+        cache_key: if a.no_cache {
+            None
+        } else {
+            cache_key_dir().and_then(|d| verify::cache::key(&d))
+        },
     };
     let report = match verify::verify(
         &repo,

@@ -112,7 +112,10 @@ impl Repo {
             }
             infos.insert(id, info);
         }
-        // Kahn's algorithm: a commit comes after all of its parents in the set
+        // Kahn's algorithm: a commit comes after all of its parents in the
+        // set; among the ready ones the oldest (then the smallest id) first,
+        // so the order is the same on every run
+        let key = |id: &str| (infos[id].committer_time, id.to_owned());
         let mut pending: HashMap<&str, usize> = HashMap::new();
         let mut children: HashMap<&str, Vec<&str>> = HashMap::new();
         for (id, info) in &infos {
@@ -127,23 +130,23 @@ impl Repo {
                 children.entry(p).or_default().push(id.as_str());
             }
         }
-        let mut ready: Vec<&str> = pending
+        let mut ready: std::collections::BTreeSet<(i64, String)> = pending
             .iter()
             .filter(|(_, n)| **n == 0)
-            .map(|(id, _)| *id)
+            .map(|(id, _)| key(id))
             .collect();
-        ready.sort_by_key(|id| std::cmp::Reverse(infos[*id].committer_time));
         let mut order = Vec::with_capacity(infos.len());
-        while let Some(id) = ready.pop() {
-            order.push(id.to_owned());
-            for c in children.get(id).into_iter().flatten() {
+        while let Some(next) = ready.pop_first() {
+            let id = next.1;
+            for c in children.get(id.as_str()).into_iter().flatten() {
                 if let Some(n) = pending.get_mut(c) {
                     *n -= 1;
                     if *n == 0 {
-                        ready.push(c);
+                        ready.insert(key(c));
                     }
                 }
             }
+            order.push(id);
         }
         let mut out = Vec::with_capacity(order.len());
         for id in order {

@@ -27,8 +27,9 @@ pub struct VerifyOptions {
     pub specs: Vec<String>,
     /// `--trust-root`.
     pub trust_root: Option<String>,
-    /// Read and update the signature cache under `.git/sigctl/`.
-    pub use_cache: bool,
+    /// The key of the signature cache under `.git/sigctl/` (from outside the
+    /// repository); `None`: no cache.
+    pub cache_key: Option<Vec<u8>>,
 }
 
 /// A policy as it stood in one tree, resolved for fast lookups.
@@ -354,7 +355,7 @@ fn check_all(
 /// Why an identity cannot vouch for a signature under a policy.
 fn authorise(
     parent: &Resolved,
-    tip: Option<&Resolved>,
+    tips: &[Rc<Resolved>],
     checked: &Checked,
     env: Option<&str>,
     changes_policy: bool,
@@ -389,13 +390,11 @@ fn authorise(
             format!("identity `{identity}` was already revoked by the policy in force"),
         ));
     }
-    // revocations at the tip apply to the whole range, by signing time
-    if let Some(tip) = tip
-        && let Some(r) = tip
-            .raw
-            .revocations
-            .iter()
-            .find(|r| r.identity.get() == &identity)
+    // revocations at the tips apply to the whole range, by signing time
+    for r in tips
+        .iter()
+        .flat_map(|t| t.raw.revocations.iter())
+        .filter(|r| r.identity.get() == &identity)
     {
         let from = match (r.reason.get(), &r.compromised_since) {
             (RevocationReason::KeyCompromise, Some(since)) => since.get().0,
@@ -575,53 +574,63 @@ pub fn verify(
     let commits: Vec<CommitInfo> = all.into_iter().filter(|c| !pre.contains(&c.id)).collect();
     let base_ancestors = repo.ancestors(&bases)?;
 
-    let tip_tree = repo.commit_info(&tip_commits[0])?.tree;
-    let tip_policy = engine.policy_of_tree(&tip_tree)?;
-    let excepted: HashSet<String> = tip_policy
-        .as_ref()
-        .map(|p| {
-            p.raw
-                .exceptions
-                .iter()
-                .flat_map(|x| x.commits.iter().map(|c| c.get().clone()))
-                .collect()
-        })
-        .unwrap_or_default();
+    // the policies at the tips: their revocations and exceptions speak for the whole range
+    let mut tip_policies: Vec<Rc<Resolved>> = Vec::new();
+    for t in &tip_commits {
+        let tree = repo.commit_info(t)?.tree;
+        if let Some(p) = engine.policy_of_tree(&tree)? {
+            tip_policies.push(p);
+        }
+    }
+    let excepted: HashSet<String> = tip_policies
+        .iter()
+        .flat_map(|p| p.raw.exceptions.iter())
+        .flat_map(|x| x.commits.iter().map(|c| c.get().clone()))
+        .collect();
     let is_excepted = |id: &str| {
         excepted
             .iter()
             .any(|e| e.len() >= 7 && id.starts_with(e.as_str()))
     };
 
-    // the environment of each verified branch ref (tags are judged on the tag object)
-    let branch_envs: Vec<String> = tips
-        .iter()
-        .filter_map(|t| t.refname.clone())
-        .filter(|r| r.starts_with("refs/heads/"))
-        .filter_map(|r| {
-            let env = tip_policy.as_ref().and_then(|p| environment_of(&p.raw, &r));
-            if env.is_none() {
-                warnings.push(format!(
-                    "{r} matches no environment of signing.toml: only the base rule applies"
-                ));
-            }
-            env
-        })
-        .collect();
+    // the environment of each verified branch (tags are judged on the tag
+    // object); a remote-tracking branch is judged as the branch it tracks
+    let mut branch_envs: Vec<String> = Vec::new();
+    for t in &tips {
+        let Some(r) = &t.refname else { continue };
+        if r.starts_with("refs/tags/") {
+            continue;
+        }
+        let as_branch = match r
+            .strip_prefix("refs/remotes/")
+            .and_then(|rest| rest.split_once('/'))
+        {
+            Some((_, branch)) => format!("refs/heads/{branch}"),
+            None => r.clone(),
+        };
+        match tip_policies
+            .iter()
+            .find_map(|p| environment_of(&p.raw, &as_branch))
+        {
+            Some(env) => branch_envs.push(env),
+            None => warnings.push(format!(
+                "{r} matches no environment of signing.toml: only the base rule applies"
+            )),
+        }
+    }
 
     let cache_path = cache::path(repo.common_dir());
-    let mut cached = if opts.use_cache {
-        cache::load(&cache_path)
-    } else {
-        HashMap::new()
+    let mut cached = match &opts.cache_key {
+        Some(k) => cache::load(&cache_path, k),
+        None => HashMap::new(),
     };
     let (mut checks, fresh) = check_all(&commits, &cached);
-    if opts.use_cache && fresh {
+    if let Some(k) = opts.cache_key.as_ref().filter(|_| fresh) {
         for (id, c) in &checks {
             cached.entry(id.clone()).or_insert_with(|| to_entry(c));
         }
         // a cache that cannot be written only costs time next run
-        let _ = cache::save(&cache_path, &cached);
+        let _ = cache::save(&cache_path, &cached, k);
     }
     let by_id: HashMap<&str, &CommitInfo> = commits.iter().map(|c| (c.id.as_str(), c)).collect();
     // per commit: valid?, and the first failing ancestor
@@ -633,6 +642,7 @@ pub fn verify(
                 .iter()
                 .any(|p| state.contains_key(p) || base_ancestors.contains(p));
         let mut result = ObjectResult::new(&c.id, Kind::Commit);
+        let mut judged_at: Option<(OffsetDateTime, &'static str)> = None;
         let outcome: std::result::Result<(String, Checked), (Reason, String)> = (|| {
             if !descends {
                 return Err((
@@ -652,6 +662,7 @@ pub fn verify(
             let checked = checks.remove(&c.id).unwrap_or_else(|| {
                 Err((Reason::BadSignature, "the signature was not checked".into()))
             })?;
+            judged_at = Some((checked.signed_at, checked.time_source));
             let own_blob = engine
                 .policy_blob(&c.tree)
                 .map_err(|e| (Reason::NoPolicy, e.to_string()))?;
@@ -685,7 +696,7 @@ pub fn verify(
                 for env in branch_envs.iter().map(Some).chain(std::iter::once(None)) {
                     match authorise(
                         &pol,
-                        tip_policy.as_deref(),
+                        &tip_policies,
                         &checked,
                         env.map(String::as_str),
                         changes_policy,
@@ -743,6 +754,10 @@ pub fn verify(
                 state.insert(c.id.clone(), (true, None));
             }
             Err((reason, message)) => {
+                if let Some((at, source)) = judged_at {
+                    result.signed_at = Some(at);
+                    result.time_source = source;
+                }
                 let excepted_here = is_excepted(&c.id);
                 result.verdict = if reason == Reason::Unsigned {
                     Verdict::Unsigned
@@ -775,11 +790,31 @@ pub fn verify(
 
     // tags named by the specs: the tag object itself
     for tip in &tips {
-        let (Some(tag_id), Some(refname)) = (&tip.tag, &tip.refname) else {
+        let Some(refname) = tip.refname.as_ref().filter(|r| r.starts_with("refs/tags/")) else {
+            continue;
+        };
+        let Some(tag_id) = &tip.tag else {
+            // a lightweight tag carries no signature of its own
+            let env = tip_policies
+                .iter()
+                .find_map(|p| environment_of(&p.raw, refname));
+            match env {
+                Some(env) => {
+                    let mut result = ObjectResult::new(&tip.commit, Kind::Tag);
+                    result.verdict = Verdict::Unsigned;
+                    result.reason = Reason::Unsigned;
+                    result.message = format!(
+                        "{refname} is a lightweight tag: environment `{env}` needs a signed tag object (`sigctl sign tag` or `git tag -s`)"
+                    );
+                    results.push(result);
+                }
+                None => warnings.push(format!("{refname} is a lightweight tag outside every environment: only its commits are verified")),
+            }
             continue;
         };
         let tag = repo.tag_info(tag_id)?;
         let mut result = ObjectResult::new(tag_id, Kind::Tag);
+        let mut judged_at: Option<(OffsetDateTime, &'static str)> = None;
         let outcome: std::result::Result<(String, Checked), (Reason, String)> = (|| {
             let Some((sig, payload)) = &tag.signature else {
                 return Err((
@@ -788,6 +823,7 @@ pub fn verify(
                 ));
             };
             let checked = check_signature(sig, payload, tag.tagger_time)?;
+            judged_at = Some((checked.signed_at, checked.time_source));
             let tree = repo
                 .commit_info(&tag.target)
                 .map_err(|e| (Reason::NoPolicy, e.to_string()))?
@@ -802,7 +838,7 @@ pub fn verify(
                     )
                 })?;
             let env = environment_of(&pol.raw, refname);
-            let identity = authorise(&pol, tip_policy.as_deref(), &checked, env.as_deref(), false)?;
+            let identity = authorise(&pol, &tip_policies, &checked, env.as_deref(), false)?;
             if state.get(&tag.target).is_some_and(|s| !s.0) {
                 return Err((
                     Reason::BrokenChain,
@@ -824,6 +860,10 @@ pub fn verify(
                 result.time_source = checked.time_source;
             }
             Err((reason, message)) => {
+                if let Some((at, source)) = judged_at {
+                    result.signed_at = Some(at);
+                    result.time_source = source;
+                }
                 result.verdict = if reason == Reason::Unsigned {
                     Verdict::Unsigned
                 } else {
