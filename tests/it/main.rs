@@ -8,3 +8,4 @@ mod init;
 mod schema;
 mod sign;
 mod util;
+mod verify;
