@@ -92,6 +92,17 @@ pub struct RawPolicy {
     /// Identities whose signatures must no longer be trusted.
     #[serde(default)]
     pub revocations: Vec<Sp<RawRevocation>>,
+    /// Sigstore trust material for keyless identities.
+    #[serde(default)]
+    pub sigstore: Option<Sp<RawSigstore>>,
+}
+
+/// Where keyless (Fulcio) certificates must chain to.
+#[derive(Debug, Clone, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RawSigstore {
+    /// Path in the repository of a Sigstore `trusted_root.json` (the public-good one, or your own instance's).
+    pub trusted_root: Sp<String>,
 }
 
 /// Who may change this policy.

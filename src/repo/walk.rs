@@ -259,3 +259,28 @@ pub fn split_tag_signature(data: &[u8]) -> Option<(Vec<u8>, Vec<u8>)> {
     let at = at?;
     Some((data[at..].to_vec(), data[..at].to_vec()))
 }
+
+/// `(signature, payload)` of a raw commit object, as git hands them to a
+/// verifier: the `gpgsig` header (continuation lines unindented) and the
+/// object without it. `None` when unsigned.
+pub fn split_commit_signature(raw: &[u8]) -> Option<(Vec<u8>, Vec<u8>)> {
+    let (mut sig, mut payload) = (Vec::new(), Vec::new());
+    let mut in_sig = false;
+    let mut in_header = true;
+    for line in raw.split_inclusive(|b| *b == b'\n') {
+        if in_header && line == b"\n" {
+            in_header = false;
+        }
+        if in_header && (line.starts_with(b"gpgsig ") || line.starts_with(b"gpgsig-sha256 ")) {
+            in_sig = true;
+            let at = line.iter().position(|b| *b == b' ').map_or(0, |i| i + 1);
+            sig.extend_from_slice(&line[at..]);
+        } else if in_sig && in_header && line.starts_with(b" ") {
+            sig.extend_from_slice(&line[1..]);
+        } else {
+            in_sig = false;
+            payload.extend_from_slice(line);
+        }
+    }
+    (!sig.is_empty()).then_some((sig, payload))
+}

@@ -145,6 +145,8 @@ pub struct Verified {
     pub certificate: Vec<u8>,
     /// The signing-time attribute, if present (a time the signer chose).
     pub signing_time: Option<OffsetDateTime>,
+    /// The other certificates the signature carries (intermediates), DER.
+    pub chain: Vec<Vec<u8>>,
 }
 
 /// Verify a detached CMS signature (PEM or DER) over `content`: digest,
@@ -247,11 +249,18 @@ pub fn verify_detached(sig: &[u8], content: &[u8]) -> Result<Verified, CmsError>
         &signed,
         si.signature.as_bytes(),
     )?;
+    let certificate = cert
+        .to_der()
+        .map_err(|e| CmsError::Malformed(e.to_string()))?;
+    let chain = certs
+        .iter()
+        .filter_map(|c| c.to_der().ok())
+        .filter(|d| *d != certificate)
+        .collect();
     Ok(Verified {
-        certificate: cert
-            .to_der()
-            .map_err(|e| CmsError::Malformed(e.to_string()))?,
+        certificate,
         signing_time,
+        chain,
     })
 }
 

@@ -1,5 +1,6 @@
 //! Signature and certificate formats. Pure: bytes in, facts out.
 
 pub mod cms;
+pub mod fulcio;
 pub mod ssh;
 pub mod x509;

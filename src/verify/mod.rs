@@ -17,7 +17,7 @@ use crate::policy::raw::{RawPolicy, RevocationReason};
 use crate::policy::{self, ref_pattern};
 use crate::repo::Repo;
 use crate::repo::walk::CommitInfo;
-use crate::signature::{cms, ssh, x509};
+use crate::signature::{cms, fulcio, ssh, x509};
 pub use report::{Kind, ObjectResult, Reason, Verdict, VerifyReport};
 
 /// What to verify.
@@ -42,11 +42,24 @@ struct Resolved {
     by_ssh: HashMap<Vec<u8>, String>,
     /// identity → (not before, not after) of its certificate
     validity: HashMap<String, (OffsetDateTime, OffsetDateTime)>,
+    /// keyless identities: (name, issuer, subject)
+    keyless: Vec<(String, String, String)>,
+    /// the Sigstore trusted root the policy names, if any
+    trust: Option<fulcio::TrustedRoot>,
 }
 
 /// Who signed, by the signature alone.
 #[derive(Clone)]
 enum Signer {
+    /// A Sigstore keyless (Fulcio) certificate: who it names counts only once
+    /// it chains to the policy's trusted root.
+    Keyless {
+        fingerprint: String,
+        subject: String,
+        /// leaf first, then the certificates the signature carried
+        certs: Vec<Vec<u8>>,
+        identity: fulcio::KeylessIdentity,
+    },
     Cert {
         fingerprint: String,
         subject: String,
@@ -103,6 +116,15 @@ impl<'a> Engine<'a> {
                         // trees that share the policy blob and its certificate
                         // blobs share one resolution
                         let mut key = blob.clone();
+                        if let Some(sg) = &raw.sigstore {
+                            key.push_str(":sigstore:");
+                            key.push_str(
+                                &self
+                                    .repo
+                                    .blob_id_in(tree, sg.trusted_root.get())?
+                                    .unwrap_or_default(),
+                            );
+                        }
                         for id in raw.identities.values() {
                             if let Some(path) = &id.certificate {
                                 key.push(':');
@@ -141,6 +163,7 @@ impl<'a> Engine<'a> {
         let mut by_cert = HashMap::new();
         let mut by_ssh = HashMap::new();
         let mut validity = HashMap::new();
+        let mut keyless = Vec::new();
         for (name, id) in &raw.identities {
             if let Some(path) = &id.certificate
                 && let Some(cert_blob) = self.repo.blob_id_in(tree, path.get())?
@@ -159,13 +182,30 @@ impl<'a> Engine<'a> {
             {
                 by_ssh.insert(b, name.get().clone());
             }
+            if let Some(kl) = &id.keyless {
+                keyless.push((
+                    name.get().clone(),
+                    kl.issuer.get().clone(),
+                    kl.subject.get().clone(),
+                ));
+            }
         }
+        // a trusted root that is missing or does not parse trusts nothing
+        let trust = match &raw.sigstore {
+            Some(sg) => match self.repo.blob_id_in(tree, sg.trusted_root.get())? {
+                Some(b) => fulcio::TrustedRoot::from_json(&self.repo.blob(&b)?).ok(),
+                None => None,
+            },
+            None => None,
+        };
         Ok(Resolved {
             raw,
             blob,
             by_cert,
             by_ssh,
             validity,
+            keyless,
+            trust,
         })
     }
 }
@@ -193,11 +233,24 @@ fn check_signature(
             Some(t) => (t, "signing-time attribute (untrusted)"),
             None => (ts(claimed), "committer date (untrusted)"),
         };
-        return Ok(Checked {
-            signer: Signer::Cert {
+        let signer = match fulcio::identity(&v.certificate) {
+            Ok(identity) if identity.issuer.is_some() => {
+                let mut certs = vec![v.certificate];
+                certs.extend(v.chain);
+                Signer::Keyless {
+                    fingerprint: facts.fingerprint_sha256,
+                    subject: facts.subject,
+                    certs,
+                    identity,
+                }
+            }
+            _ => Signer::Cert {
                 fingerprint: facts.fingerprint_sha256,
                 subject: facts.subject,
             },
+        };
+        return Ok(Checked {
+            signer,
             signed_at,
             time_source,
         });
@@ -232,8 +285,14 @@ const TIME_SOURCES: &[&str] = &[
     "committer date (untrusted)",
 ];
 
-fn to_entry(c: &Check) -> cache::Entry {
-    match c {
+/// The storable form of a check; keyless checks are not stored (their
+/// certificates would have to be, to chain them again under each policy).
+fn to_entry(c: &Check) -> Option<cache::Entry> {
+    Some(match c {
+        Ok(Checked {
+            signer: Signer::Keyless { .. },
+            ..
+        }) => return None,
         Ok(Checked {
             signer:
                 Signer::Cert {
@@ -261,7 +320,7 @@ fn to_entry(c: &Check) -> cache::Entry {
             reason: reason.as_str().to_owned(),
             message: message.clone(),
         },
-    }
+    })
 }
 
 fn from_entry(e: &cache::Entry) -> Option<Check> {
@@ -370,6 +429,49 @@ fn authorise(
                 format!("the signer ({subject}) is no identity of the policy in force"),
             )
         })?,
+        Signer::Keyless {
+            fingerprint,
+            subject,
+            certs,
+            identity,
+        } => match parent.by_cert.get(fingerprint) {
+            Some(name) => name.clone(),
+            None => {
+                let trust = parent.trust.as_ref().ok_or_else(|| {
+                    (
+                        Reason::UnknownSigner,
+                        format!(
+                            "a Sigstore keyless signature by {} ({subject}), but the policy in force names no `sigstore.trusted_root` to check it against",
+                            identity.subject
+                        ),
+                    )
+                })?;
+                let name = parent
+                    .keyless
+                    .iter()
+                    .find(|(_, issuer, subj)| *subj == identity.subject && Some(issuer) == identity.issuer.as_ref())
+                    .map(|(n, _, _)| n.clone())
+                    .ok_or_else(|| {
+                        (
+                            Reason::UnknownSigner,
+                            format!(
+                                "the keyless signer {} (issuer {}) is no identity of the policy in force",
+                                identity.subject,
+                                identity.issuer.as_deref().unwrap_or("unknown")
+                            ),
+                        )
+                    })?;
+                fulcio::verify_chain(&certs[0], &certs[1..], trust, checked.signed_at).map_err(
+                    |e| {
+                        (
+                            Reason::CertificateInvalidAtSigning,
+                            format!("keyless identity `{name}`: {e}"),
+                        )
+                    },
+                )?;
+                name
+            }
+        },
         Signer::Ssh { blob } => parent.by_ssh.get(blob).cloned().ok_or_else(|| {
             (
                 Reason::UnknownSigner,
@@ -627,7 +729,9 @@ pub fn verify(
     let (mut checks, fresh) = check_all(&commits, &cached);
     if let Some(k) = opts.cache_key.as_ref().filter(|_| fresh) {
         for (id, c) in &checks {
-            cached.entry(id.clone()).or_insert_with(|| to_entry(c));
+            if let Some(e) = to_entry(c) {
+                cached.entry(id.clone()).or_insert(e);
+            }
         }
         // a cache that cannot be written only costs time next run
         let _ = cache::save(&cache_path, &cached, k);
@@ -882,4 +986,129 @@ pub fn verify(
         results,
         warnings,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::repo::walk::split_commit_signature;
+
+    const TESTDATA: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../shared/testdata");
+
+    fn checked(name: &str) -> Checked {
+        let raw = std::fs::read(format!("{TESTDATA}/gitsign/{name}.commit")).unwrap_or_default();
+        let (sig, payload) = split_commit_signature(&raw).unwrap_or_default();
+        check_signature(&sig, &payload, 0).unwrap_or_else(|e| panic!("{name}: {}", e.1))
+    }
+
+    fn resolved(identity: &str, with_trust: bool) -> Resolved {
+        let policy = format!(
+            "version = 1\n[policy]\nadmins = [\"o\"]\n[owners.o]\ncontact = \"o@example.com\"\n\
+             [environments.dev]\nrefs = [\"refs/heads/*\"]\ncustody = [\"keyless\"]\n\
+             [identities.dev]\nowner = \"o\"\nenvironments = [\"dev\"]\ncustody = \"keyless\"\nkeyless = {identity}\n"
+        );
+        let raw = policy::load::parse("signing.toml", policy.as_bytes())
+            .result
+            .unwrap_or_else(|d| panic!("{}", d.message));
+        let trust = with_trust.then(|| {
+            fulcio::TrustedRoot::from_json(
+                &std::fs::read(format!(
+                    "{TESTDATA}/trust/sigstore-public-good.trusted_root.json"
+                ))
+                .unwrap_or_default(),
+            )
+            .unwrap_or_default()
+        });
+        let keyless = raw
+            .identities
+            .iter()
+            .filter_map(|(n, id)| {
+                id.keyless.as_ref().map(|k| {
+                    (
+                        n.get().clone(),
+                        k.issuer.get().clone(),
+                        k.subject.get().clone(),
+                    )
+                })
+            })
+            .collect();
+        Resolved {
+            raw: Rc::new(raw),
+            blob: String::new(),
+            by_cert: HashMap::new(),
+            by_ssh: HashMap::new(),
+            validity: HashMap::new(),
+            keyless,
+            trust,
+        }
+    }
+
+    const CTADEU: &str = "2a9386b15d6f644d949eeb18e03a959fc7d71282";
+
+    #[test]
+    fn a_gitsign_commit_is_authorised_by_its_keyless_identity_only() {
+        let c = checked(CTADEU);
+        let ok = resolved(
+            "{ issuer = \"https://github.com/login/oauth\", subject = \"ctadeu@gmail.com\" }",
+            true,
+        );
+        assert_eq!(
+            authorise(&ok, &[], &c, Some("dev"), false).map_err(|e| e.0),
+            Ok("dev".to_owned())
+        );
+
+        let other = resolved(
+            "{ issuer = \"https://github.com/login/oauth\", subject = \"someone@example.com\" }",
+            true,
+        );
+        assert_eq!(
+            authorise(&other, &[], &c, None, false).map_err(|e| e.0),
+            Err(Reason::UnknownSigner)
+        );
+
+        let other_issuer = resolved(
+            "{ issuer = \"https://accounts.google.com\", subject = \"ctadeu@gmail.com\" }",
+            true,
+        );
+        assert_eq!(
+            authorise(&other_issuer, &[], &c, None, false).map_err(|e| e.0),
+            Err(Reason::UnknownSigner)
+        );
+
+        let untrusted = resolved(
+            "{ issuer = \"https://github.com/login/oauth\", subject = \"ctadeu@gmail.com\" }",
+            false,
+        );
+        assert_eq!(
+            authorise(&untrusted, &[], &c, None, false).map_err(|e| e.0),
+            Err(Reason::UnknownSigner)
+        );
+    }
+
+    #[test]
+    fn a_keyless_signature_outside_its_ten_minutes_is_refused() {
+        let mut c = checked(CTADEU);
+        c.signed_at += time::Duration::hours(1);
+        let ok = resolved(
+            "{ issuer = \"https://github.com/login/oauth\", subject = \"ctadeu@gmail.com\" }",
+            true,
+        );
+        assert_eq!(
+            authorise(&ok, &[], &c, None, false).map_err(|e| e.0),
+            Err(Reason::CertificateInvalidAtSigning)
+        );
+    }
+
+    #[test]
+    fn the_odd_dex_issuer_does_not_pass_for_github() {
+        let c = checked("589347413c5ce7c8fe1b3400eb0173f0d74077a8");
+        let github = resolved(
+            "{ issuer = \"https://github.com/login/oauth\", subject = \"billy@chainguard.dev\" }",
+            true,
+        );
+        assert_eq!(
+            authorise(&github, &[], &c, None, false).map_err(|e| e.0),
+            Err(Reason::UnknownSigner)
+        );
+    }
 }

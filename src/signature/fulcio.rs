@@ -1,0 +1,303 @@
+//! Sigstore keyless (Fulcio) certificates: chain a leaf to the certificate
+//! authorities of a `trusted_root.json`, and read the identity it binds (the
+//! SAN and the OIDC issuer extension).
+//!
+//! Pure: bytes and an instant in, facts out.
+
+use der::Decode;
+use time::OffsetDateTime;
+use x509_parser::prelude::{FromDer, GeneralName, X509Certificate};
+
+/// The certificate authorities of a Sigstore trusted root.
+#[derive(Debug, Clone, Default)]
+pub struct TrustedRoot {
+    /// Every CA certificate (roots and intermediates), DER.
+    pub cas: Vec<Vec<u8>>,
+}
+
+impl TrustedRoot {
+    /// Parse a `trusted_root.json` (protobuf-specs TrustedRoot, JSON form).
+    pub fn from_json(bytes: &[u8]) -> Result<Self, String> {
+        use base64::Engine;
+        let v: serde_json::Value =
+            serde_json::from_slice(bytes).map_err(|e| format!("not JSON: {e}"))?;
+        let mut cas = Vec::new();
+        for ca in v
+            .get("certificateAuthorities")
+            .and_then(|c| c.as_array())
+            .into_iter()
+            .flatten()
+        {
+            for c in ca
+                .pointer("/certChain/certificates")
+                .and_then(|c| c.as_array())
+                .into_iter()
+                .flatten()
+            {
+                if let Some(raw) = c.get("rawBytes").and_then(|r| r.as_str()) {
+                    let der = base64::engine::general_purpose::STANDARD
+                        .decode(raw)
+                        .map_err(|e| format!("bad certificate in the trusted root: {e}"))?;
+                    cas.push(der);
+                }
+            }
+        }
+        if cas.is_empty() {
+            return Err("the trusted root names no certificate authority".into());
+        }
+        Ok(Self { cas })
+    }
+}
+
+/// Who a Fulcio certificate says signed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct KeylessIdentity {
+    /// The SAN: a mail address or a URI (a workflow identity).
+    pub subject: String,
+    /// The OIDC issuer (extension 1.3.6.1.4.1.57264.1.8, else the older .1.1).
+    pub issuer: Option<String>,
+}
+
+/// Read the identity a Fulcio certificate binds.
+pub fn identity(leaf: &[u8]) -> Result<KeylessIdentity, String> {
+    let (_, cert) = X509Certificate::from_der(leaf).map_err(|e| e.to_string())?;
+    let subject = cert
+        .subject_alternative_name()
+        .ok()
+        .flatten()
+        .and_then(|san| {
+            san.value.general_names.iter().find_map(|n| match n {
+                GeneralName::RFC822Name(e) => Some((*e).to_owned()),
+                GeneralName::URI(u) => Some((*u).to_owned()),
+                _ => None,
+            })
+        })
+        .ok_or("the certificate names no subject (SAN)")?;
+    let mut v2 = None;
+    let mut v1 = None;
+    for ext in cert.extensions() {
+        match ext.oid.to_id_string().as_str() {
+            // DER UTF8String
+            "1.3.6.1.4.1.57264.1.8" => {
+                v2 = der::asn1::Utf8StringRef::from_der(ext.value)
+                    .ok()
+                    .map(|s| s.as_str().to_owned());
+            }
+            // the raw string, unencoded
+            "1.3.6.1.4.1.57264.1.1" => v1 = std::str::from_utf8(ext.value).ok().map(str::to_owned),
+            _ => {}
+        }
+    }
+    Ok(KeylessIdentity {
+        subject,
+        issuer: v2.or(v1),
+    })
+}
+
+/// One DER element's bytes `(header length, element)`.
+fn tlv(data: &[u8]) -> Option<(usize, &[u8])> {
+    let first = *data.get(1)?;
+    let (len, header) = if first < 0x80 {
+        (usize::from(first), 2)
+    } else {
+        let n = usize::from(first & 0x7f);
+        if n == 0 || n > 4 {
+            return None;
+        }
+        let mut len = 0usize;
+        for b in data.get(2..2 + n)? {
+            len = (len << 8) | usize::from(*b);
+        }
+        (len, 2 + n)
+    };
+    Some((header, data.get(..header.checked_add(len)?)?))
+}
+
+/// The TBSCertificate bytes exactly as embedded.
+fn tbs_raw(cert: &[u8]) -> Option<&[u8]> {
+    let (h, whole) = tlv(cert)?;
+    let (_, tbs) = tlv(&whole[h..])?;
+    Some(tbs)
+}
+
+/// Whether `issuer` signed `cert`.
+fn signed_by(cert: &[u8], issuer: &[u8]) -> bool {
+    use signature::Verifier;
+    use spki::DecodePublicKey;
+    let (Ok(c), Ok(i)) = (
+        x509_cert::Certificate::from_der(cert),
+        x509_cert::Certificate::from_der(issuer),
+    ) else {
+        return false;
+    };
+    let Some(tbs) = tbs_raw(cert) else {
+        return false;
+    };
+    let Ok(spki) = der::Encode::to_der(i.tbs_certificate().subject_public_key_info()) else {
+        return false;
+    };
+    let sig = c.signature().raw_bytes();
+    let alg = c.signature_algorithm().oid;
+    if let Ok(vk) = p384::ecdsa::VerifyingKey::from_public_key_der(&spki) {
+        return p384::ecdsa::DerSignature::from_bytes(sig)
+            .is_ok_and(|s| vk.verify(tbs, &s).is_ok());
+    }
+    if let Ok(vk) = p256::ecdsa::VerifyingKey::from_public_key_der(&spki) {
+        return p256::ecdsa::DerSignature::from_bytes(sig)
+            .is_ok_and(|s| vk.verify(tbs, &s).is_ok());
+    }
+    if let Ok(pk) = rsa::PublicKey::from_public_key_der(&spki) {
+        return match alg {
+            const_oid::db::rfc5912::SHA_512_WITH_RSA_ENCRYPTION => {
+                pk.pkcs1v15_verify::<sha2::Sha512>(tbs, sig).is_ok()
+            }
+            const_oid::db::rfc5912::SHA_384_WITH_RSA_ENCRYPTION => {
+                pk.pkcs1v15_verify::<sha2::Sha384>(tbs, sig).is_ok()
+            }
+            _ => pk.pkcs1v15_verify::<sha2::Sha256>(tbs, sig).is_ok(),
+        };
+    }
+    false
+}
+
+fn valid_at(cert: &[u8], at: OffsetDateTime) -> bool {
+    X509Certificate::from_der(cert).is_ok_and(|(_, c)| {
+        let v = c.validity();
+        at >= v.not_before.to_datetime() && at <= v.not_after.to_datetime()
+    })
+}
+
+fn subject_and_issuer(cert: &[u8]) -> Option<(Vec<u8>, Vec<u8>)> {
+    let c = x509_cert::Certificate::from_der(cert).ok()?;
+    Some((
+        der::Encode::to_der(c.tbs_certificate().subject()).ok()?,
+        der::Encode::to_der(c.tbs_certificate().issuer()).ok()?,
+    ))
+}
+
+/// Chain `leaf` to a CA of `root` through `intermediates` (certificates the
+/// signature carried) and the root's own chain, every link valid at `at`.
+pub fn verify_chain(
+    leaf: &[u8],
+    intermediates: &[Vec<u8>],
+    root: &TrustedRoot,
+    at: OffsetDateTime,
+) -> Result<(), String> {
+    if !valid_at(leaf, at) {
+        return Err("the certificate was not valid at the signing time".into());
+    }
+    let pool: Vec<&Vec<u8>> = root.cas.iter().chain(intermediates.iter()).collect();
+    let mut current = leaf.to_vec();
+    for _ in 0..6 {
+        if root.cas.contains(&current) {
+            return Ok(());
+        }
+        let (_, issuer_name) =
+            subject_and_issuer(&current).ok_or("a certificate in the chain does not parse")?;
+        let next = pool
+            .iter()
+            .filter(|c| subject_and_issuer(c).is_some_and(|(s, _)| s == issuer_name))
+            .find(|c| signed_by(&current, c) && valid_at(c, at))
+            .ok_or(
+                "the certificate does not chain to the trusted root's certificate authorities",
+            )?;
+        if **next == current {
+            break;
+        }
+        current = (*next).clone();
+    }
+    if root.cas.contains(&current) {
+        Ok(())
+    } else {
+        Err("the certificate chain does not end at the trusted root".into())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::repo::walk::{split_commit_signature, split_tag_signature};
+    use crate::signature::cms;
+
+    const TESTDATA: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../shared/testdata");
+
+    #[test]
+    fn every_real_gitsign_object_chains_to_the_public_good_root_with_its_identity() {
+        let root = TrustedRoot::from_json(
+            &std::fs::read(format!(
+                "{TESTDATA}/trust/sigstore-public-good.trusted_root.json"
+            ))
+            .unwrap_or_default(),
+        )
+        .expect("trusted root");
+        let manifest: toml::Value = toml::from_str(
+            &std::fs::read_to_string(format!("{TESTDATA}/manifest.toml")).unwrap_or_default(),
+        )
+        .unwrap_or(toml::Value::Table(Default::default()));
+        let mut checked = 0;
+        for f in manifest
+            .get("file")
+            .and_then(|f| f.as_array())
+            .into_iter()
+            .flatten()
+        {
+            let kind = f.get("kind").and_then(|v| v.as_str()).unwrap_or("");
+            let path = f.get("path").and_then(|v| v.as_str()).unwrap_or("");
+            if !matches!(kind, "gitsign-commit" | "gitsign-tag") || path.contains("tampered") {
+                continue;
+            }
+            let raw = std::fs::read(format!("{TESTDATA}/{path}")).unwrap_or_default();
+            let (sig, payload) = if kind == "gitsign-tag" {
+                split_tag_signature(&raw)
+            } else {
+                split_commit_signature(&raw)
+            }
+            .unwrap_or_default();
+            let v = cms::verify_detached(&sig, &payload).unwrap_or_else(|e| panic!("{path}: {e}"));
+            let at = v.signing_time.unwrap_or(OffsetDateTime::UNIX_EPOCH);
+            verify_chain(&v.certificate, &v.chain, &root, at)
+                .unwrap_or_else(|e| panic!("{path}: {e}"));
+            let id = identity(&v.certificate).unwrap_or_else(|e| panic!("{path}: {e}"));
+            assert_eq!(
+                Some(id.subject.as_str()),
+                f.get("signer").and_then(|v| v.as_str()),
+                "{path}"
+            );
+            let want_issuer = f
+                .get("issuer_ext_1_8")
+                .or_else(|| f.get("issuer_ext_1_1"))
+                .and_then(|v| v.as_str());
+            assert_eq!(id.issuer.as_deref(), want_issuer, "{path}");
+            // a minute after the ten-minute certificate expired, the chain no longer holds
+            assert!(
+                verify_chain(
+                    &v.certificate,
+                    &v.chain,
+                    &root,
+                    at + time::Duration::minutes(11)
+                )
+                .is_err(),
+                "{path}"
+            );
+            checked += 1;
+        }
+        assert_eq!(checked, 13);
+    }
+
+    #[test]
+    fn a_certificate_from_another_ca_does_not_chain() {
+        let root = TrustedRoot::from_json(
+            &std::fs::read(format!(
+                "{TESTDATA}/trust/sigstore-public-good.trusted_root.json"
+            ))
+            .unwrap_or_default(),
+        )
+        .expect("trusted root");
+        let other = include_bytes!("../../tests/fixtures/certs/leaf.der");
+        let at = OffsetDateTime::from_unix_timestamp(1_790_000_000)
+            .unwrap_or(OffsetDateTime::UNIX_EPOCH);
+        assert!(verify_chain(other, &[], &root, at).is_err());
+        assert!(TrustedRoot::from_json(b"{}").is_err());
+        assert!(TrustedRoot::from_json(b"garbage").is_err());
+    }
+}
