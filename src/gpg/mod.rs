@@ -16,7 +16,7 @@ use sha1::Digest;
 use time::OffsetDateTime;
 
 use crate::repo::Repo;
-use crate::sign::{self, PolicyAt, PolicyView, SignError};
+use crate::sign::{self, PolicyView, SignError};
 use crate::signature::{cms, x509};
 use crate::signer::TokenAccess;
 pub use args::{GpgArgs, GpgMode};
@@ -106,29 +106,6 @@ fn refname_of(repo: &Repo, payload: &[u8]) -> Option<String> {
     repo.current_branch()
 }
 
-/// The trees whose policy may authorise a payload: each parent of a commit
-/// (the root commit: its own tree), or the object a tag points at.
-fn policy_trees(payload: &[u8]) -> Vec<String> {
-    let text = String::from_utf8_lossy(payload);
-    let header = text.split("\n\n").next().unwrap_or("");
-    let field = |name: &str| -> Vec<String> {
-        header
-            .lines()
-            .filter_map(|l| l.strip_prefix(name))
-            .map(|v| v.trim().to_owned())
-            .collect()
-    };
-    if header.starts_with("object ") {
-        return field("object ");
-    }
-    let parents = field("parent ");
-    if parents.is_empty() {
-        field("tree ")
-    } else {
-        parents
-    }
-}
-
 /// Verify `sig` over `payload` against the policy in force.
 pub fn verify(repo: &Repo, sig: &[u8], payload: &[u8], now: OffsetDateTime) -> Outcome {
     let mut status = String::from("[GNUPG:] NEWSIG\n");
@@ -148,60 +125,23 @@ pub fn verify(repo: &Repo, sig: &[u8], payload: &[u8], now: OffsetDateTime) -> O
         }
     };
     let fpr = key_id(&verified.certificate);
-    let facts = match x509::parse(&verified.certificate) {
-        Ok(f) => f,
-        Err(e) => {
-            return errsig(
-                status,
-                &fpr,
-                now,
-                format!("the signer certificate does not parse: {e}"),
-            );
-        }
+    let subject = x509::parse(&verified.certificate)
+        .map(|f| f.subject)
+        .unwrap_or_default();
+    let judged = crate::verify::judge_object(repo, sig, payload);
+    let at = judged
+        .as_ref()
+        .map_or(verified.signing_time.unwrap_or(now), |j| j.signed_at);
+    let (authorised, reasons) = match judged {
+        Ok(j) => (Some(j.identity), Vec::new()),
+        Err((reason, message)) => (None, vec![format!("{}: {message}", reason.as_str())]),
     };
-    let at = verified.signing_time.unwrap_or(now);
-    let mut reasons = Vec::new();
-    let mut authorised = None;
-    for tree in policy_trees(payload) {
-        let policy = match PolicyAt::load(repo, &tree) {
-            Ok(Some(p)) => p,
-            Ok(None) => {
-                reasons.push(format!("{} has no signing.toml", short(&tree)));
-                continue;
-            }
-            Err(e) => {
-                reasons.push(format!("{}: {e}", short(&tree)));
-                continue;
-            }
-        };
-        let Some(identity) = policy.identity_with_certificate(&facts.fingerprint_sha256) else {
-            reasons.push(format!(
-                "the signer ({}) is no identity of the policy at {}",
-                facts.subject,
-                short(&tree)
-            ));
-            continue;
-        };
-        if let Some(why) = revoked_at(&policy.view, &identity, at) {
-            reasons.push(why);
-            continue;
-        }
-        if at < facts.not_before || at >= facts.not_after {
-            reasons.push(format!(
-                "the certificate of `{identity}` was not valid at the signing time {}",
-                crate::policy::timestamp::Timestamp(at)
-            ));
-            continue;
-        }
-        authorised = Some(identity);
-        break;
-    }
     match authorised {
         Some(identity) => {
             let date = at.date();
             status.push_str(&format!(
                 "[GNUPG:] GOODSIG {fpr} {}\n[GNUPG:] VALIDSIG {fpr} {date} {} 0 - - - - - {fpr}\n[GNUPG:] TRUST_FULLY 0 shell\n",
-                facts.subject,
+                subject,
                 at.unix_timestamp()
             ));
             Outcome {
@@ -210,7 +150,7 @@ pub fn verify(repo: &Repo, sig: &[u8], payload: &[u8], now: OffsetDateTime) -> O
                 status,
                 stderr: format!(
                     "sigctl: Good signature from identity `{identity}` ({}), signed {} (time from the signer)\n",
-                    facts.subject,
+                    subject,
                     crate::policy::timestamp::Timestamp(at)
                 ),
             }
@@ -230,29 +170,6 @@ fn errsig(mut status: String, fpr: &str, at: OffsetDateTime, why: String) -> Out
         status,
         stderr: format!("sigctl: signature not authorised by signing.toml: {why}\n"),
     }
-}
-
-fn short(id: &str) -> &str {
-    &id[..id.len().min(12)]
-}
-
-fn revoked_at(view: &PolicyView, identity: &str, at: OffsetDateTime) -> Option<String> {
-    use crate::policy::raw::RevocationReason;
-    let rev = view
-        .raw
-        .revocations
-        .iter()
-        .find(|r| r.identity.get() == identity)?;
-    let from = match (rev.reason.get(), &rev.compromised_since) {
-        (RevocationReason::KeyCompromise, Some(since)) => since.get().0,
-        _ => rev.revoked_at.get().0,
-    };
-    (at >= from).then(|| {
-        format!(
-            "identity `{identity}` is revoked for signatures from {}",
-            crate::policy::timestamp::Timestamp(from)
-        )
-    })
 }
 
 /// Best-effort key id and subject of an unverifiable signature, for BADSIG.

@@ -988,6 +988,99 @@ pub fn verify(
     })
 }
 
+/// How one signed object stands with the policy that governs it, without a
+/// walk: what git asks its verifier (`git verify-commit`, `%G?`), so git and
+/// `sigctl verify` judge a signature by the same rules.
+#[derive(Debug, Clone)]
+pub struct Judgement {
+    pub identity: String,
+    pub signed_at: OffsetDateTime,
+    pub time_source: &'static str,
+}
+
+/// Judge a signature over a commit or tag payload: the policy of each parent
+/// (a root commit: its own tree; a tag: the tagged commit's tree) may
+/// authorise the signer. No environment applies: git names no ref.
+pub fn judge_object(
+    repo: &Repo,
+    sig: &[u8],
+    payload: &[u8],
+) -> std::result::Result<Judgement, (Reason, String)> {
+    let text = String::from_utf8_lossy(payload);
+    let header = text.split("\n\n").next().unwrap_or("");
+    let field = |name: &str| -> Vec<String> {
+        header
+            .lines()
+            .filter_map(|l| l.strip_prefix(name))
+            .map(|v| v.trim().to_owned())
+            .collect()
+    };
+    let claimed = header
+        .lines()
+        .find_map(|l| {
+            l.strip_prefix("committer ")
+                .or_else(|| l.strip_prefix("tagger "))
+        })
+        .and_then(|l| l.rsplit(' ').nth(1))
+        .and_then(|t| t.parse::<i64>().ok())
+        .unwrap_or(0);
+    let checked = check_signature(sig, payload, claimed)?;
+    let mut engine = Engine {
+        repo,
+        policies: HashMap::new(),
+        trees: HashMap::new(),
+        fingerprints: HashMap::new(),
+        policy_blobs: HashMap::new(),
+        resolutions: HashMap::new(),
+    };
+    let err = |e: Error| (Reason::NoPolicy, e.to_string());
+    let (candidates, own_tree): (Vec<String>, Option<String>) = if header.starts_with("object ") {
+        let trees = field("object ")
+            .iter()
+            .filter_map(|o| repo.resolve_commit(o).ok())
+            .filter_map(|c| repo.commit_info(&c).ok().map(|i| i.tree))
+            .collect();
+        (trees, None)
+    } else {
+        let parents = field("parent ");
+        let own = field("tree ").into_iter().next();
+        if parents.is_empty() {
+            (own.clone().into_iter().collect(), None)
+        } else {
+            let trees = parents
+                .iter()
+                .filter_map(|p| repo.commit_info(p).ok().map(|i| i.tree))
+                .collect();
+            (trees, own)
+        }
+    };
+    let own_blob = match &own_tree {
+        Some(t) => engine.policy_blob(t).map_err(err)?,
+        None => None,
+    };
+    let mut last = (
+        Reason::NoPolicy,
+        "no signing.toml governs this object".to_owned(),
+    );
+    for tree in candidates {
+        let Some(pol) = engine.policy_of_tree(&tree).map_err(err)? else {
+            continue;
+        };
+        let changes_policy = own_tree.is_some() && own_blob.as_deref() != Some(pol.blob.as_str());
+        match authorise(&pol, &[], &checked, None, changes_policy) {
+            Ok(identity) => {
+                return Ok(Judgement {
+                    identity,
+                    signed_at: checked.signed_at,
+                    time_source: checked.time_source,
+                });
+            }
+            Err(e) => last = e,
+        }
+    }
+    Err(last)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

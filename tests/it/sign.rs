@@ -1192,7 +1192,7 @@ fn a_signature_outside_the_parents_policy_is_not_good_in_git() {
         assert!(
             verify
                 .stderr
-                .contains("signature not authorised by signing.toml: the signer (O=Example, CN=release) is no identity of the policy at"),
+                .contains("signature not authorised by signing.toml: unknown-signer: the signer (O=Example, CN=release) is no identity of the policy in force"),
             "{}",
             verify.snapshot()
         );
