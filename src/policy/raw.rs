@@ -187,6 +187,10 @@ pub struct RawIdentity {
     /// OpenSSH public key line (custody `unmanaged`).
     #[serde(default)]
     pub ssh_key: Option<Sp<String>>,
+    /// Path in the repository of an armoured OpenPGP public key (custody
+    /// `unmanaged`): a forge's web-flow key, a release manager's key.
+    #[serde(default)]
+    pub openpgp_key: Option<Sp<String>>,
 }
 
 #[derive(Debug, Clone, Deserialize, JsonSchema)]

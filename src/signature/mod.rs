@@ -2,5 +2,6 @@
 
 pub mod cms;
 pub mod fulcio;
+pub mod openpgp;
 pub mod ssh;
 pub mod x509;

@@ -17,7 +17,7 @@ use crate::policy::raw::{RawPolicy, RevocationReason};
 use crate::policy::{self, ref_pattern};
 use crate::repo::Repo;
 use crate::repo::walk::CommitInfo;
-use crate::signature::{cms, fulcio, ssh, x509};
+use crate::signature::{cms, fulcio, openpgp, ssh, x509};
 pub use report::{Kind, ObjectResult, Reason, Verdict, VerifyReport};
 
 /// What to verify.
@@ -44,6 +44,8 @@ struct Resolved {
     validity: HashMap<String, (OffsetDateTime, OffsetDateTime)>,
     /// keyless identities: (name, issuer, subject)
     keyless: Vec<(String, String, String)>,
+    /// identities with an OpenPGP key file: (name, its keys)
+    by_pgp: Vec<(String, Vec<openpgp::PublicKey>)>,
     /// the Sigstore trusted root the policy names, if any
     trust: Option<fulcio::TrustedRoot>,
 }
@@ -66,6 +68,12 @@ enum Signer {
     },
     Ssh {
         blob: Vec<u8>,
+    },
+    /// OpenPGP: who signed is known only against a policy's keys, so the
+    /// check happens there.
+    Pgp {
+        sig: Vec<u8>,
+        payload: Vec<u8>,
     },
 }
 
@@ -126,6 +134,12 @@ impl<'a> Engine<'a> {
                             );
                         }
                         for id in raw.identities.values() {
+                            if let Some(path) = &id.openpgp_key {
+                                key.push_str(":pgp:");
+                                key.push_str(
+                                    &self.repo.blob_id_in(tree, path.get())?.unwrap_or_default(),
+                                );
+                            }
                             if let Some(path) = &id.certificate {
                                 key.push(':');
                                 key.push_str(
@@ -164,6 +178,7 @@ impl<'a> Engine<'a> {
         let mut by_ssh = HashMap::new();
         let mut validity = HashMap::new();
         let mut keyless = Vec::new();
+        let mut by_pgp = Vec::new();
         for (name, id) in &raw.identities {
             if let Some(path) = &id.certificate
                 && let Some(cert_blob) = self.repo.blob_id_in(tree, path.get())?
@@ -181,6 +196,12 @@ impl<'a> Engine<'a> {
                 && let Some(b) = ssh::key_blob(k.get())
             {
                 by_ssh.insert(b, name.get().clone());
+            }
+            if let Some(path) = &id.openpgp_key
+                && let Some(b) = self.repo.blob_id_in(tree, path.get())?
+                && let Ok(keys) = openpgp::read_keys(&self.repo.blob(&b)?)
+            {
+                by_pgp.push((name.get().clone(), keys));
             }
             if let Some(kl) = &id.keyless {
                 keyless.push((
@@ -205,6 +226,7 @@ impl<'a> Engine<'a> {
             by_ssh,
             validity,
             keyless,
+            by_pgp,
             trust,
         })
     }
@@ -267,10 +289,18 @@ fn check_signature(
         });
     }
     if sig.starts_with(b"-----BEGIN PGP SIGNATURE-----") {
-        return Err((
-            Reason::UnsupportedSignature,
-            "OpenPGP signatures are not verified yet".into(),
-        ));
+        openpgp::well_formed(sig).map_err(|e| match e {
+            openpgp::PgpError::Unsupported(u) => (Reason::UnsupportedSignature, u),
+            other => (Reason::BadSignature, other.to_string()),
+        })?;
+        return Ok(Checked {
+            signed_at: ts(openpgp::created(sig).unwrap_or(claimed)),
+            time_source: "signature creation time (untrusted)",
+            signer: Signer::Pgp {
+                sig: sig.to_vec(),
+                payload: payload.to_vec(),
+            },
+        });
     }
     Err((
         Reason::BadSignature,
@@ -283,6 +313,7 @@ type Check = std::result::Result<Checked, (Reason, String)>;
 const TIME_SOURCES: &[&str] = &[
     "signing-time attribute (untrusted)",
     "committer date (untrusted)",
+    "signature creation time (untrusted)",
 ];
 
 /// The storable form of a check; keyless checks are not stored (their
@@ -290,7 +321,7 @@ const TIME_SOURCES: &[&str] = &[
 fn to_entry(c: &Check) -> Option<cache::Entry> {
     Some(match c {
         Ok(Checked {
-            signer: Signer::Keyless { .. },
+            signer: Signer::Keyless { .. } | Signer::Pgp { .. },
             ..
         }) => return None,
         Ok(Checked {
@@ -472,6 +503,29 @@ fn authorise(
                 name
             }
         },
+        Signer::Pgp { sig, payload } => {
+            let mut last = (
+                Reason::UnknownSigner,
+                "the OpenPGP signer is no identity of the policy in force".to_owned(),
+            );
+            let mut found = None;
+            for (name, keys) in &parent.by_pgp {
+                match openpgp::verify(sig, payload, keys) {
+                    Ok(_) => {
+                        found = Some(name.clone());
+                        break;
+                    }
+                    Err(openpgp::PgpError::UnknownKey) => {}
+                    Err(
+                        e @ (openpgp::PgpError::BadSignature | openpgp::PgpError::Malformed(_)),
+                    ) => {
+                        last = (Reason::BadSignature, e.to_string());
+                    }
+                    Err(e) => last = (Reason::UnsupportedSignature, e.to_string()),
+                }
+            }
+            found.ok_or(last)?
+        }
         Signer::Ssh { blob } => parent.by_ssh.get(blob).cloned().ok_or_else(|| {
             (
                 Reason::UnknownSigner,
@@ -1132,6 +1186,7 @@ mod tests {
             by_ssh: HashMap::new(),
             validity: HashMap::new(),
             keyless,
+            by_pgp: Vec::new(),
             trust,
         }
     }
@@ -1202,6 +1257,48 @@ mod tests {
         assert_eq!(
             authorise(&github, &[], &c, None, false).map_err(|e| e.0),
             Err(Reason::UnknownSigner)
+        );
+    }
+
+    fn pgp_checked(path: &str) -> Checked {
+        let raw = std::fs::read(format!("{TESTDATA}/openpgp/{path}")).unwrap_or_default();
+        let (sig, payload) = split_commit_signature(&raw).unwrap_or_default();
+        check_signature(&sig, &payload, 0).unwrap_or_else(|e| panic!("{path}: {}", e.1))
+    }
+
+    fn with_pgp_key(key_file: &str) -> Resolved {
+        let mut r = resolved(
+            "{ issuer = \"https://github.com/login/oauth\", subject = \"nobody@example.com\" }",
+            false,
+        );
+        let keys = openpgp::read_keys(
+            &std::fs::read(format!("{TESTDATA}/openpgp/{key_file}")).unwrap_or_default(),
+        )
+        .unwrap_or_default();
+        r.by_pgp.push(("dev".to_owned(), keys));
+        r
+    }
+
+    #[test]
+    fn a_web_flow_merge_is_authorised_by_the_forge_key_only() {
+        let new_key = with_pgp_key("github-web-flow-968479A1AFF927E37D1A566BB5690EEEBB952194.asc");
+        let c = pgp_checked("cde02c7a5ea01dcf896ee1894d2daf8b81325410.commit");
+        assert_eq!(
+            authorise(&new_key, &[], &c, None, false).map_err(|e| e.0),
+            Ok("dev".to_owned())
+        );
+        assert_eq!(c.time_source, "signature creation time (untrusted)");
+        let junio = with_pgp_key("junio-gpg-pub-96E07AF25771955980DAD10020D04E5A713660A7.asc");
+        assert_eq!(
+            authorise(&junio, &[], &c, None, false).map_err(|e| e.0),
+            Err(Reason::UnknownSigner)
+        );
+        let tampered = pgp_checked(
+            "tampered/cde02c7a5ea01dcf896ee1894d2daf8b81325410.body-byte-flipped.commit",
+        );
+        assert_eq!(
+            authorise(&new_key, &[], &tampered, None, false).map_err(|e| e.0),
+            Err(Reason::BadSignature)
         );
     }
 }

@@ -948,7 +948,7 @@ fn duplicated_or_garbage_signature_headers_are_refused_without_a_panic() {
                 "gpgsig -----BEGIN PGP SIGNATURE-----\n \n iQEz\n -----END PGP SIGNATURE-----\n"
                     .into()
             }),
-            "unsupported-signature",
+            "bad-signature",
         ),
     ];
     for (name, forged, reason) in cases {

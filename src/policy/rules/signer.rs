@@ -20,6 +20,9 @@ pub fn check(cx: &mut Ctx) {
             id.key.as_ref().map(|_| ("key", Custody::Hsm)),
             id.keyless.as_ref().map(|_| ("keyless", Custody::Keyless)),
             id.ssh_key.as_ref().map(|_| ("ssh_key", Custody::Unmanaged)),
+            id.openpgp_key
+                .as_ref()
+                .map(|_| ("openpgp_key", Custody::Unmanaged)),
         ]
         .into_iter()
         .flatten()
