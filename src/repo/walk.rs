@@ -16,8 +16,9 @@ pub struct CommitInfo {
     pub tree: String,
     /// Committer time (seconds since the epoch): the signer's own claim.
     pub committer_time: i64,
-    /// `(armoured signature, signed payload)`; `None` when unsigned.
-    pub signature: Option<(Vec<u8>, Vec<u8>)>,
+    /// Whether the commit carries a signature header (the bytes are read
+    /// when checked: holding every signature of a long history costs memory).
+    pub signed: bool,
     /// More than one `gpgsig` header: refused rather than guessed at.
     pub duplicate_signature: bool,
 }
@@ -193,23 +194,68 @@ impl Repo {
             .ok()
             .and_then(|c| c.time().ok())
             .map_or(0, |t| t.seconds);
-        let duplicate_signature = decoded
+        let signatures = decoded
             .extra_headers
             .iter()
             .filter(|(k, _)| &k[..] == b"gpgsig" || &k[..] == b"gpgsig-sha256")
-            .count()
-            > 1;
-        let signature = commit
-            .signature()
-            .map_err(git_err)?
-            .map(|(sig, signed)| (sig.to_vec(), signed.to_bstring().to_vec()));
+            .count();
         Ok(CommitInfo {
             id: id.to_owned(),
             parents,
             tree,
             committer_time,
-            signature,
-            duplicate_signature,
+            signed: signatures > 0,
+            duplicate_signature: signatures > 1,
+        })
+    }
+
+    /// `(armoured signature, signed payload)` of a commit, or `None`.
+    pub fn commit_signature(&self, id: &str) -> Result<Option<(Vec<u8>, Vec<u8>)>> {
+        let oid = ObjectId::from_hex(id.as_bytes())
+            .map_err(|_| Error::Git(format!("`{id}` is not an object id")))?;
+        let commit = self.inner.find_commit(oid).map_err(git_err)?;
+        Ok(commit
+            .signature()
+            .map_err(git_err)?
+            .map(|(sig, signed)| (sig.to_vec(), signed.to_bstring().to_vec())))
+    }
+
+    /// Read each commit's signature and apply `f` to it, on every core; each
+    /// signature is dropped once `f` has seen it.
+    pub fn map_signatures<T: Send>(
+        &self,
+        ids: &[&str],
+        f: impl Fn(&str, Option<(Vec<u8>, Vec<u8>)>) -> T + Sync,
+    ) -> Vec<(String, T)> {
+        let threads = std::thread::available_parallelism()
+            .map_or(1, usize::from)
+            .clamp(1, 16);
+        let chunk = ids.len().div_ceil(threads).max(1);
+        let f = &f;
+        std::thread::scope(|s| {
+            let handles: Vec<_> = ids
+                .chunks(chunk)
+                .map(|part| {
+                    let repo = Repo {
+                        inner: self.inner.clone(),
+                        root: self.root().to_path_buf(),
+                    };
+                    s.spawn(move || {
+                        part.iter()
+                            .map(|id| {
+                                (
+                                    id.to_string(),
+                                    f(id, repo.commit_signature(id).ok().flatten()),
+                                )
+                            })
+                            .collect::<Vec<_>>()
+                    })
+                })
+                .collect();
+            handles
+                .into_iter()
+                .flat_map(|h| h.join().unwrap_or_default())
+                .collect()
         })
     }
 

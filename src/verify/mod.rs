@@ -393,52 +393,38 @@ fn unhex(s: &str) -> Option<Vec<u8>> {
 /// Check every signature, from the cache where it has the answer, the rest
 /// on every core. Returns the checks by commit id and whether any were new.
 fn check_all(
+    repo: &Repo,
     commits: &[CommitInfo],
     cached: &HashMap<String, cache::Entry>,
 ) -> (HashMap<String, Check>, bool) {
     let mut out: HashMap<String, Check> = HashMap::new();
-    let mut todo: Vec<&CommitInfo> = Vec::new();
+    let mut todo: Vec<&str> = Vec::new();
+    let mut claimed: HashMap<&str, i64> = HashMap::new();
     for c in commits {
-        if c.signature.is_none() || c.duplicate_signature {
+        if !c.signed || c.duplicate_signature {
             continue;
         }
         match cached.get(&c.id).and_then(from_entry) {
             Some(check) => {
                 out.insert(c.id.clone(), check);
             }
-            None => todo.push(c),
+            None => {
+                todo.push(&c.id);
+                claimed.insert(&c.id, c.committer_time);
+            }
         }
     }
     let fresh = !todo.is_empty();
-    let threads = std::thread::available_parallelism()
-        .map_or(1, usize::from)
-        .clamp(1, 16);
-    let chunk = todo.len().div_ceil(threads).max(1);
-    let done: Vec<Vec<(String, Check)>> = std::thread::scope(|s| {
-        let handles: Vec<_> = todo
-            .chunks(chunk)
-            .map(|part| {
-                s.spawn(move || {
-                    part.iter()
-                        .filter_map(|c| {
-                            let (sig, payload) = c.signature.as_ref()?;
-                            Some((
-                                c.id.clone(),
-                                check_signature(sig, payload, c.committer_time),
-                            ))
-                        })
-                        .collect::<Vec<_>>()
-                })
-            })
-            .collect();
-        handles
-            .into_iter()
-            .map(|h| h.join().unwrap_or_default())
-            .collect()
+    let done = repo.map_signatures(&todo, |id, sig| match sig {
+        Some((sig, payload)) => {
+            check_signature(&sig, &payload, claimed.get(id).copied().unwrap_or(0))
+        }
+        None => Err((
+            Reason::BadSignature,
+            "the signature could not be read".into(),
+        )),
     });
-    for part in done {
-        out.extend(part);
-    }
+    out.extend(done);
     (out, fresh)
 }
 
@@ -780,7 +766,7 @@ pub fn verify(
         Some(k) => cache::load(&cache_path, k),
         None => HashMap::new(),
     };
-    let (mut checks, fresh) = check_all(&commits, &cached);
+    let (mut checks, fresh) = check_all(repo, &commits, &cached);
     if let Some(k) = opts.cache_key.as_ref().filter(|_| fresh) {
         for (id, c) in &checks {
             if let Some(e) = to_entry(c) {
@@ -814,7 +800,7 @@ pub fn verify(
                     "the commit carries more than one gpgsig header".into(),
                 ));
             }
-            if c.signature.is_none() {
+            if !c.signed {
                 return Err((Reason::Unsigned, "the commit is not signed".into()));
             }
             let checked = checks.remove(&c.id).unwrap_or_else(|| {
