@@ -48,38 +48,66 @@ pub fn check(ok: bool, diags: &[Diagnostic]) -> String {
     s
 }
 
-/// `sigctl verify --format json`.
+/// `sigctl verify --format json`, serialised straight from the report
+/// (no intermediate JSON tree: long histories stay cheap).
 pub fn verify(report: &crate::verify::VerifyReport) -> String {
-    use crate::verify::Verdict;
-    let results: Vec<serde_json::Value> = report
-        .results
-        .iter()
-        .map(|r| {
-            serde_json::json!({
-                "object": r.object,
-                "kind": r.kind,
-                "verdict": r.verdict,
-                "identity": r.identity,
-                "reason": r.reason.as_str(),
-                "message": r.message,
-                "signed_at": r.signed_at.map(|t| crate::policy::timestamp::Timestamp(t).to_string()),
-                "time_source": r.time_source,
+    use crate::verify::{Kind, Verdict};
+
+    #[derive(Serialize)]
+    struct Result<'a> {
+        object: &'a str,
+        kind: Kind,
+        verdict: Verdict,
+        identity: Option<&'a str>,
+        reason: &'a str,
+        message: &'a str,
+        signed_at: Option<String>,
+        time_source: &'a str,
+    }
+    #[derive(Serialize)]
+    struct Summary {
+        total: usize,
+        valid: usize,
+        invalid: usize,
+        unsigned: usize,
+    }
+    #[derive(Serialize)]
+    struct Doc<'a> {
+        ok: bool,
+        trust_root: &'a str,
+        trust_root_pinned: bool,
+        results: Vec<Result<'a>>,
+        summary: Summary,
+        warnings: &'a [String],
+    }
+    let doc = Doc {
+        ok: report.ok(),
+        trust_root: &report.trust_root,
+        trust_root_pinned: report.trust_root_pinned,
+        results: report
+            .results
+            .iter()
+            .map(|r| Result {
+                object: &r.object,
+                kind: r.kind,
+                verdict: r.verdict,
+                identity: r.identity.as_deref(),
+                reason: r.reason.as_str(),
+                message: &r.message,
+                signed_at: r
+                    .signed_at
+                    .map(|t| crate::policy::timestamp::Timestamp(t).to_string()),
+                time_source: r.time_source,
             })
-        })
-        .collect();
-    let doc = serde_json::json!({
-        "ok": report.ok(),
-        "trust_root": report.trust_root,
-        "trust_root_pinned": report.trust_root_pinned,
-        "results": results,
-        "summary": {
-            "total": report.results.len(),
-            "valid": report.count(Verdict::Valid),
-            "invalid": report.count(Verdict::Invalid),
-            "unsigned": report.count(Verdict::Unsigned),
+            .collect(),
+        summary: Summary {
+            total: report.results.len(),
+            valid: report.count(Verdict::Valid),
+            invalid: report.count(Verdict::Invalid),
+            unsigned: report.count(Verdict::Unsigned),
         },
-        "warnings": report.warnings,
-    });
+        warnings: &report.warnings,
+    };
     let mut s = serde_json::to_string_pretty(&doc).unwrap_or_default();
     s.push('\n');
     s
