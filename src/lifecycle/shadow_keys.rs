@@ -234,27 +234,8 @@ fn der_kind(data: &[u8]) -> Option<&'static str> {
     None
 }
 
-/// Split a DER element of `tag` off the front: `(contents, rest)`.
 fn der_element(data: &[u8], tag: u8) -> Option<(&[u8], &[u8])> {
-    if *data.first()? != tag {
-        return None;
-    }
-    let first = *data.get(1)?;
-    let (len, header) = if first < 0x80 {
-        (usize::from(first), 2)
-    } else {
-        let n = usize::from(first & 0x7f);
-        if n == 0 || n > 4 {
-            return None;
-        }
-        let mut len = 0usize;
-        for b in data.get(2..2 + n)? {
-            len = (len << 8) | usize::from(*b);
-        }
-        (len, 2 + n)
-    };
-    let end = header.checked_add(len)?;
-    Some((data.get(header..end)?, data.get(end..)?))
+    crate::signature::der_tlv::split(data, tag)
 }
 
 fn der_sequence(data: &[u8]) -> Option<(&[u8], &[u8])> {

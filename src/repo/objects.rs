@@ -86,23 +86,10 @@ impl Repo {
 impl Repo {
     /// The blob at `path` in the tree of `treeish` (a commit or tree id).
     pub fn file_in(&self, treeish: &str, path: &str) -> Result<Option<Vec<u8>>> {
-        let Ok(id) = gix::ObjectId::from_hex(treeish.as_bytes()) else {
-            return Ok(None);
-        };
-        let Ok(obj) = self.inner.find_object(id) else {
-            return Ok(None);
-        };
-        let Ok(tree) = obj.peel_to_tree() else {
-            return Ok(None);
-        };
-        let Some(entry) = tree.lookup_entry_by_path(path).map_err(git_err)? else {
-            return Ok(None);
-        };
-        let obj = entry.object().map_err(git_err)?;
-        if obj.kind != gix::object::Kind::Blob {
-            return Ok(None);
+        match self.blob_id_in(treeish, path)? {
+            Some(id) => Ok(Some(self.blob(&id)?)),
+            None => Ok(None),
         }
-        Ok(Some(obj.detach().data))
     }
 }
 

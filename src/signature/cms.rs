@@ -264,58 +264,38 @@ pub fn verify_detached(sig: &[u8], content: &[u8]) -> Result<Verified, CmsError>
     })
 }
 
-/// One DER element at the front of `data`: `(tag, header length, whole element)`.
-fn tlv(data: &[u8]) -> Option<(u8, usize, &[u8])> {
-    let tag = *data.first()?;
-    let first = *data.get(1)?;
-    let (len, header) = if first < 0x80 {
-        (usize::from(first), 2)
-    } else {
-        let n = usize::from(first & 0x7f);
-        if n == 0 || n > 4 {
-            return None; // indefinite or absurd lengths: not DER
-        }
-        let mut len = 0usize;
-        for b in data.get(2..2 + n)? {
-            len = (len << 8) | usize::from(*b);
-        }
-        (len, 2 + n)
-    };
-    Some((tag, header, data.get(..header.checked_add(len)?)?))
-}
-
 /// The first SignerInfo's signed attributes exactly as embedded, retagged
 /// from `[0] IMPLICIT` to `SET OF` (what the signature covers).
 fn raw_signed_attrs(content_info: &[u8]) -> Option<Vec<u8>> {
     let inner = |el: &[u8]| -> Option<Vec<u8>> {
-        let (_, h, whole) = tlv(el)?;
+        let (_, h, whole) = super::der_tlv::element(el)?;
         Some(whole[h..].to_vec())
     };
     // ContentInfo ::= SEQUENCE { contentType OID, content [0] EXPLICIT SignedData }
     let ci = inner(content_info)?;
-    let (_, _, oid) = tlv(&ci)?;
+    let (_, _, oid) = super::der_tlv::element(&ci)?;
     let explicit = inner(&ci[oid.len()..])?;
     let sd = inner(&explicit)?;
     // SignedData ::= SEQUENCE { version, digestAlgorithms, encapContentInfo, [0] certs?, [1] crls?, signerInfos }
     let mut rest: &[u8] = &sd;
     let mut signer_infos = None;
     while !rest.is_empty() {
-        let (tag, _, el) = tlv(rest)?;
+        let (tag, _, el) = super::der_tlv::element(rest)?;
         rest = &rest[el.len()..];
         if tag == 0x31 && rest.is_empty() {
             signer_infos = Some(el.to_vec());
         }
     }
     let sis = inner(&signer_infos?)?;
-    let (_, _, first) = tlv(&sis)?;
+    let (_, _, first) = super::der_tlv::element(&sis)?;
     let si = inner(first)?;
     // SignerInfo ::= SEQUENCE { version, sid, digestAlgorithm, [0] signedAttrs, … }
     let mut rest: &[u8] = &si;
     for _ in 0..3 {
-        let (_, _, el) = tlv(rest)?;
+        let (_, _, el) = super::der_tlv::element(rest)?;
         rest = &rest[el.len()..];
     }
-    let (tag, _, attrs) = tlv(rest)?;
+    let (tag, _, attrs) = super::der_tlv::element(rest)?;
     if tag != 0xa0 {
         return None;
     }
@@ -373,24 +353,6 @@ mod tests {
 
     const TESTDATA: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../shared/testdata");
 
-    fn split(commit: &[u8]) -> (Vec<u8>, Vec<u8>) {
-        let text = String::from_utf8_lossy(commit);
-        let (mut sig, mut payload) = (String::new(), String::new());
-        let mut in_sig = false;
-        for line in text.split_inclusive('\n') {
-            if let Some(first) = line.strip_prefix("gpgsig ") {
-                in_sig = true;
-                sig.push_str(first);
-            } else if in_sig && line.starts_with(' ') {
-                sig.push_str(&line[1..]);
-            } else {
-                in_sig = false;
-                payload.push_str(line);
-            }
-        }
-        (sig.into_bytes(), payload.into_bytes())
-    }
-
     #[test]
     fn real_gitsign_and_smimesign_signatures_verify_and_tampered_ones_do_not() {
         let manifest: toml::Value = toml::from_str(
@@ -418,7 +380,7 @@ mod tests {
             let (sig, payload) = if kind.ends_with("tag") {
                 crate::repo::walk::split_tag_signature(&raw).unwrap_or_default()
             } else {
-                split(&raw)
+                crate::repo::walk::split_commit_signature(&raw).unwrap_or_default()
             };
             let got = verify_detached(&sig, &payload);
             if expected == "valid" {

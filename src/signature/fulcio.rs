@@ -94,29 +94,10 @@ pub fn identity(leaf: &[u8]) -> Result<KeylessIdentity, String> {
     })
 }
 
-/// One DER element's bytes `(header length, element)`.
-fn tlv(data: &[u8]) -> Option<(usize, &[u8])> {
-    let first = *data.get(1)?;
-    let (len, header) = if first < 0x80 {
-        (usize::from(first), 2)
-    } else {
-        let n = usize::from(first & 0x7f);
-        if n == 0 || n > 4 {
-            return None;
-        }
-        let mut len = 0usize;
-        for b in data.get(2..2 + n)? {
-            len = (len << 8) | usize::from(*b);
-        }
-        (len, 2 + n)
-    };
-    Some((header, data.get(..header.checked_add(len)?)?))
-}
-
 /// The TBSCertificate bytes exactly as embedded.
 fn tbs_raw(cert: &[u8]) -> Option<&[u8]> {
-    let (h, whole) = tlv(cert)?;
-    let (_, tbs) = tlv(&whole[h..])?;
+    let (inner, _) = super::der_tlv::split(cert, 0x30)?;
+    let (_, _, tbs) = super::der_tlv::element(inner)?;
     Some(tbs)
 }
 

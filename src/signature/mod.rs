@@ -1,6 +1,7 @@
 //! Signature and certificate formats. Pure: bytes in, facts out.
 
 pub mod cms;
+pub mod der_tlv;
 pub mod fulcio;
 pub mod openpgp;
 pub mod ssh;

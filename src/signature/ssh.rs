@@ -245,25 +245,6 @@ mod tests {
 
     const TESTDATA: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../shared/testdata/ssh");
 
-    /// Split a raw commit object into (signature, payload) as git does.
-    fn split(commit: &[u8]) -> (Vec<u8>, Vec<u8>) {
-        let text = String::from_utf8_lossy(commit);
-        let (mut sig, mut payload) = (String::new(), String::new());
-        let mut in_sig = false;
-        for line in text.split_inclusive('\n') {
-            if let Some(first) = line.strip_prefix("gpgsig ") {
-                in_sig = true;
-                sig.push_str(first);
-            } else if in_sig && line.starts_with(' ') {
-                sig.push_str(&line[1..]);
-            } else {
-                in_sig = false;
-                payload.push_str(line);
-            }
-        }
-        (sig.into_bytes(), payload.into_bytes())
-    }
-
     #[test]
     fn real_git_ssh_signatures_verify_and_tampered_ones_do_not() {
         let Ok(dir) = std::fs::read_dir(TESTDATA) else {
@@ -276,7 +257,8 @@ mod tests {
                 continue;
             }
             let raw = std::fs::read(&p).unwrap_or_default();
-            let (sig, payload) = split(&raw);
+            let (sig, payload) =
+                crate::repo::walk::split_commit_signature(&raw).unwrap_or_default();
             let v = verify(&sig, &payload).unwrap_or_else(|e| panic!("{}: {e}", p.display()));
             let pub_line = std::fs::read_to_string(p.with_extension("pub")).unwrap_or_default();
             assert_eq!(Some(v.public_key), key_blob(&pub_line), "{}", p.display());
@@ -289,7 +271,8 @@ mod tests {
             .flatten()
         {
             let raw = std::fs::read(e.path()).unwrap_or_default();
-            let (sig, payload) = split(&raw);
+            let (sig, payload) =
+                crate::repo::walk::split_commit_signature(&raw).unwrap_or_default();
             assert_eq!(
                 verify(&sig, &payload),
                 Err(SshSigError::BadSignature),
