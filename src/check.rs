@@ -73,7 +73,7 @@ pub fn check(cx: &CheckContext, opts: CheckOptions) -> Result<CheckReport> {
     let mut diagnostics = match &parsed.result {
         Ok(raw) => {
             let mut inputs = Inputs::default();
-            for path in policy::certificate_paths(raw) {
+            for path in policy::referenced_paths(raw) {
                 let input = read_certificate(root, &path);
                 inputs.certificates.insert(path, input);
             }

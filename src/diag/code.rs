@@ -58,6 +58,9 @@ codes! {
     PinInUri = "pin-in-uri", Error, "a PKCS#11 URI carrying `pin-value`: a secret in the repository";
     InvalidSshKey = "invalid-ssh-key", Error, "an `ssh_key` that is not an OpenSSH public key line";
     InvalidKeyless = "invalid-keyless", Error, "a keyless identity whose issuer is not an https URL or whose subject is empty";
+    BadOpenpgpKey = "bad-openpgp-key", Error, "an `openpgp_key` file that is missing or holds no usable (RSA) public key";
+    BadTrustedRoot = "bad-trusted-root", Error, "a `sigstore.trusted_root` file that is missing or is not a Sigstore trusted root";
+    KeylessWithoutTrustedRoot = "keyless-without-trusted-root", Warning, "keyless identities, but no `[sigstore] trusted_root` to check their certificates against";
     ShadowKey = "shadow-key", Error, "private key material in a tracked file or in history";
     // certificates
     CertificateMissing = "certificate-missing", Warning, "a declared certificate file that does not exist yet";

@@ -38,7 +38,8 @@ pub enum CertInput {
 /// Certificates are capped like policies: a real one is a few kilobytes.
 pub const MAX_CERTIFICATE_BYTES: u64 = 1024 * 1024;
 
-/// Files the policy refers to, keyed by the path as written in the policy.
+/// Files the policy refers to, keyed by the path as written in the policy
+/// (certificates, OpenPGP key files, the Sigstore trusted root).
 #[derive(Debug, Clone, Default)]
 pub struct Inputs {
     pub certificates: BTreeMap<String, CertInput>,
@@ -94,11 +95,18 @@ pub fn validate(
     out
 }
 
-/// Certificate paths a policy names, for the caller to read.
-pub fn certificate_paths(policy: &RawPolicy) -> Vec<String> {
-    policy
+/// Every file a policy names (certificates, OpenPGP key files, the Sigstore
+/// trusted root), for the caller to read into `Inputs`.
+pub fn referenced_paths(policy: &RawPolicy) -> Vec<String> {
+    let mut paths: Vec<String> = policy
         .identities
         .values()
-        .filter_map(|i| i.certificate.as_ref().map(|c| c.get().clone()))
-        .collect()
+        .flat_map(|i| [i.certificate.as_ref(), i.openpgp_key.as_ref()])
+        .flatten()
+        .map(|p| p.get().clone())
+        .collect();
+    if let Some(sg) = &policy.sigstore {
+        paths.push(sg.trusted_root.get().clone());
+    }
+    paths
 }

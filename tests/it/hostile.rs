@@ -739,7 +739,7 @@ mod props {
                     OffsetDateTime::UNIX_EPOCH,
                 );
                 let mut inputs = Inputs::default();
-                for path in policy::certificate_paths(raw) {
+                for path in policy::referenced_paths(raw) {
                     inputs
                         .certificates
                         .insert(path, CertInput::Bytes(LEAF_PEM.to_vec()));

@@ -12,6 +12,7 @@ mod key_uri;
 mod references;
 mod revocations;
 mod signer;
+mod trust_files;
 mod version;
 
 #[cfg(test)]
@@ -77,5 +78,10 @@ pub static RULES: &[Rule] = &[
         name: "revocations",
         doc: revocations::DOC,
         check: revocations::check,
+    },
+    Rule {
+        name: "trust-files",
+        doc: trust_files::DOC,
+        check: trust_files::check,
     },
 ];

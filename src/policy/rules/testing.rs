@@ -39,6 +39,9 @@ owner = "security"
 environments = ["dev"]
 custody = "unmanaged"
 ssh_key = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIJevw6pBm4PadGwWX7fOUgQ99MAxIq3Nwyd9443PkGT7 sam@example.com"
+
+[sigstore]
+trusted_root = "sigstore/trusted_root.json"
 "#;
 
 /// A valid policy with an hsm identity whose certificate is `certs/release-2026.pem`.
@@ -106,6 +109,18 @@ fn run(
 ) -> (Vec<Diagnostic>, load::Parsed) {
     let parsed = load::parse("signing.toml", policy.as_bytes());
     let mut inputs = Inputs::default();
+    // a trusted root of the right shape (its CA is the fixture leaf: shape is all check reads)
+    let trusted_root = format!(
+        "{{\"certificateAuthorities\": [{{\"certChain\": {{\"certificates\": [{{\"rawBytes\": \"{}\"}}]}}}}]}}",
+        base64::Engine::encode(
+            &base64::engine::general_purpose::STANDARD,
+            include_bytes!("../../../tests/fixtures/certs/leaf.der")
+        )
+    );
+    inputs.certificates.insert(
+        "sigstore/trusted_root.json".to_owned(),
+        CertInput::Bytes(trusted_root.into_bytes()),
+    );
     if let Some((path, input)) = cert {
         inputs.certificates.insert(path.to_owned(), input);
     }
