@@ -46,6 +46,7 @@ pub fn run(args: &[String]) -> Result {
         }
         if only.is_none_or(|o| o == "verify") {
             bench_verify(&sigctl, &dir.join("verify"), 10_000)?;
+            bench_verify(&sigctl, &dir.join("verify-100k"), 100_000)?;
         }
         Ok(())
     })();
