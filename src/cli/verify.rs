@@ -43,12 +43,32 @@ pub fn run(a: Args) -> u8 {
             cache_key_dir().and_then(|d| verify::cache::key(&d))
         },
     };
-    let report = match verify::verify(
+    // a one-line progress display on a terminal, for long histories only
+    let on_terminal = {
+        use std::io::IsTerminal;
+        std::io::stderr().is_terminal()
+    };
+    let draw = |stage: &str, done: usize, total: usize| {
+        if total >= 5_000 {
+            let mut err = std::io::stderr().lock();
+            let _ = std::io::Write::write_all(
+                &mut err,
+                format!("\r\x1b[2Ksigctl verify: {stage} {done}/{total}").as_bytes(),
+            );
+        }
+    };
+    let progress: Option<verify::Progress> = if on_terminal { Some(&draw) } else { None };
+    let result = verify::verify(
         &repo,
         &opts,
         repo.config_string("sigctl.trustRoot"),
         SystemClock.now(),
-    ) {
+        progress,
+    );
+    if on_terminal {
+        let _ = std::io::Write::write_all(&mut std::io::stderr().lock(), b"\r\x1b[2K");
+    }
+    let report = match result {
         Ok(r) => r,
         Err(e) => return fail(&e),
     };

@@ -654,12 +654,22 @@ fn environment_of(policy: &RawPolicy, refname: &str) -> Option<String> {
 }
 
 /// Verify what `opts` names.
+/// Progress callback: `(stage, done, total)`. The engine never prints; the
+/// front-end draws what it likes (a bar on a terminal, nothing elsewhere).
+pub type Progress<'a> = &'a dyn Fn(&str, usize, usize);
+
 pub fn verify(
     repo: &Repo,
     opts: &VerifyOptions,
     config_trust_root: Option<String>,
     _now: OffsetDateTime,
+    progress: Option<Progress>,
 ) -> Result<VerifyReport> {
+    let report = |stage: &str, done: usize, total: usize| {
+        if let Some(p) = progress {
+            p(stage, done, total);
+        }
+    };
     let specs = if opts.specs.is_empty() {
         vec!["HEAD".to_owned()]
     } else {
@@ -766,7 +776,9 @@ pub fn verify(
         Some(k) => cache::load(&cache_path, k),
         None => HashMap::new(),
     };
+    report("checking signatures", 0, commits.len());
     let (mut checks, fresh) = check_all(repo, &commits, &cached);
+    report("checking signatures", commits.len(), commits.len());
     if let Some(k) = opts.cache_key.as_ref().filter(|_| fresh) {
         for (id, c) in &checks {
             if let Some(e) = to_entry(c) {
@@ -780,7 +792,10 @@ pub fn verify(
     // per commit: valid?, and the first failing ancestor
     let mut state: HashMap<String, (bool, Option<String>)> = HashMap::new();
     let mut results = Vec::new();
-    for c in &commits {
+    for (n, c) in commits.iter().enumerate() {
+        if n % 2048 == 0 {
+            report("judging", n, commits.len());
+        }
         let descends = c.id == root
             || c.parents
                 .iter()
