@@ -48,13 +48,16 @@ pub fn check(ok: bool, diags: &[Diagnostic]) -> String {
     s
 }
 
-/// `sigctl verify --format json`, serialised straight from the report
-/// (no intermediate JSON tree: long histories stay cheap).
-pub fn verify(report: &crate::verify::VerifyReport) -> String {
-    use crate::verify::{Kind, Verdict};
+/// `sigctl verify --format json`, serialised straight from the report into
+/// `out` (no intermediate JSON tree or string: long histories stay cheap).
+pub fn write_verify(
+    report: &crate::verify::VerifyReport,
+    out: &mut dyn std::io::Write,
+) -> std::io::Result<()> {
+    use crate::verify::{Kind, ObjectResult, Verdict};
 
     #[derive(Serialize)]
-    struct Result<'a> {
+    struct One<'a> {
         object: &'a str,
         kind: Kind,
         verdict: Verdict,
@@ -63,6 +66,26 @@ pub fn verify(report: &crate::verify::VerifyReport) -> String {
         message: &'a str,
         signed_at: Option<String>,
         time_source: &'a str,
+    }
+    /// The results, serialised one by one as the writer takes them.
+    struct Results<'a>(&'a [ObjectResult]);
+    impl Serialize for Results<'_> {
+        fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+            s.collect_seq(self.0.iter().map(|r| {
+                One {
+                    object: &r.object,
+                    kind: r.kind,
+                    verdict: r.verdict,
+                    identity: r.identity.as_deref(),
+                    reason: r.reason.as_str(),
+                    message: &r.message,
+                    signed_at: r
+                        .signed_at
+                        .map(|t| crate::policy::timestamp::Timestamp(t).to_string()),
+                    time_source: r.time_source,
+                }
+            }))
+        }
     }
     #[derive(Serialize)]
     struct Summary {
@@ -76,7 +99,7 @@ pub fn verify(report: &crate::verify::VerifyReport) -> String {
         ok: bool,
         trust_root: &'a str,
         trust_root_pinned: bool,
-        results: Vec<Result<'a>>,
+        results: Results<'a>,
         summary: Summary,
         warnings: &'a [String],
     }
@@ -84,22 +107,7 @@ pub fn verify(report: &crate::verify::VerifyReport) -> String {
         ok: report.ok(),
         trust_root: &report.trust_root,
         trust_root_pinned: report.trust_root_pinned,
-        results: report
-            .results
-            .iter()
-            .map(|r| Result {
-                object: &r.object,
-                kind: r.kind,
-                verdict: r.verdict,
-                identity: r.identity.as_deref(),
-                reason: r.reason.as_str(),
-                message: &r.message,
-                signed_at: r
-                    .signed_at
-                    .map(|t| crate::policy::timestamp::Timestamp(t).to_string()),
-                time_source: r.time_source,
-            })
-            .collect(),
+        results: Results(&report.results),
         summary: Summary {
             total: report.results.len(),
             valid: report.count(Verdict::Valid),
@@ -108,7 +116,8 @@ pub fn verify(report: &crate::verify::VerifyReport) -> String {
         },
         warnings: &report.warnings,
     };
-    let mut s = serde_json::to_string_pretty(&doc).unwrap_or_default();
-    s.push('\n');
-    s
+    let mut w = std::io::BufWriter::new(out);
+    serde_json::to_writer_pretty(&mut w, &doc).map_err(std::io::Error::other)?;
+    std::io::Write::write_all(&mut w, b"\n")?;
+    std::io::Write::flush(&mut w)
 }
