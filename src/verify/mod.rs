@@ -433,7 +433,7 @@ fn authorise(
     parent: &Resolved,
     tips: &[Rc<Resolved>],
     checked: &Checked,
-    env: Option<&str>,
+    envs: &[String],
     changes_policy: bool,
 ) -> std::result::Result<String, (Reason, String)> {
     let identity = match &checked.signer {
@@ -577,7 +577,7 @@ fn authorise(
                 format!("identity `{identity}` is not declared"),
             )
         })?;
-    if let Some(env) = env {
+    for env in envs {
         let listed = id.environments.iter().any(|e| e.get() == env);
         let excepted = parent.raw.exceptions.iter().any(|x| {
             x.identity.get() == &identity
@@ -591,7 +591,7 @@ fn authorise(
             ));
         }
         let trusted_time_required = parent.raw.environments.iter().any(|(k, e)| {
-            k.get() == env && e.require_trusted_time.as_ref().is_some_and(|b| *b.get())
+            k.get() == env.as_str() && e.require_trusted_time.as_ref().is_some_and(|b| *b.get())
         });
         if trusted_time_required {
             return Err((
@@ -851,23 +851,7 @@ pub fn verify(
                 };
                 let changes_policy =
                     parent.is_some() && own_blob.as_deref() != Some(pol.blob.as_str());
-                let mut env_ok = Ok(String::new());
-                for env in branch_envs.iter().map(Some).chain(std::iter::once(None)) {
-                    match authorise(
-                        &pol,
-                        &tip_policies,
-                        &checked,
-                        env.map(String::as_str),
-                        changes_policy,
-                    ) {
-                        Ok(id) => env_ok = Ok(id),
-                        Err(e) => {
-                            env_ok = Err(e);
-                            break;
-                        }
-                    }
-                }
-                match env_ok {
+                match authorise(&pol, &tip_policies, &checked, &branch_envs, changes_policy) {
                     Ok(identity) => {
                         let parent_valid = match &parent {
                             None => true,
@@ -997,7 +981,8 @@ pub fn verify(
                     )
                 })?;
             let env = environment_of(&pol.raw, refname);
-            let identity = authorise(&pol, &tip_policies, &checked, env.as_deref(), false)?;
+            let envs: Vec<String> = env.into_iter().collect();
+            let identity = authorise(&pol, &tip_policies, &checked, &envs, false)?;
             if state.get(&tag.target).is_some_and(|s| !s.0) {
                 return Err((
                     Reason::BrokenChain,
@@ -1122,7 +1107,7 @@ pub fn judge_object(
             continue;
         };
         let changes_policy = own_tree.is_some() && own_blob.as_deref() != Some(pol.blob.as_str());
-        match authorise(&pol, &[], &checked, None, changes_policy) {
+        match authorise(&pol, &[], &checked, &[], changes_policy) {
             Ok(identity) => {
                 return Ok(Judgement {
                     identity,
@@ -1202,7 +1187,7 @@ mod tests {
             true,
         );
         assert_eq!(
-            authorise(&ok, &[], &c, Some("dev"), false).map_err(|e| e.0),
+            authorise(&ok, &[], &c, &["dev".to_owned()], false).map_err(|e| e.0),
             Ok("dev".to_owned())
         );
 
@@ -1211,7 +1196,7 @@ mod tests {
             true,
         );
         assert_eq!(
-            authorise(&other, &[], &c, None, false).map_err(|e| e.0),
+            authorise(&other, &[], &c, &[], false).map_err(|e| e.0),
             Err(Reason::UnknownSigner)
         );
 
@@ -1220,7 +1205,7 @@ mod tests {
             true,
         );
         assert_eq!(
-            authorise(&other_issuer, &[], &c, None, false).map_err(|e| e.0),
+            authorise(&other_issuer, &[], &c, &[], false).map_err(|e| e.0),
             Err(Reason::UnknownSigner)
         );
 
@@ -1229,7 +1214,7 @@ mod tests {
             false,
         );
         assert_eq!(
-            authorise(&untrusted, &[], &c, None, false).map_err(|e| e.0),
+            authorise(&untrusted, &[], &c, &[], false).map_err(|e| e.0),
             Err(Reason::UnknownSigner)
         );
     }
@@ -1243,7 +1228,7 @@ mod tests {
             true,
         );
         assert_eq!(
-            authorise(&ok, &[], &c, None, false).map_err(|e| e.0),
+            authorise(&ok, &[], &c, &[], false).map_err(|e| e.0),
             Err(Reason::CertificateInvalidAtSigning)
         );
     }
@@ -1256,7 +1241,7 @@ mod tests {
             true,
         );
         assert_eq!(
-            authorise(&github, &[], &c, None, false).map_err(|e| e.0),
+            authorise(&github, &[], &c, &[], false).map_err(|e| e.0),
             Err(Reason::UnknownSigner)
         );
     }
@@ -1285,20 +1270,20 @@ mod tests {
         let new_key = with_pgp_key("github-web-flow-968479A1AFF927E37D1A566BB5690EEEBB952194.asc");
         let c = pgp_checked("cde02c7a5ea01dcf896ee1894d2daf8b81325410.commit");
         assert_eq!(
-            authorise(&new_key, &[], &c, None, false).map_err(|e| e.0),
+            authorise(&new_key, &[], &c, &[], false).map_err(|e| e.0),
             Ok("dev".to_owned())
         );
         assert_eq!(c.time_source, "signature creation time (untrusted)");
         let junio = with_pgp_key("junio-gpg-pub-96E07AF25771955980DAD10020D04E5A713660A7.asc");
         assert_eq!(
-            authorise(&junio, &[], &c, None, false).map_err(|e| e.0),
+            authorise(&junio, &[], &c, &[], false).map_err(|e| e.0),
             Err(Reason::UnknownSigner)
         );
         let tampered = pgp_checked(
             "tampered/cde02c7a5ea01dcf896ee1894d2daf8b81325410.body-byte-flipped.commit",
         );
         assert_eq!(
-            authorise(&new_key, &[], &tampered, None, false).map_err(|e| e.0),
+            authorise(&new_key, &[], &tampered, &[], false).map_err(|e| e.0),
             Err(Reason::BadSignature)
         );
     }
