@@ -112,13 +112,13 @@ pub fn verify(repo: &Repo, sig: &[u8], payload: &[u8], now: OffsetDateTime) -> O
     let verified = match cms::verify_detached(sig, payload) {
         Ok(v) => v,
         Err(e) => {
-            let (fpr, subject) = signer_hint(sig);
-            status.push_str(&format!(
-                "[GNUPG:] BADSIG {fpr} {subject}\n[GNUPG:] TRUST_NEVER 0 shell\n"
-            ));
+            // the signer of an unverifiable signature is not known: gpgsm's null key id
+            status.push_str(
+                "[GNUPG:] BADSIG 0000000000000000000000000000000000000000 unknown\n[GNUPG:] TRUST_NEVER 0 shell\n",
+            );
             return Outcome {
                 code: 1,
-                stdout: status.clone().into_bytes(),
+                stdout: Vec::new(),
                 status,
                 stderr: format!("sigctl: BAD signature: {e}\n"),
             };
@@ -146,7 +146,7 @@ pub fn verify(repo: &Repo, sig: &[u8], payload: &[u8], now: OffsetDateTime) -> O
             ));
             Outcome {
                 code: 0,
-                stdout: status.clone().into_bytes(),
+                stdout: Vec::new(),
                 status,
                 stderr: format!(
                     "sigctl: Good signature from identity `{identity}` ({}), signed {} (time from the signer)\n",
@@ -166,19 +166,10 @@ fn errsig(mut status: String, fpr: &str, at: OffsetDateTime, why: String) -> Out
     ));
     Outcome {
         code: 1,
-        stdout: status.clone().into_bytes(),
+        stdout: Vec::new(),
         status,
         stderr: format!("sigctl: signature not authorised by signing.toml: {why}\n"),
     }
-}
-
-/// Best-effort key id and subject of an unverifiable signature, for BADSIG.
-fn signer_hint(sig: &[u8]) -> (String, String) {
-    let _ = sig;
-    (
-        "0000000000000000000000000000000000000000".into(),
-        "unknown".into(),
-    )
 }
 
 /// Run the gpg-compatible front-end on parsed arguments, reading stdin and
@@ -220,9 +211,7 @@ pub fn emit(args: &GpgArgs, o: &Outcome) {
     let mut err = std::io::stderr().lock();
     if args.status_fd == Some(1) {
         let _ = out.write_all(o.status.as_bytes());
-        if o.stdout != o.status.as_bytes() {
-            let _ = out.write_all(&o.stdout);
-        }
+        let _ = out.write_all(&o.stdout);
         let _ = err.write_all(o.stderr.as_bytes());
     } else {
         let _ = out.write_all(&o.stdout);

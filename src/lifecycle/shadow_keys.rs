@@ -53,8 +53,7 @@ pub fn scan(data: &[u8]) -> Vec<Finding> {
         });
         return found;
     }
-    for (start, end, kind) in pem_blocks(data) {
-        let _ = end;
+    for (start, _, kind) in pem_blocks(data) {
         let (line, column) = line_col(data, start);
         found.push(Finding {
             kind,
