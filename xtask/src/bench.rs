@@ -401,13 +401,20 @@ fn median(mut v: Vec<Duration>) -> Duration {
 }
 
 /// Time `git <args>` `n` times in `repo` with `envs`.
-fn time_git(repo: &Path, envs: &[(&str, String)], args: &[&str], n: usize) -> Result<Duration> {
+/// Median wall time of `n` runs of `program args` in `dir` with `envs`; fails if any run fails.
+fn time_median(
+    program: &Path,
+    dir: &Path,
+    envs: &[(&str, String)],
+    args: &[&str],
+    n: usize,
+) -> Result<Duration> {
     let mut times = Vec::new();
     for _ in 0..n {
         let start = Instant::now();
-        let out = Command::new("git")
+        let out = Command::new(program)
             .args(args)
-            .current_dir(repo)
+            .current_dir(dir)
             .envs(envs.iter().map(|(k, v)| (*k, v.as_str())))
             .env("GIT_CONFIG_NOSYSTEM", "1")
             .output()
@@ -415,12 +422,17 @@ fn time_git(repo: &Path, envs: &[(&str, String)], args: &[&str], n: usize) -> Re
         times.push(start.elapsed());
         if !out.status.success() {
             return Err(format!(
-                "git {args:?} failed: {}",
+                "{} {args:?} failed: {}",
+                program.display(),
                 String::from_utf8_lossy(&out.stderr)
             ));
         }
     }
     Ok(median(times))
+}
+
+fn time_git(repo: &Path, envs: &[(&str, String)], args: &[&str], n: usize) -> Result<Duration> {
+    time_median(Path::new("git"), repo, envs, args, n)
 }
 
 const PIN: &str = "135790";
@@ -571,27 +583,7 @@ fn bench_sign(sigctl: &Path, dir: &Path) -> Result {
         "-c",
         &format!("head -c 1073741824 /dev/urandom > {}", file.display()),
     ]))?;
-    let time_cmd = |program: &Path, args: &[&str]| -> Result<Duration> {
-        let mut times = Vec::new();
-        for _ in 0..3 {
-            let start = Instant::now();
-            let out = Command::new(program)
-                .args(args)
-                .current_dir(&repo)
-                .envs(envs.iter().map(|(k, v)| (*k, v.as_str())))
-                .output()
-                .map_err(|e| e.to_string())?;
-            times.push(start.elapsed());
-            if !out.status.success() {
-                return Err(format!(
-                    "{} failed: {}",
-                    program.display(),
-                    String::from_utf8_lossy(&out.stderr)
-                ));
-            }
-        }
-        Ok(median(times))
-    };
+    let time_cmd = |program: &Path, args: &[&str]| time_median(program, &repo, &envs, args, 3);
     let f = file.display().to_string();
     let sha = time_cmd(Path::new("sha256sum"), &[&f])?;
     let ours = time_cmd(sigctl, &["sign", "artifact", &f, "--identity", "release"])?;
