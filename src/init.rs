@@ -155,7 +155,7 @@ fn commit_all(
                 std::fs::create_dir_all(dir)?;
                 created_dirs.push(dir.to_path_buf());
             }
-            write_via_temp(path, bytes)
+            write_via_temp(path, |w| w.write_all(bytes))
         })();
         if let Err(e) = res {
             undo(&done);
@@ -194,21 +194,35 @@ fn commit_all(
 /// a rename, creating the directory if needed: readers see the old file or
 /// the new one, never a part.
 pub fn write_atomically(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
+    write_atomically_with(path, |w| w.write_all(bytes))
+}
+
+/// [`write_atomically`], the content written by `write` as it goes (nothing
+/// held in memory whole).
+pub fn write_atomically_with(
+    path: &Path,
+    write: impl FnOnce(&mut dyn Write) -> std::io::Result<()>,
+) -> std::io::Result<()> {
     if let Some(dir) = path.parent() {
         std::fs::create_dir_all(dir)?;
     }
-    write_via_temp(path, bytes)
+    write_via_temp(path, write)
 }
 
-fn write_via_temp(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
+fn write_via_temp(
+    path: &Path,
+    write: impl FnOnce(&mut dyn Write) -> std::io::Result<()>,
+) -> std::io::Result<()> {
     let name = path
         .file_name()
         .map(|n| n.to_string_lossy().into_owned())
         .unwrap_or_default();
     let tmp = path.with_file_name(format!(".{name}.sigctl-tmp-{}", std::process::id()));
     let res = (|| {
-        let mut f = OpenOptions::new().write(true).create_new(true).open(&tmp)?;
-        f.write_all(bytes)?;
+        let f = OpenOptions::new().write(true).create_new(true).open(&tmp)?;
+        let mut w = std::io::BufWriter::new(f);
+        write(&mut w)?;
+        let f = w.into_inner().map_err(|e| e.into_error())?;
         f.sync_all()?;
         std::fs::rename(&tmp, path)
     })();

@@ -171,7 +171,7 @@ pub fn verify(report: &crate::verify::VerifyReport) -> String {
         };
         s.push_str(&format!(
             "  {} {kind} {}: {}\n",
-            &r.object[..12.min(r.object.len())],
+            r.object.to_hex_with_len(12),
             r.reason.as_str(),
             r.message
         ));

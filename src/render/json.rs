@@ -58,7 +58,7 @@ pub fn write_verify(
 
     #[derive(Serialize)]
     struct One<'a> {
-        object: &'a str,
+        object: String,
         kind: Kind,
         verdict: Verdict,
         identity: Option<&'a str>,
@@ -73,7 +73,7 @@ pub fn write_verify(
         fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
             s.collect_seq(self.0.iter().map(|r| {
                 One {
-                    object: &r.object,
+                    object: r.object.to_string(),
                     kind: r.kind,
                     verdict: r.verdict,
                     identity: r.identity.as_deref(),

@@ -33,6 +33,11 @@ impl Repo {
 
     /// The commit a revision names.
     pub fn resolve_commit(&self, rev: &str) -> Result<String> {
+        self.resolve_commit_id(rev).map(|id| id.to_string())
+    }
+
+    /// [`Repo::resolve_commit`], as an object id.
+    pub fn resolve_commit_id(&self, rev: &str) -> Result<gix::ObjectId> {
         let id = self
             .inner
             .rev_parse_single(rev)
@@ -41,7 +46,7 @@ impl Repo {
         let commit = obj
             .peel_to_kind(gix::object::Kind::Commit)
             .map_err(|_| Error::Git(format!("`{rev}` is not a commit")))?;
-        Ok(commit.id.to_string())
+        Ok(commit.id)
     }
 
     /// Whether a reference exists.
@@ -112,6 +117,22 @@ impl Repo {
             .mode()
             .is_blob()
             .then(|| entry.object_id().to_string()))
+    }
+
+    /// The id of the blob at `path` in `tree`.
+    pub fn blob_in_tree(&self, tree: &gix::ObjectId, path: &str) -> Result<Option<gix::ObjectId>> {
+        let Ok(tree) = self.inner.find_tree(*tree) else {
+            return Ok(None);
+        };
+        let Some(entry) = tree.lookup_entry_by_path(path).map_err(git_err)? else {
+            return Ok(None);
+        };
+        Ok(entry.mode().is_blob().then(|| entry.object_id()))
+    }
+
+    /// A blob's bytes, by id.
+    pub fn blob_by_id(&self, id: &gix::ObjectId) -> Result<Vec<u8>> {
+        Ok(self.inner.find_object(*id).map_err(git_err)?.detach().data)
     }
 
     /// A blob's bytes.

@@ -1,19 +1,22 @@
 //! History for `verify`: resolve what to verify, walk commits parents
 //! first, and hand out each commit's signature and signed payload, read once.
 
-use std::collections::{HashMap, HashSet};
-
 use gix::ObjectId;
 
 use super::{Repo, git_err};
 use crate::error::{Error, Result};
 
-/// One commit as verification needs it.
-#[derive(Debug, Clone)]
+/// Object-id keyed maps and sets, hashed by the id's own bytes (already uniform).
+pub type IdMap<V> = gix::hashtable::HashMap<ObjectId, V>;
+pub type IdSet = gix::hashtable::HashSet<ObjectId>;
+
+/// One commit as verification needs it: everything here follows from the
+/// commit's content, so it may be cached under its id.
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct CommitInfo {
-    pub id: String,
-    pub parents: Vec<String>,
-    pub tree: String,
+    pub id: ObjectId,
+    pub parents: Vec<ObjectId>,
+    pub tree: ObjectId,
     /// Committer time (seconds since the epoch): the signer's own claim.
     pub committer_time: i64,
     /// Whether the commit carries a signature header (the bytes are read
@@ -26,10 +29,10 @@ pub struct CommitInfo {
 /// A signed tag object.
 #[derive(Debug, Clone)]
 pub struct TagInfo {
-    pub id: String,
+    pub id: ObjectId,
     pub name: String,
     /// The commit the tag (eventually) points at.
-    pub target: String,
+    pub target: ObjectId,
     pub tagger_time: i64,
     pub signature: Option<(Vec<u8>, Vec<u8>)>,
 }
@@ -39,21 +42,21 @@ pub struct TagInfo {
 pub struct Tip {
     /// The full ref name, when the spec named a ref (`refs/heads/main`).
     pub refname: Option<String>,
-    pub commit: String,
+    pub commit: ObjectId,
     /// The tag object, when the ref is an annotated tag.
     pub tag: Option<String>,
 }
 
 impl Repo {
     /// Resolve `spec` (a ref, a commit, or `A..B`) to its tip and, for `A..B`, the excluded base.
-    pub fn resolve_spec(&self, spec: &str) -> Result<(Tip, Option<String>)> {
+    pub fn resolve_spec(&self, spec: &str) -> Result<(Tip, Option<ObjectId>)> {
         if let Some((a, b)) = spec.split_once("..") {
-            let base = self.resolve_commit(if a.is_empty() { "HEAD" } else { a })?;
+            let base = self.resolve_commit_id(if a.is_empty() { "HEAD" } else { a })?;
             let (tip, _) = self.resolve_spec(if b.is_empty() { "HEAD" } else { b })?;
             return Ok((tip, Some(base)));
         }
         let refname = self.full_ref_name(spec);
-        let commit = self.resolve_commit(spec)?;
+        let commit = self.resolve_commit_id(spec)?;
         let tag = match &refname {
             Some(r) if r.starts_with("refs/tags/") => self.annotated_tag(r)?,
             _ => None,
@@ -88,173 +91,202 @@ impl Repo {
         Ok((obj.kind == gix::object::Kind::Tag).then(|| id.to_string()))
     }
 
-    /// Every commit reachable from `tips` but not from `hide`, parents before children.
+    /// Every commit reachable from `tips` but not from `hide`, parents
+    /// before children. `known` answers for commits already read (from an
+    /// authenticated cache), so a warm walk reads no object.
     pub fn commits_parents_first(
         &self,
-        tips: &[String],
-        hide: &[String],
+        tips: &[ObjectId],
+        hide: &[ObjectId],
+        known: &dyn Fn(&ObjectId) -> Option<CommitInfo>,
     ) -> Result<Vec<CommitInfo>> {
-        let hidden = self.ancestors(hide)?;
-        let mut infos: HashMap<String, CommitInfo> = HashMap::new();
-        let mut stack: Vec<String> = tips
+        let hidden = self.ancestors(hide, known)?;
+        let mut infos: Vec<CommitInfo> = Vec::new();
+        let mut index: IdMap<u32> = IdMap::default();
+        let mut stack: Vec<ObjectId> = tips
             .iter()
             .filter(|t| !hidden.contains(*t))
-            .cloned()
+            .copied()
             .collect();
+        let mut buf = Vec::new();
         while let Some(id) = stack.pop() {
-            if infos.contains_key(&id) || hidden.contains(&id) {
+            if index.contains_key(&id) || hidden.contains(&id) {
                 continue;
             }
-            let info = self.commit_info(&id)?;
+            let info = match known(&id) {
+                Some(i) => i,
+                None => self.read_commit(id, &mut buf)?,
+            };
             for p in &info.parents {
-                if !infos.contains_key(p) && !hidden.contains(p) {
-                    stack.push(p.clone());
+                if !index.contains_key(p) && !hidden.contains(p) {
+                    stack.push(*p);
                 }
             }
-            infos.insert(id, info);
+            index.insert(id, infos.len() as u32);
+            infos.push(info);
         }
+        drop(hidden);
         // Kahn's algorithm: a commit comes after all of its parents in the
         // set; among the ready ones the oldest (then the smallest id) first,
-        // so the order is the same on every run
-        let key = |id: &str| (infos[id].committer_time, id.to_owned());
-        let mut pending: HashMap<&str, usize> = HashMap::new();
-        let mut children: HashMap<&str, Vec<&str>> = HashMap::new();
-        for (id, info) in &infos {
-            let inside: Vec<&str> = info
-                .parents
-                .iter()
-                .filter(|p| infos.contains_key(*p))
-                .map(String::as_str)
-                .collect();
-            pending.insert(id.as_str(), inside.len());
-            for p in inside {
-                children.entry(p).or_default().push(id.as_str());
-            }
-        }
-        let mut ready: std::collections::BTreeSet<(i64, String)> = pending
-            .iter()
-            .filter(|(_, n)| **n == 0)
-            .map(|(id, _)| key(id))
-            .collect();
-        let mut order = Vec::with_capacity(infos.len());
-        while let Some(next) = ready.pop_first() {
-            let id = next.1;
-            for c in children.get(id.as_str()).into_iter().flatten() {
-                if let Some(n) = pending.get_mut(c) {
-                    *n -= 1;
-                    if *n == 0 {
-                        ready.insert(key(c));
-                    }
+        // so the order is the same on every run. Edges as index arrays: a
+        // long history costs a few bytes per commit here.
+        let n = infos.len();
+        let mut pending = vec![0u32; n];
+        let mut edges: Vec<(u32, u32)> = Vec::with_capacity(n);
+        for (child, info) in infos.iter().enumerate() {
+            for p in &info.parents {
+                if let Some(&parent) = index.get(p) {
+                    pending[child] += 1;
+                    edges.push((parent, child as u32));
                 }
             }
-            order.push(id);
         }
-        let mut out = Vec::with_capacity(order.len());
-        for id in order {
-            if let Some(info) = infos.remove(&id) {
-                out.push(info);
+        drop(index);
+        edges.sort_unstable();
+        let mut first_edge = vec![0u32; n + 1];
+        for (parent, _) in &edges {
+            first_edge[*parent as usize + 1] += 1;
+        }
+        for i in 0..n {
+            first_edge[i + 1] += first_edge[i];
+        }
+        let key = |i: u32| (infos[i as usize].committer_time, infos[i as usize].id, i);
+        let mut ready: std::collections::BTreeSet<(i64, ObjectId, u32)> = (0..n as u32)
+            .filter(|i| pending[*i as usize] == 0)
+            .map(key)
+            .collect();
+        let mut rank = vec![0u32; n];
+        let mut next = 0u32;
+        while let Some((_, _, i)) = ready.pop_first() {
+            rank[i as usize] = next;
+            next += 1;
+            let (from, to) = (first_edge[i as usize], first_edge[i as usize + 1]);
+            for (_, child) in &edges[from as usize..to as usize] {
+                let c = *child as usize;
+                pending[c] -= 1;
+                if pending[c] == 0 {
+                    ready.insert(key(*child));
+                }
             }
         }
-        Ok(out)
+        // every commit is ranked (parents inside the set form no cycle):
+        // put each in its place, in place
+        for i in 0..n {
+            while rank[i] as usize != i {
+                let r = rank[i] as usize;
+                infos.swap(i, r);
+                rank.swap(i, r);
+            }
+        }
+        Ok(infos)
     }
 
     /// Every commit reachable from `from` (inclusive).
-    pub fn ancestors(&self, from: &[String]) -> Result<HashSet<String>> {
-        let mut seen = HashSet::new();
-        let mut stack: Vec<String> = from.to_vec();
+    pub fn ancestors(
+        &self,
+        from: &[ObjectId],
+        known: &dyn Fn(&ObjectId) -> Option<CommitInfo>,
+    ) -> Result<IdSet> {
+        let mut seen = IdSet::default();
+        let mut stack: Vec<ObjectId> = from.to_vec();
         let mut buf = Vec::new();
         while let Some(id) = stack.pop() {
-            if !seen.insert(id.clone()) {
+            if !seen.insert(id) {
                 continue;
             }
-            let oid = ObjectId::from_hex(id.as_bytes()).map_err(git_err)?;
-            use gix::objs::FindExt;
-            let iter = self
-                .inner
-                .objects
-                .find_commit_iter(&oid, &mut buf)
-                .map_err(git_err)?;
-            for p in iter.parent_ids() {
-                stack.push(p.to_string());
+            match known(&id) {
+                Some(i) => stack.extend(i.parents),
+                None => {
+                    use gix::objs::FindExt;
+                    let iter = self
+                        .inner
+                        .objects
+                        .find_commit_iter(&id, &mut buf)
+                        .map_err(git_err)?;
+                    stack.extend(iter.parent_ids());
+                }
             }
         }
         Ok(seen)
     }
 
     /// Parse one commit.
-    pub fn commit_info(&self, id: &str) -> Result<CommitInfo> {
-        let oid = ObjectId::from_hex(id.as_bytes())
-            .map_err(|_| Error::Git(format!("`{id}` is not an object id")))?;
-        let commit = self.inner.find_commit(oid).map_err(git_err)?;
-        let decoded = commit.decode().map_err(git_err)?;
-        let parents = decoded.parents().map(|p| p.to_string()).collect();
-        let tree = decoded.tree().to_string();
-        let committer_time = decoded
-            .committer()
-            .ok()
-            .and_then(|c| c.time().ok())
-            .map_or(0, |t| t.seconds);
-        let signatures = decoded
-            .extra_headers
-            .iter()
-            .filter(|(k, _)| &k[..] == b"gpgsig" || &k[..] == b"gpgsig-sha256")
-            .count();
-        Ok(CommitInfo {
-            id: id.to_owned(),
-            parents,
-            tree,
-            committer_time,
-            signed: signatures > 0,
-            duplicate_signature: signatures > 1,
-        })
+    pub fn commit_info(&self, id: &ObjectId) -> Result<CommitInfo> {
+        self.read_commit(*id, &mut Vec::new())
+    }
+
+    fn read_commit(&self, id: ObjectId, buf: &mut Vec<u8>) -> Result<CommitInfo> {
+        use gix::objs::FindExt;
+        use gix::objs::commit::ref_iter::Token;
+        let iter = self
+            .inner
+            .objects
+            .find_commit_iter(&id, buf)
+            .map_err(git_err)?;
+        let mut info = CommitInfo {
+            id,
+            parents: Vec::new(),
+            tree: ObjectId::null(id.kind()),
+            committer_time: 0,
+            signed: false,
+            duplicate_signature: false,
+        };
+        for token in iter {
+            match token.map_err(git_err)? {
+                Token::Tree { id } => info.tree = id,
+                Token::Parent { id } => info.parents.push(id),
+                Token::Committer { signature } => {
+                    info.committer_time = signature.time().map_or(0, |t| t.seconds);
+                }
+                Token::ExtraHeader((k, _)) if k == "gpgsig" || k == "gpgsig-sha256" => {
+                    info.duplicate_signature = info.signed;
+                    info.signed = true;
+                }
+                Token::Message(_) => break,
+                _ => {}
+            }
+        }
+        Ok(info)
     }
 
     /// `(armoured signature, signed payload)` of a commit, or `None`.
-    pub fn commit_signature(&self, id: &str) -> Result<Option<(Vec<u8>, Vec<u8>)>> {
-        let oid = ObjectId::from_hex(id.as_bytes())
-            .map_err(|_| Error::Git(format!("`{id}` is not an object id")))?;
-        let commit = self.inner.find_commit(oid).map_err(git_err)?;
+    pub fn commit_signature(&self, id: &ObjectId) -> Result<Option<(Vec<u8>, Vec<u8>)>> {
+        let commit = self.inner.find_commit(*id).map_err(git_err)?;
         Ok(commit
             .signature()
             .map_err(git_err)?
             .map(|(sig, signed)| (sig.to_vec(), signed.to_bstring().to_vec())))
     }
 
-    /// Read each commit's signature and apply `f` to it, on every core; each
-    /// signature is dropped once `f` has seen it.
-    pub fn map_signatures<T: Send>(
+    /// Apply `f` to every item on every core, each thread with its own
+    /// handle on the repository; results in the order of `items`.
+    pub fn par_map<I: Sync, T: Send>(
         &self,
-        ids: &[&str],
-        f: impl Fn(&str, Option<(Vec<u8>, Vec<u8>)>) -> T + Sync,
-    ) -> Vec<(String, T)> {
+        items: &[I],
+        f: impl Fn(&Repo, &I) -> T + Sync,
+    ) -> Vec<T> {
         let threads = std::thread::available_parallelism()
             .map_or(1, usize::from)
             .clamp(1, 16);
-        let chunk = ids.len().div_ceil(threads).max(1);
+        if items.len() < 64 || threads == 1 {
+            return items.iter().map(|i| f(self, i)).collect();
+        }
+        let chunk = items.len().div_ceil(threads).max(1);
         let f = &f;
         std::thread::scope(|s| {
-            let handles: Vec<_> = ids
+            let handles: Vec<_> = items
                 .chunks(chunk)
                 .map(|part| {
                     let repo = Repo {
                         inner: self.inner.clone(),
                         root: self.root().to_path_buf(),
                     };
-                    s.spawn(move || {
-                        part.iter()
-                            .map(|id| {
-                                (
-                                    id.to_string(),
-                                    f(id, repo.commit_signature(id).ok().flatten()),
-                                )
-                            })
-                            .collect::<Vec<_>>()
-                    })
+                    s.spawn(move || part.iter().map(|i| f(&repo, i)).collect::<Vec<_>>())
                 })
                 .collect();
             handles
                 .into_iter()
-                .flat_map(|h| h.join().unwrap_or_default())
+                .flat_map(|h| h.join().unwrap_or_else(|e| std::panic::resume_unwind(e)))
                 .collect()
         })
     }
@@ -274,10 +306,10 @@ impl Repo {
             .flatten()
             .and_then(|t| t.time().ok())
             .map_or(0, |t| t.seconds);
-        let target = self.resolve_commit(&decoded.target().to_string())?;
+        let target = self.resolve_commit_id(&decoded.target().to_string())?;
         let signature = split_tag_signature(&data);
         Ok(TagInfo {
-            id: id.to_owned(),
+            id: oid,
             name,
             target,
             tagger_time,

@@ -1,37 +1,58 @@
-//! The incremental cache of signature checks, under `.git/sigctl/`.
+//! The incremental cache of `verify`, under `.git/sigctl/verify-cache`.
 //!
-//! A commit id names its signature and payload, so what a signature says
-//! (who made it, when they claim, or why it is bad) never changes for that id
-//! and needs no policy in its key: policies are applied afresh on every run.
-//! The file carries a format line with the sigctl version and an HMAC-SHA256
-//! over its contents, keyed by a secret kept outside the repository (in the
-//! user's cache directory). Anything that does not check out (corrupt,
+//! A commit id names its content, so everything that follows from the
+//! content alone never changes for that id: its parents, tree and committer
+//! time (a warm walk reads no object), the `signing.toml` blob of its tree,
+//! and what its signature says (who made it, when they claim, or why it is
+//! bad). None of it needs a policy in its key: policies, the trust root and
+//! the chain are applied afresh on every run.
+//!
+//! One line per commit (`c ID TREE TIME FLAGS POLICY PARENTS CHECK`),
+//! between a format line naming the sigctl version and an HMAC-SHA256 over
+//! everything before it, keyed by a secret kept outside the repository (in
+//! the user's cache directory). Anything that does not check out (corrupt,
 //! truncated, another version, edited, or written by someone without the key:
 //! a shared CI cache, a copied repository) is ignored whole, never trusted.
 
 use std::collections::HashMap;
+use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
-use serde::{Deserialize, Serialize};
+use gix::ObjectId;
 use sha2::Digest;
 
-const FORMAT: &str = "sigctl-verify-cache";
-const VERSION: u32 = 1;
+use crate::repo::walk::{CommitInfo, IdMap};
 
-/// What a signature check found, in storable form.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(tag = "kind", rename_all = "kebab-case")]
-pub enum Entry {
-    Cert {
-        fingerprint: String,
-        subject: String,
-        signed_at: i64,
-        time_source: String,
-    },
+const FORMAT: &str = "sigctl-verify-cache";
+const VERSION: u32 = 2;
+
+/// What the cache knows of one commit: the facts its content fixes (the
+/// walk needs no object read), the `signing.toml` blob of its tree, and what
+/// its signature says.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Entry {
+    pub commit: CommitInfo,
+    pub policy: Option<ObjectId>,
+    pub check: Stored,
+}
+
+/// A signature check in storable form.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Stored {
+    /// Unsigned, or a signature whose check is not stored (keyless and
+    /// OpenPGP signatures are checked against each policy afresh).
+    Unchecked,
     Ssh {
-        key: String,
+        key: Arc<[u8]>,
         signed_at: i64,
-        time_source: String,
+        time_source: u8,
+    },
+    Cert {
+        fingerprint: Arc<str>,
+        subject: Arc<str>,
+        signed_at: i64,
+        time_source: u8,
     },
     Failed {
         reason: String,
@@ -39,93 +60,244 @@ pub enum Entry {
     },
 }
 
-#[derive(Serialize, Deserialize)]
-struct Header {
-    format: String,
-    version: u32,
-    sigctl: String,
-}
-
-#[derive(Serialize, Deserialize)]
-struct Line {
-    id: String,
-    #[serde(flatten)]
-    entry: Entry,
-}
-
-#[derive(Serialize, Deserialize)]
-struct Footer {
-    #[serde(rename = "hmac-sha256")]
-    hmac: String,
-}
-
 /// Where the cache of a repository lives.
 pub fn path(common_dir: &Path) -> PathBuf {
-    common_dir.join("sigctl").join("verify-cache.jsonl")
+    common_dir.join("sigctl").join("verify-cache")
 }
 
 /// Load the cache; an absent, corrupt, foreign or unauthenticated file
-/// yields an empty cache.
-pub fn load(path: &Path, key: &[u8]) -> HashMap<String, Entry> {
-    let Ok(text) = std::fs::read_to_string(path) else {
-        return HashMap::new();
+/// yields an empty cache. Read line by line (a long history's cache is tens
+/// of megabytes), its HMAC computed on the way; nothing read is kept unless
+/// the HMAC at the end matches.
+pub fn load(path: &Path, key: &[u8]) -> IdMap<Entry> {
+    let Ok(file) = std::fs::File::open(path) else {
+        return IdMap::default();
     };
-    parse(&text, key).unwrap_or_default()
+    parse(std::io::BufReader::with_capacity(1 << 16, file), key).unwrap_or_default()
 }
 
-fn parse(text: &str, key: &[u8]) -> Option<HashMap<String, Entry>> {
-    let body_end = text.trim_end_matches('\n').rfind('\n')? + 1;
-    let (body, footer) = text.split_at(body_end);
-    let footer: Footer = serde_json::from_str(footer.trim()).ok()?;
-    if !constant_time_eq(
-        footer.hmac.as_bytes(),
-        hex(&hmac_sha256(key, body.as_bytes())).as_bytes(),
-    ) {
-        return None;
-    }
-    let mut lines = body.lines();
-    let header: Header = serde_json::from_str(lines.next()?).ok()?;
-    if header.format != FORMAT
-        || header.version != VERSION
-        || header.sigctl != env!("CARGO_PKG_VERSION")
-    {
-        return None;
-    }
-    let mut map = HashMap::new();
-    for l in lines {
-        let line: Line = serde_json::from_str(l).ok()?;
-        map.insert(line.id, line.entry);
-    }
-    Some(map)
+fn header() -> String {
+    format!(
+        "{{\"format\":\"{FORMAT}\",\"version\":{VERSION},\"sigctl\":\"{}\"}}\n",
+        env!("CARGO_PKG_VERSION")
+    )
 }
 
-/// Write the cache through a temporary file and a rename. Failure to write a
-/// cache is not an error of verification: the caller may ignore it.
-pub fn save(path: &Path, entries: &HashMap<String, Entry>, key: &[u8]) -> std::io::Result<()> {
-    let mut body = serde_json::to_string(&Header {
-        format: FORMAT.into(),
-        version: VERSION,
-        sigctl: env!("CARGO_PKG_VERSION").into(),
-    })
-    .map_err(std::io::Error::other)?;
-    body.push('\n');
-    let mut ids: Vec<&String> = entries.keys().collect();
-    ids.sort();
-    for id in ids {
-        let line = Line {
-            id: id.clone(),
-            entry: entries[id].clone(),
-        };
-        body.push_str(&serde_json::to_string(&line).map_err(std::io::Error::other)?);
-        body.push('\n');
+fn parse(mut input: impl std::io::BufRead, key: &[u8]) -> Option<IdMap<Entry>> {
+    let mut mac = Hmac::new(key);
+    let mut line = String::new();
+    input.read_line(&mut line).ok()?;
+    if line != header() {
+        return None;
     }
-    let footer = serde_json::to_string(&Footer {
-        hmac: hex(&hmac_sha256(key, body.as_bytes())),
+    mac.update(line.as_bytes());
+    let mut map = IdMap::default();
+    let mut keys: HashMap<String, Arc<[u8]>> = HashMap::new();
+    let mut names: HashMap<String, Arc<str>> = HashMap::new();
+    loop {
+        line.clear();
+        if input.read_line(&mut line).ok()? == 0 {
+            return None; // no footer: truncated
+        }
+        if let Some(footer) = line.strip_prefix("{\"hmac-sha256\":\"") {
+            let footer = footer.trim_end().strip_suffix("\"}")?;
+            let mut rest = String::new();
+            // the footer ends the file
+            if input.read_line(&mut rest).ok()? != 0 {
+                return None;
+            }
+            return constant_time_eq(footer.as_bytes(), hex(&mac.finish()).as_bytes())
+                .then_some(map);
+        }
+        mac.update(line.as_bytes());
+        let e = parse_line(line.strip_suffix('\n')?, &mut keys, &mut names)?;
+        map.insert(e.commit.id, e);
+    }
+}
+
+fn oid(s: &str) -> Option<ObjectId> {
+    ObjectId::from_hex(s.as_bytes()).ok()
+}
+
+fn opt_oid(s: &str) -> Option<Option<ObjectId>> {
+    if s == "-" {
+        Some(None)
+    } else {
+        oid(s).map(Some)
+    }
+}
+
+/// `c ID TREE TIME FLAGS POLICY PARENTS CHECK…`
+fn parse_line(
+    line: &str,
+    keys: &mut HashMap<String, Arc<[u8]>>,
+    names: &mut HashMap<String, Arc<str>>,
+) -> Option<Entry> {
+    let mut f = line.splitn(9, ' ');
+    if f.next()? != "c" {
+        return None;
+    }
+    let id = oid(f.next()?)?;
+    let tree = oid(f.next()?)?;
+    let committer_time: i64 = f.next()?.parse().ok()?;
+    let (signed, duplicate_signature) = match f.next()? {
+        "-" => (false, false),
+        "s" => (true, false),
+        "d" => (true, true),
+        _ => return None,
+    };
+    let policy = opt_oid(f.next()?)?;
+    let parents = match f.next()? {
+        "-" => Vec::new(),
+        p => p.split(',').map(oid).collect::<Option<Vec<_>>>()?,
+    };
+    let kind = f.next()?;
+    let rest = f.next().unwrap_or("");
+    let check = match kind {
+        "-" => Stored::Unchecked,
+        "ssh" => {
+            let mut r = rest.splitn(3, ' ');
+            let hexkey = r.next()?;
+            let key = match keys.get(hexkey) {
+                Some(k) => k.clone(),
+                None => {
+                    let k: Arc<[u8]> = unhex(hexkey)?.into();
+                    keys.insert(hexkey.to_owned(), k.clone());
+                    k
+                }
+            };
+            Stored::Ssh {
+                key,
+                signed_at: r.next()?.parse().ok()?,
+                time_source: r.next()?.parse().ok()?,
+            }
+        }
+        "cert" => {
+            let mut r = rest.splitn(4, ' ');
+            let fp = r.next()?;
+            let signed_at = r.next()?.parse().ok()?;
+            let time_source = r.next()?.parse().ok()?;
+            let subject_json = r.next()?;
+            let mut intern = |s: &str, v: String| -> Arc<str> {
+                match names.get(s) {
+                    Some(n) => n.clone(),
+                    None => {
+                        let n: Arc<str> = v.into();
+                        names.insert(s.to_owned(), n.clone());
+                        n
+                    }
+                }
+            };
+            let subject: String = serde_json::from_str(subject_json).ok()?;
+            Stored::Cert {
+                fingerprint: intern(fp, fp.to_owned()),
+                subject: intern(subject_json, subject),
+                signed_at,
+                time_source,
+            }
+        }
+        "fail" => {
+            let (reason, message) = rest.split_once(' ')?;
+            Stored::Failed {
+                reason: reason.to_owned(),
+                message: serde_json::from_str(message).ok()?,
+            }
+        }
+        _ => return None,
+    };
+    Some(Entry {
+        commit: CommitInfo {
+            id,
+            parents,
+            tree,
+            committer_time,
+            signed,
+            duplicate_signature,
+        },
+        policy,
+        check,
     })
-    .map_err(std::io::Error::other)?;
-    body.push_str(&footer);
-    body.push('\n');
-    crate::init::write_atomically(path, body.as_bytes())
+}
+
+fn write_line(out: &mut String, e: &Entry) -> std::fmt::Result {
+    let c = &e.commit;
+    let flags = match (c.signed, c.duplicate_signature) {
+        (false, _) => "-",
+        (true, false) => "s",
+        (true, true) => "d",
+    };
+    write!(out, "c {} {} {} {flags} ", c.id, c.tree, c.committer_time)?;
+    match &e.policy {
+        Some(p) => write!(out, "{p} ")?,
+        None => out.push_str("- "),
+    }
+    if c.parents.is_empty() {
+        out.push('-');
+    }
+    for (n, p) in c.parents.iter().enumerate() {
+        if n > 0 {
+            out.push(',');
+        }
+        write!(out, "{p}")?;
+    }
+    let json = |s: &str| serde_json::to_string(s).unwrap_or_else(|_| "\"\"".into());
+    match &e.check {
+        Stored::Unchecked => out.push_str(" -"),
+        Stored::Ssh {
+            key,
+            signed_at,
+            time_source,
+        } => write!(out, " ssh {} {signed_at} {time_source}", hex(key))?,
+        Stored::Cert {
+            fingerprint,
+            subject,
+            signed_at,
+            time_source,
+        } => write!(
+            out,
+            " cert {fingerprint} {signed_at} {time_source} {}",
+            json(subject)
+        )?,
+        Stored::Failed { reason, message } => write!(out, " fail {reason} {}", json(message))?,
+    }
+    out.push('\n');
+    Ok(())
+}
+
+/// Write the cache through a temporary file and a rename, line by line.
+/// Failure to write a cache is not an error of verification: the caller may
+/// ignore it.
+pub fn save<'e>(
+    path: &Path,
+    entries: impl IntoIterator<Item = std::borrow::Cow<'e, Entry>>,
+    key: &[u8],
+) -> std::io::Result<()> {
+    crate::init::write_atomically_with(path, |w| {
+        let mut mac = Hmac::new(key);
+        let mut line = header();
+        for e in entries {
+            mac.update(line.as_bytes());
+            w.write_all(line.as_bytes())?;
+            line.clear();
+            write_line(&mut line, &e).map_err(std::io::Error::other)?;
+        }
+        mac.update(line.as_bytes());
+        w.write_all(line.as_bytes())?;
+        writeln!(w, "{{\"hmac-sha256\":\"{}\"}}", hex(&mac.finish()))
+    })?;
+    // the format-1 file of earlier versions: never read again
+    let _ = std::fs::remove_file(path.with_file_name("verify-cache.jsonl"));
+    Ok(())
+}
+
+fn unhex(s: &str) -> Option<Vec<u8>> {
+    if !s.len().is_multiple_of(2) {
+        return None;
+    }
+    (0..s.len())
+        .step_by(2)
+        .map(|i| s.get(i..i + 2).and_then(|h| u8::from_str_radix(h, 16).ok()))
+        .collect()
 }
 
 /// The cache key: 32 random bytes in `dir/cache.key` (mode 0600), made on
@@ -161,21 +333,42 @@ pub fn key(dir: &Path) -> Option<Vec<u8>> {
     Some(k)
 }
 
-/// HMAC-SHA256 (RFC 2104).
-fn hmac_sha256(key: &[u8], message: &[u8]) -> Vec<u8> {
-    let mut k = [0u8; 64];
-    if key.len() > 64 {
-        k[..32].copy_from_slice(&sha2::Sha256::digest(key));
-    } else {
-        k[..key.len()].copy_from_slice(key);
+/// HMAC-SHA256 (RFC 2104), streaming.
+struct Hmac {
+    inner: sha2::Sha256,
+    outer: sha2::Sha256,
+}
+
+impl Hmac {
+    fn new(key: &[u8]) -> Self {
+        let mut k = [0u8; 64];
+        if key.len() > 64 {
+            k[..32].copy_from_slice(&sha2::Sha256::digest(key));
+        } else {
+            k[..key.len()].copy_from_slice(key);
+        }
+        let mut inner = sha2::Sha256::new();
+        inner.update(k.map(|b| b ^ 0x36));
+        let mut outer = sha2::Sha256::new();
+        outer.update(k.map(|b| b ^ 0x5c));
+        Hmac { inner, outer }
     }
-    let mut inner = sha2::Sha256::new();
-    inner.update(k.map(|b| b ^ 0x36));
-    inner.update(message);
-    let mut outer = sha2::Sha256::new();
-    outer.update(k.map(|b| b ^ 0x5c));
-    outer.update(inner.finalize());
-    outer.finalize().to_vec()
+
+    fn update(&mut self, data: &[u8]) {
+        self.inner.update(data);
+    }
+
+    fn finish(mut self) -> Vec<u8> {
+        self.outer.update(self.inner.finalize());
+        self.outer.finalize().to_vec()
+    }
+}
+
+#[cfg(test)]
+fn hmac_sha256(key: &[u8], message: &[u8]) -> Vec<u8> {
+    let mut m = Hmac::new(key);
+    m.update(message);
+    m.finish()
 }
 
 fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
@@ -183,7 +376,11 @@ fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
 }
 
 fn hex(b: &[u8]) -> String {
-    b.iter().map(|x| format!("{x:02x}")).collect()
+    let mut s = String::with_capacity(b.len() * 2);
+    for x in b {
+        let _ = write!(s, "{x:02x}");
+    }
+    s
 }
 
 #[cfg(test)]
@@ -199,34 +396,72 @@ mod tests {
         );
     }
 
+    fn commit(byte: u8, parents: &[u8]) -> CommitInfo {
+        let id = |b: u8| ObjectId::from_bytes_or_panic(&[b; 20]);
+        CommitInfo {
+            id: id(byte),
+            parents: parents.iter().map(|p| id(*p)).collect(),
+            tree: id(byte ^ 0xff),
+            committer_time: 1_700_000_000 + i64::from(byte),
+            signed: byte != 3,
+            duplicate_signature: byte == 4,
+        }
+    }
+
     #[test]
     fn a_round_trip_holds_and_any_edit_voids_the_whole_cache() {
         let dir = tempfile::tempdir().expect("tempdir");
-        let p = dir.path().join("c.jsonl");
-        let mut m = HashMap::new();
-        m.insert(
-            "a".repeat(40),
-            Entry::Ssh {
-                key: "00".into(),
-                signed_at: 5,
-                time_source: "committer".into(),
+        let p = dir.path().join("c");
+        let mut m = IdMap::default();
+        let key_blob: Arc<[u8]> = vec![0u8, 1, 2, 0xff].into();
+        let entries = [
+            Entry {
+                commit: commit(1, &[]),
+                policy: Some(ObjectId::from_bytes_or_panic(&[7; 20])),
+                check: Stored::Ssh {
+                    key: key_blob.clone(),
+                    signed_at: 5,
+                    time_source: 1,
+                },
             },
-        );
-        m.insert(
-            "b".repeat(40),
-            Entry::Failed {
-                reason: "bad-signature".into(),
-                message: "x".into(),
+            Entry {
+                commit: commit(2, &[1]),
+                policy: None,
+                check: Stored::Failed {
+                    reason: "bad-signature".into(),
+                    message: "x \"quoted\" y".into(),
+                },
             },
-        );
+            Entry {
+                commit: commit(3, &[1, 2]),
+                policy: None,
+                check: Stored::Unchecked,
+            },
+            Entry {
+                commit: commit(4, &[3]),
+                policy: None,
+                check: Stored::Cert {
+                    fingerprint: "ab".into(),
+                    subject: "CN=a b, O=\"c\"".into(),
+                    signed_at: -3,
+                    time_source: 0,
+                },
+            },
+        ];
+        for e in entries {
+            m.insert(e.commit.id, e);
+        }
         let key = [9u8; 32];
-        save(&p, &m, &key).expect("save");
+        save(&p, m.values().map(std::borrow::Cow::Borrowed), &key).expect("save");
         assert_eq!(load(&p, &key), m);
         // written by someone without the key: ignored
         assert!(load(&p, &[8u8; 32]).is_empty());
         let text = std::fs::read_to_string(&p).expect("read");
         // flip a verdict: the checksum no longer matches, nothing is trusted
         std::fs::write(&p, text.replace("bad-signature", "bad-signaturX")).expect("write");
+        assert!(load(&p, &key).is_empty());
+        // drop a parent: the walk would change, so nothing is trusted
+        std::fs::write(&p, text.replacen(",02020202", ",", 1)).expect("write");
         assert!(load(&p, &key).is_empty());
         std::fs::write(&p, &text[..text.len() / 2]).expect("write");
         assert!(load(&p, &key).is_empty());

@@ -7,8 +7,11 @@
 pub mod cache;
 pub mod report;
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashMap;
 use std::rc::Rc;
+use std::sync::Arc;
+
+use gix::ObjectId;
 
 use time::OffsetDateTime;
 
@@ -16,7 +19,7 @@ use crate::error::{Error, Result};
 use crate::policy::raw::{RawPolicy, RevocationReason};
 use crate::policy::{self, ref_pattern};
 use crate::repo::Repo;
-use crate::repo::walk::CommitInfo;
+use crate::repo::walk::{CommitInfo, IdMap, IdSet};
 use crate::signature::{cms, fulcio, openpgp, ssh, x509};
 pub use report::{Kind, ObjectResult, Reason, Verdict, VerifyReport};
 
@@ -35,19 +38,29 @@ pub struct VerifyOptions {
 /// A policy as it stood in one tree, resolved for fast lookups.
 struct Resolved {
     raw: Rc<RawPolicy>,
-    blob: String,
+    blob: ObjectId,
     /// certificate SHA-256 fingerprint → identity
-    by_cert: HashMap<String, String>,
+    by_cert: HashMap<String, Arc<str>>,
     /// SSH public key blob → identity
-    by_ssh: HashMap<Vec<u8>, String>,
+    by_ssh: HashMap<Vec<u8>, Arc<str>>,
     /// identity → (not before, not after) of its certificate
     validity: HashMap<String, (OffsetDateTime, OffsetDateTime)>,
     /// keyless identities: (name, issuer, subject)
-    keyless: Vec<(String, String, String)>,
+    keyless: Vec<(Arc<str>, String, String)>,
     /// identities with an OpenPGP key file: (name, its keys)
-    by_pgp: Vec<(String, Vec<openpgp::PublicKey>)>,
+    by_pgp: Vec<(Arc<str>, Vec<openpgp::PublicKey>)>,
     /// the Sigstore trusted root the policy names, if any
     trust: Option<fulcio::TrustedRoot>,
+}
+
+/// A Sigstore keyless signer (boxed: rare, and large).
+#[derive(Clone)]
+struct KeylessSigner {
+    fingerprint: String,
+    subject: String,
+    /// leaf first, then the certificates the signature carried
+    certs: Vec<Vec<u8>>,
+    identity: fulcio::KeylessIdentity,
 }
 
 /// Who signed, by the signature alone.
@@ -55,19 +68,13 @@ struct Resolved {
 enum Signer {
     /// A Sigstore keyless (Fulcio) certificate: who it names counts only once
     /// it chains to the policy's trusted root.
-    Keyless {
-        fingerprint: String,
-        subject: String,
-        /// leaf first, then the certificates the signature carried
-        certs: Vec<Vec<u8>>,
-        identity: fulcio::KeylessIdentity,
-    },
+    Keyless(Box<KeylessSigner>),
     Cert {
-        fingerprint: String,
-        subject: String,
+        fingerprint: Arc<str>,
+        subject: Arc<str>,
     },
     Ssh {
-        blob: Vec<u8>,
+        blob: Arc<[u8]>,
     },
     /// OpenPGP: who signed is known only against a policy's keys, so the
     /// check happens there.
@@ -86,17 +93,28 @@ struct Checked {
 
 struct Engine<'a> {
     repo: &'a Repo,
-    policies: HashMap<String, Rc<RawPolicy>>,
-    trees: HashMap<String, Option<Rc<Resolved>>>,
-    fingerprints: HashMap<String, Option<x509::CertFacts>>,
+    policies: IdMap<Rc<RawPolicy>>,
+    trees: IdMap<Option<Rc<Resolved>>>,
+    fingerprints: IdMap<Option<x509::CertFacts>>,
     /// tree id → blob id of its signing.toml
-    policy_blobs: HashMap<String, Option<String>>,
+    policy_blobs: IdMap<Option<ObjectId>>,
     /// policy blob + certificate blobs → resolution
     resolutions: HashMap<String, Rc<Resolved>>,
 }
 
 impl<'a> Engine<'a> {
-    fn policy_of_tree(&mut self, tree: &str) -> Result<Option<Rc<Resolved>>> {
+    fn new(repo: &'a Repo) -> Self {
+        Engine {
+            repo,
+            policies: IdMap::default(),
+            trees: IdMap::default(),
+            fingerprints: IdMap::default(),
+            policy_blobs: IdMap::default(),
+            resolutions: HashMap::new(),
+        }
+    }
+
+    fn policy_of_tree(&mut self, tree: &ObjectId) -> Result<Option<Rc<Resolved>>> {
         if let Some(r) = self.trees.get(tree) {
             return Ok(r.clone());
         }
@@ -106,13 +124,13 @@ impl<'a> Engine<'a> {
                 let raw = match self.policies.get(&blob) {
                     Some(p) => Some(p.clone()),
                     None => {
-                        let bytes = self.repo.blob(&blob)?;
+                        let bytes = self.repo.blob_by_id(&blob)?;
                         let parsed = policy::load::parse(policy::FILE_NAME, &bytes)
                             .result
                             .ok()
                             .map(Rc::new);
                         if let Some(p) = &parsed {
-                            self.policies.insert(blob.clone(), p.clone());
+                            self.policies.insert(blob, p.clone());
                         }
                         parsed
                     }
@@ -123,28 +141,23 @@ impl<'a> Engine<'a> {
                     Some(raw) => {
                         // trees that share the policy blob and its certificate
                         // blobs share one resolution
-                        let mut key = blob.clone();
+                        let mut key = blob.to_string();
+                        let file = |key: &mut String, sep: &str, path: &str| -> Result<()> {
+                            key.push_str(sep);
+                            if let Some(b) = self.repo.blob_in_tree(tree, path)? {
+                                key.push_str(&b.to_string());
+                            }
+                            Ok(())
+                        };
                         if let Some(sg) = &raw.sigstore {
-                            key.push_str(":sigstore:");
-                            key.push_str(
-                                &self
-                                    .repo
-                                    .blob_id_in(tree, sg.trusted_root.get())?
-                                    .unwrap_or_default(),
-                            );
+                            file(&mut key, ":sigstore:", sg.trusted_root.get())?;
                         }
                         for id in raw.identities.values() {
                             if let Some(path) = &id.openpgp_key {
-                                key.push_str(":pgp:");
-                                key.push_str(
-                                    &self.repo.blob_id_in(tree, path.get())?.unwrap_or_default(),
-                                );
+                                file(&mut key, ":pgp:", path.get())?;
                             }
                             if let Some(path) = &id.certificate {
-                                key.push(':');
-                                key.push_str(
-                                    &self.repo.blob_id_in(tree, path.get())?.unwrap_or_default(),
-                                );
+                                file(&mut key, ":", path.get())?;
                             }
                         }
                         match self.resolutions.get(&key) {
@@ -159,53 +172,54 @@ impl<'a> Engine<'a> {
                 }
             }
         };
-        self.trees.insert(tree.to_owned(), resolved.clone());
+        self.trees.insert(*tree, resolved.clone());
         Ok(resolved)
     }
 
     /// The blob id of signing.toml in a tree (memoised).
-    fn policy_blob(&mut self, tree: &str) -> Result<Option<String>> {
+    fn policy_blob(&mut self, tree: &ObjectId) -> Result<Option<ObjectId>> {
         if let Some(b) = self.policy_blobs.get(tree) {
-            return Ok(b.clone());
+            return Ok(*b);
         }
-        let b = self.repo.blob_id_in(tree, policy::FILE_NAME)?;
-        self.policy_blobs.insert(tree.to_owned(), b.clone());
+        let b = self.repo.blob_in_tree(tree, policy::FILE_NAME)?;
+        self.policy_blobs.insert(*tree, b);
         Ok(b)
     }
 
-    fn resolve(&mut self, tree: &str, raw: Rc<RawPolicy>, blob: String) -> Result<Resolved> {
+    fn resolve(&mut self, tree: &ObjectId, raw: Rc<RawPolicy>, blob: ObjectId) -> Result<Resolved> {
         let mut by_cert = HashMap::new();
         let mut by_ssh = HashMap::new();
         let mut validity = HashMap::new();
         let mut keyless = Vec::new();
         let mut by_pgp = Vec::new();
         for (name, id) in &raw.identities {
+            let shared: Arc<str> = name.get().as_str().into();
             if let Some(path) = &id.certificate
-                && let Some(cert_blob) = self.repo.blob_id_in(tree, path.get())?
+                && let Some(cert_blob) = self.repo.blob_in_tree(tree, path.get())?
             {
                 if !self.fingerprints.contains_key(&cert_blob) {
-                    let facts = x509::parse(&self.repo.blob(&cert_blob)?).ok();
-                    self.fingerprints.insert(cert_blob.clone(), facts);
+                    let facts = x509::parse(&self.repo.blob_by_id(&cert_blob)?).ok();
+                    self.fingerprints.insert(cert_blob, facts);
                 }
                 if let Some(Some(f)) = self.fingerprints.get(&cert_blob) {
-                    by_cert.insert(f.fingerprint_sha256.clone(), name.get().clone());
+                    by_cert.insert(f.fingerprint_sha256.clone(), shared.clone());
                     validity.insert(name.get().clone(), (f.not_before, f.not_after));
                 }
             }
             if let Some(k) = &id.ssh_key
                 && let Some(b) = ssh::key_blob(k.get())
             {
-                by_ssh.insert(b, name.get().clone());
+                by_ssh.insert(b, shared.clone());
             }
             if let Some(path) = &id.openpgp_key
-                && let Some(b) = self.repo.blob_id_in(tree, path.get())?
-                && let Ok(keys) = openpgp::read_keys(&self.repo.blob(&b)?)
+                && let Some(b) = self.repo.blob_in_tree(tree, path.get())?
+                && let Ok(keys) = openpgp::read_keys(&self.repo.blob_by_id(&b)?)
             {
-                by_pgp.push((name.get().clone(), keys));
+                by_pgp.push((shared.clone(), keys));
             }
             if let Some(kl) = &id.keyless {
                 keyless.push((
-                    name.get().clone(),
+                    shared.clone(),
                     kl.issuer.get().clone(),
                     kl.subject.get().clone(),
                 ));
@@ -213,8 +227,8 @@ impl<'a> Engine<'a> {
         }
         // a trusted root that is missing or does not parse trusts nothing
         let trust = match &raw.sigstore {
-            Some(sg) => match self.repo.blob_id_in(tree, sg.trusted_root.get())? {
-                Some(b) => fulcio::TrustedRoot::from_json(&self.repo.blob(&b)?).ok(),
+            Some(sg) => match self.repo.blob_in_tree(tree, sg.trusted_root.get())? {
+                Some(b) => fulcio::TrustedRoot::from_json(&self.repo.blob_by_id(&b)?).ok(),
                 None => None,
             },
             None => None,
@@ -259,16 +273,16 @@ fn check_signature(
             Ok(identity) if identity.issuer.is_some() => {
                 let mut certs = vec![v.certificate];
                 certs.extend(v.chain);
-                Signer::Keyless {
+                Signer::Keyless(Box::new(KeylessSigner {
                     fingerprint: facts.fingerprint_sha256,
                     subject: facts.subject,
                     certs,
                     identity,
-                }
+                }))
             }
             _ => Signer::Cert {
-                fingerprint: facts.fingerprint_sha256,
-                subject: facts.subject,
+                fingerprint: facts.fingerprint_sha256.into(),
+                subject: facts.subject.into(),
             },
         };
         return Ok(Checked {
@@ -283,7 +297,9 @@ fn check_signature(
             other => (Reason::BadSignature, other.to_string()),
         })?;
         return Ok(Checked {
-            signer: Signer::Ssh { blob: v.public_key },
+            signer: Signer::Ssh {
+                blob: v.public_key.into(),
+            },
             signed_at: ts(claimed),
             time_source: "committer date (untrusted)",
         });
@@ -316,15 +332,18 @@ const TIME_SOURCES: &[&str] = &[
     "signature creation time (untrusted)",
 ];
 
-/// The storable form of a check; keyless checks are not stored (their
-/// certificates would have to be, to chain them again under each policy).
-fn to_entry(c: &Check) -> Option<cache::Entry> {
-    Some(match c {
-        Ok(Checked {
-            signer: Signer::Keyless { .. } | Signer::Pgp { .. },
+/// The storable form of a check; keyless and OpenPGP checks are not stored
+/// (their certificates or signatures would have to be, to check them again
+/// under each policy).
+fn to_stored(c: Option<&Check>) -> cache::Stored {
+    let source = |s: &str| TIME_SOURCES.iter().position(|t| *t == s).unwrap_or(0) as u8;
+    match c {
+        None
+        | Some(Ok(Checked {
+            signer: Signer::Keyless(_) | Signer::Pgp { .. },
             ..
-        }) => return None,
-        Ok(Checked {
+        })) => cache::Stored::Unchecked,
+        Some(Ok(Checked {
             signer:
                 Signer::Cert {
                     fingerprint,
@@ -332,32 +351,33 @@ fn to_entry(c: &Check) -> Option<cache::Entry> {
                 },
             signed_at,
             time_source,
-        }) => cache::Entry::Cert {
+        })) => cache::Stored::Cert {
             fingerprint: fingerprint.clone(),
             subject: subject.clone(),
             signed_at: signed_at.unix_timestamp(),
-            time_source: (*time_source).to_owned(),
+            time_source: source(time_source),
         },
-        Ok(Checked {
+        Some(Ok(Checked {
             signer: Signer::Ssh { blob },
             signed_at,
             time_source,
-        }) => cache::Entry::Ssh {
-            key: x509::hex(blob),
+        })) => cache::Stored::Ssh {
+            key: blob.clone(),
             signed_at: signed_at.unix_timestamp(),
-            time_source: (*time_source).to_owned(),
+            time_source: source(time_source),
         },
-        Err((reason, message)) => cache::Entry::Failed {
+        Some(Err((reason, message))) => cache::Stored::Failed {
             reason: reason.as_str().to_owned(),
             message: message.clone(),
         },
-    })
+    }
 }
 
-fn from_entry(e: &cache::Entry) -> Option<Check> {
-    let source = |s: &str| TIME_SOURCES.iter().copied().find(|t| *t == s);
+fn from_stored(e: &cache::Stored) -> Option<Check> {
+    let source = |n: &u8| TIME_SOURCES.get(usize::from(*n)).copied();
     Some(match e {
-        cache::Entry::Cert {
+        cache::Stored::Unchecked => return None,
+        cache::Stored::Cert {
             fingerprint,
             subject,
             signed_at,
@@ -370,61 +390,85 @@ fn from_entry(e: &cache::Entry) -> Option<Check> {
             signed_at: ts(*signed_at),
             time_source: source(time_source)?,
         }),
-        cache::Entry::Ssh {
+        cache::Stored::Ssh {
             key,
             signed_at,
             time_source,
         } => Ok(Checked {
-            signer: Signer::Ssh { blob: unhex(key)? },
+            signer: Signer::Ssh { blob: key.clone() },
             signed_at: ts(*signed_at),
             time_source: source(time_source)?,
         }),
-        cache::Entry::Failed { reason, message } => Err((Reason::parse(reason)?, message.clone())),
+        cache::Stored::Failed { reason, message } => Err((Reason::parse(reason)?, message.clone())),
     })
 }
 
-fn unhex(s: &str) -> Option<Vec<u8>> {
-    (0..s.len())
-        .step_by(2)
-        .map(|i| s.get(i..i + 2).and_then(|h| u8::from_str_radix(h, 16).ok()))
-        .collect()
-}
-
 /// Check every signature, from the cache where it has the answer, the rest
-/// on every core. Returns the checks by commit id and whether any were new.
+/// on every core; and learn the signing.toml blob of every commit's tree
+/// (from the cache, or read on every core). Returns the checks by commit id
+/// and whether anything was new.
 fn check_all(
-    repo: &Repo,
+    engine: &mut Engine,
     commits: &[CommitInfo],
-    cached: &HashMap<String, cache::Entry>,
-) -> (HashMap<String, Check>, bool) {
-    let mut out: HashMap<String, Check> = HashMap::new();
-    let mut todo: Vec<&str> = Vec::new();
-    let mut claimed: HashMap<&str, i64> = HashMap::new();
-    for c in commits {
+    cached: &IdMap<cache::Entry>,
+) -> (Vec<Option<Check>>, bool) {
+    let mut out: Vec<Option<Check>> = Vec::with_capacity(commits.len());
+    out.resize_with(commits.len(), || None);
+    let mut todo: Vec<(usize, ObjectId, i64)> = Vec::new();
+    let mut trees: Vec<ObjectId> = Vec::new();
+    for (n, c) in commits.iter().enumerate() {
+        let entry = cached.get(&c.id);
+        match entry {
+            Some(e) => {
+                engine.policy_blobs.insert(c.tree, e.policy);
+            }
+            None => {
+                if !engine.policy_blobs.contains_key(&c.tree) {
+                    trees.push(c.tree);
+                }
+            }
+        }
         if !c.signed || c.duplicate_signature {
             continue;
         }
-        match cached.get(&c.id).and_then(from_entry) {
-            Some(check) => {
-                out.insert(c.id.clone(), check);
-            }
-            None => {
-                todo.push(&c.id);
-                claimed.insert(&c.id, c.committer_time);
-            }
+        match entry.and_then(|e| from_stored(&e.check)) {
+            Some(check) => out[n] = Some(check),
+            None => todo.push((n, c.id, c.committer_time)),
         }
     }
-    let fresh = !todo.is_empty();
-    let done = repo.map_signatures(&todo, |id, sig| match sig {
-        Some((sig, payload)) => {
-            check_signature(&sig, &payload, claimed.get(id).copied().unwrap_or(0))
-        }
-        None => Err((
-            Reason::BadSignature,
-            "the signature could not be read".into(),
-        )),
+    let fresh = !todo.is_empty() || !trees.is_empty();
+    let blobs = engine.repo.par_map(&trees, |repo, tree| {
+        repo.blob_in_tree(tree, policy::FILE_NAME).ok().flatten()
     });
-    out.extend(done);
+    for (tree, blob) in trees.into_iter().zip(blobs) {
+        engine.policy_blobs.insert(tree, blob);
+    }
+    let done = engine.repo.par_map(&todo, |repo, (_, id, claimed)| {
+        match repo.commit_signature(id) {
+            Ok(Some((sig, payload))) => check_signature(&sig, &payload, *claimed),
+            _ => Err((
+                Reason::BadSignature,
+                "the signature could not be read".into(),
+            )),
+        }
+    });
+    // one allocation per signer, not per commit
+    let mut keys: std::collections::HashSet<Arc<[u8]>> = std::collections::HashSet::new();
+    for ((n, _, _), mut check) in todo.into_iter().zip(done) {
+        if let Ok(Checked {
+            signer: Signer::Ssh { blob },
+            ..
+        }) = &mut check
+        {
+            match keys.get(blob) {
+                Some(k) => *blob = k.clone(),
+                None => {
+                    keys.insert(blob.clone());
+                }
+            }
+        }
+        out[n] = Some(check);
+    }
     (out, fresh)
 }
 
@@ -435,25 +479,26 @@ fn authorise(
     checked: &Checked,
     envs: &[String],
     changes_policy: bool,
-) -> std::result::Result<String, (Reason, String)> {
+) -> std::result::Result<Arc<str>, (Reason, String)> {
     let identity = match &checked.signer {
         Signer::Cert {
             fingerprint,
             subject,
-        } => parent.by_cert.get(fingerprint).cloned().ok_or_else(|| {
+        } => parent.by_cert.get(&**fingerprint).cloned().ok_or_else(|| {
             (
                 Reason::UnknownSigner,
                 format!("the signer ({subject}) is no identity of the policy in force"),
             )
         })?,
-        Signer::Keyless {
-            fingerprint,
-            subject,
-            certs,
-            identity,
-        } => match parent.by_cert.get(fingerprint) {
+        Signer::Keyless(k) => match parent.by_cert.get(&k.fingerprint) {
             Some(name) => name.clone(),
             None => {
+                let KeylessSigner {
+                    subject,
+                    certs,
+                    identity,
+                    ..
+                } = &**k;
                 let trust = parent.trust.as_ref().ok_or_else(|| {
                     (
                         Reason::UnknownSigner,
@@ -512,7 +557,7 @@ fn authorise(
             }
             found.ok_or(last)?
         }
-        Signer::Ssh { blob } => parent.by_ssh.get(blob).cloned().ok_or_else(|| {
+        Signer::Ssh { blob } => parent.by_ssh.get(&**blob).cloned().ok_or_else(|| {
             (
                 Reason::UnknownSigner,
                 "the signer's SSH key is no identity of the policy in force".to_owned(),
@@ -525,7 +570,7 @@ fn authorise(
         .raw
         .revocations
         .iter()
-        .any(|r| r.identity.get() == &identity)
+        .any(|r| **r.identity.get() == *identity)
     {
         return Err((
             Reason::RevokedKey,
@@ -536,7 +581,7 @@ fn authorise(
     for r in tips
         .iter()
         .flat_map(|t| t.raw.revocations.iter())
-        .filter(|r| r.identity.get() == &identity)
+        .filter(|r| **r.identity.get() == *identity)
     {
         let from = match (r.reason.get(), &r.compromised_since) {
             (RevocationReason::KeyCompromise, Some(since)) => since.get().0,
@@ -552,7 +597,7 @@ fn authorise(
             ));
         }
     }
-    if let Some((nb, na)) = parent.validity.get(&identity)
+    if let Some((nb, na)) = parent.validity.get(&*identity)
         && (at < *nb || at >= *na)
     {
         return Err((
@@ -569,7 +614,7 @@ fn authorise(
         .raw
         .identities
         .iter()
-        .find(|(k, _)| k.get() == &identity)
+        .find(|(k, _)| **k.get() == *identity)
         .map(|(_, v)| v.get())
         .ok_or_else(|| {
             (
@@ -580,7 +625,7 @@ fn authorise(
     for env in envs {
         let listed = id.environments.iter().any(|e| e.get() == env);
         let excepted = parent.raw.exceptions.iter().any(|x| {
-            x.identity.get() == &identity
+            **x.identity.get() == *identity
                 && x.environments.iter().any(|e| e.get() == env)
                 && at < x.expires.get().0
         });
@@ -618,14 +663,14 @@ fn authorise(
 
 /// The first commit (parents first) whose tree has signing.toml while none
 /// of its parents' trees has: the commit that introduced the policy.
-fn introducing_commit(engine: &mut Engine, commits: &[CommitInfo]) -> Result<Option<String>> {
-    let inside: HashSet<&str> = commits.iter().map(|c| c.id.as_str()).collect();
-    let mut with_policy = HashSet::new();
+fn introducing_commit(engine: &mut Engine, commits: &[CommitInfo]) -> Result<Option<ObjectId>> {
+    let inside: IdSet = commits.iter().map(|c| c.id).collect();
+    let mut with_policy = IdSet::default();
     for c in commits {
         if engine.policy_blob(&c.tree)?.is_some() {
             let mut parent_has = false;
             for p in &c.parents {
-                parent_has |= if inside.contains(p.as_str()) {
+                parent_has |= if inside.contains(p) {
                     with_policy.contains(p)
                 } else {
                     // a parent outside the walk (behind a range's base)
@@ -633,9 +678,9 @@ fn introducing_commit(engine: &mut Engine, commits: &[CommitInfo]) -> Result<Opt
                     engine.policy_blob(&tree)?.is_some()
                 };
             }
-            with_policy.insert(c.id.clone());
+            with_policy.insert(c.id);
             if !parent_has {
-                return Ok(Some(c.id.clone()));
+                return Ok(Some(c.id));
             }
         }
     }
@@ -682,28 +727,28 @@ pub fn verify(
         tips.push(tip);
         bases.extend(base);
     }
-    let tip_commits: Vec<String> = tips.iter().map(|t| t.commit.clone()).collect();
+    let tip_commits: Vec<ObjectId> = tips.iter().map(|t| t.commit).collect();
     let mut warnings = Vec::new();
 
-    let mut engine = Engine {
-        repo,
-        policies: HashMap::new(),
-        trees: HashMap::new(),
-        fingerprints: HashMap::new(),
-        policy_blobs: HashMap::new(),
-        resolutions: HashMap::new(),
+    let mut engine = Engine::new(repo);
+    // the authenticated cache: what is known of commits already seen
+    let cache_path = cache::path(repo.common_dir());
+    let cached = match &opts.cache_key {
+        Some(k) => cache::load(&cache_path, k),
+        None => IdMap::default(),
     };
+    let known = |id: &ObjectId| cached.get(id).map(|e| e.commit.clone());
     // one walk: everything the specs reach, less what their bases already reach
-    let all = repo.commits_parents_first(&tip_commits, &bases)?;
+    let all = repo.commits_parents_first(&tip_commits, &bases, &known)?;
 
     // the trust root
     let (root, pinned) = match opts.trust_root.clone().or(config_trust_root) {
-        Some(r) => (repo.resolve_commit(&r)?, true),
+        Some(r) => (repo.resolve_commit_id(&r)?, true),
         None => {
             let mut root = introducing_commit(&mut engine, &all)?;
             if root.is_none() && !bases.is_empty() {
                 // the policy came in before the range's base
-                let full = repo.commits_parents_first(&tip_commits, &[])?;
+                let full = repo.commits_parents_first(&tip_commits, &[], &known)?;
                 root = introducing_commit(&mut engine, &full)?;
             }
             let root = root.ok_or_else(|| {
@@ -714,17 +759,21 @@ pub fn verify(
             })?;
             warnings.push(format!(
                 "trust root {} is the commit that introduced signing.toml, found by walking history: pin it with --trust-root or `git config sigctl.trustRoot {}`",
-                &root[..12],
+                root.to_hex_with_len(12),
                 root
             ));
             (root, false)
         }
     };
-    let root_info = repo.commit_info(&root)?;
+    let root_info = match known(&root) {
+        Some(i) => i,
+        None => repo.commit_info(&root)?,
+    };
     // history before the trust root predates the policy: not verified
-    let pre = repo.ancestors(&root_info.parents)?;
+    let pre = repo.ancestors(&root_info.parents, &known)?;
     let commits: Vec<CommitInfo> = all.into_iter().filter(|c| !pre.contains(&c.id)).collect();
-    let base_ancestors = repo.ancestors(&bases)?;
+    let base_ancestors = repo.ancestors(&bases, &known)?;
+    drop(pre);
 
     // the policies at the tips: their revocations and exceptions speak for the whole range
     let mut tip_policies: Vec<Rc<Resolved>> = Vec::new();
@@ -734,15 +783,18 @@ pub fn verify(
             tip_policies.push(p);
         }
     }
-    let excepted: HashSet<String> = tip_policies
+    let excepted: std::collections::HashSet<String> = tip_policies
         .iter()
         .flat_map(|p| p.raw.exceptions.iter())
         .flat_map(|x| x.commits.iter().map(|c| c.get().clone()))
         .collect();
-    let is_excepted = |id: &str| {
-        excepted
-            .iter()
-            .any(|e| e.len() >= 7 && id.starts_with(e.as_str()))
+    let is_excepted = |id: &ObjectId| {
+        !excepted.is_empty() && {
+            let id = id.to_string();
+            excepted
+                .iter()
+                .any(|e| e.len() >= 7 && id.starts_with(e.as_str()))
+        }
     };
 
     // the environment of each verified branch (tags are judged on the tag
@@ -771,27 +823,35 @@ pub fn verify(
         }
     }
 
-    let cache_path = cache::path(repo.common_dir());
-    let mut cached = match &opts.cache_key {
-        Some(k) => cache::load(&cache_path, k),
-        None => HashMap::new(),
-    };
     report("checking signatures", 0, commits.len());
-    let (mut checks, fresh) = check_all(repo, &commits, &cached);
+    let (mut checks, fresh) = check_all(&mut engine, &commits, &cached);
     report("checking signatures", commits.len(), commits.len());
     if let Some(k) = opts.cache_key.as_ref().filter(|_| fresh) {
-        for (id, c) in &checks {
-            if let Some(e) = to_entry(c) {
-                cached.entry(id.clone()).or_insert(e);
-            }
-        }
+        // what was cached, and each new commit as it is written
+        let new = commits
+            .iter()
+            .enumerate()
+            .filter(|(_, c)| !cached.contains_key(&c.id))
+            .map(|(n, c)| {
+                std::borrow::Cow::Owned(cache::Entry {
+                    commit: c.clone(),
+                    policy: engine.policy_blobs.get(&c.tree).copied().flatten(),
+                    check: to_stored(checks[n].as_ref()),
+                })
+            });
         // a cache that cannot be written only costs time next run
-        let _ = cache::save(&cache_path, &cached, k);
+        let _ = cache::save(
+            &cache_path,
+            cached.values().map(std::borrow::Cow::Borrowed).chain(new),
+            k,
+        );
     }
-    let by_id: HashMap<&str, &CommitInfo> = commits.iter().map(|c| (c.id.as_str(), c)).collect();
+    drop(cached);
+    let by_id: IdMap<&CommitInfo> = commits.iter().map(|c| (c.id, c)).collect();
     // per commit: valid?, and the first failing ancestor
-    let mut state: HashMap<String, (bool, Option<String>)> = HashMap::new();
-    let mut results = Vec::new();
+    let mut state: IdMap<(bool, Option<ObjectId>)> =
+        IdMap::with_capacity_and_hasher(commits.len(), Default::default());
+    let mut results = Vec::with_capacity(commits.len());
     for (n, c) in commits.iter().enumerate() {
         if n % 2048 == 0 {
             report("judging", n, commits.len());
@@ -800,13 +860,16 @@ pub fn verify(
             || c.parents
                 .iter()
                 .any(|p| state.contains_key(p) || base_ancestors.contains(p));
-        let mut result = ObjectResult::new(&c.id, Kind::Commit);
+        let mut result = ObjectResult::new(c.id, Kind::Commit);
         let mut judged_at: Option<(OffsetDateTime, &'static str)> = None;
-        let outcome: std::result::Result<(String, Checked), (Reason, String)> = (|| {
+        let outcome: std::result::Result<(Arc<str>, Checked), (Reason, String)> = (|| {
             if !descends {
                 return Err((
                     Reason::ForeignHistory,
-                    format!("not descended from the trust root {}", &root[..12]),
+                    format!(
+                        "not descended from the trust root {}",
+                        root.to_hex_with_len(12)
+                    ),
                 ));
             }
             if c.duplicate_signature {
@@ -818,7 +881,7 @@ pub fn verify(
             if !c.signed {
                 return Err((Reason::Unsigned, "the commit is not signed".into()));
             }
-            let checked = checks.remove(&c.id).unwrap_or_else(|| {
+            let checked = checks[n].take().unwrap_or_else(|| {
                 Err((Reason::BadSignature, "the signature was not checked".into()))
             })?;
             judged_at = Some((checked.signed_at, checked.time_source));
@@ -826,17 +889,17 @@ pub fn verify(
                 .policy_blob(&c.tree)
                 .map_err(|e| (Reason::NoPolicy, e.to_string()))?;
             // the policies that may vouch: the parents' (the trust root: its own)
-            let candidates: Vec<(Option<String>, String)> = if c.id == root {
-                vec![(None, c.tree.clone())]
+            let candidates: Vec<(Option<ObjectId>, ObjectId)> = if c.id == root {
+                vec![(None, c.tree)]
             } else {
                 c.parents
                     .iter()
                     .filter_map(|p| {
                         let tree = by_id
-                            .get(p.as_str())
-                            .map(|pc| pc.tree.clone())
+                            .get(p)
+                            .map(|pc| pc.tree)
                             .or_else(|| repo.commit_info(p).ok().map(|i| i.tree))?;
-                        Some((Some(p.clone()), tree))
+                        Some((Some(*p), tree))
                     })
                     .collect()
             };
@@ -849,8 +912,7 @@ pub fn verify(
                 else {
                     continue;
                 };
-                let changes_policy =
-                    parent.is_some() && own_blob.as_deref() != Some(pol.blob.as_str());
+                let changes_policy = parent.is_some() && own_blob != Some(pol.blob);
                 match authorise(&pol, &tip_policies, &checked, &branch_envs, changes_policy) {
                     Ok(identity) => {
                         let parent_valid = match &parent {
@@ -868,9 +930,9 @@ pub fn verify(
                         }
                         let first = parent
                             .as_ref()
-                            .and_then(|p| state.get(p).and_then(|s| s.1.clone()))
-                            .unwrap_or_else(|| parent.clone().unwrap_or_default());
-                        chain_failure = Some(first);
+                            .and_then(|p| state.get(p).and_then(|s| s.1))
+                            .or(parent);
+                        chain_failure = first;
                     }
                     Err(e) => last = e,
                 }
@@ -880,7 +942,7 @@ pub fn verify(
                     Reason::BrokenChain,
                     format!(
                         "the chain from the trust root is broken at {}",
-                        &first[..12.min(first.len())]
+                        first.to_hex_with_len(12)
                     ),
                 ));
             }
@@ -894,7 +956,7 @@ pub fn verify(
                 result.message = "signed by an identity the policy in force authorises".into();
                 result.signed_at = Some(checked.signed_at);
                 result.time_source = checked.time_source;
-                state.insert(c.id.clone(), (true, None));
+                state.insert(c.id, (true, None));
             }
             Err((reason, message)) => {
                 if let Some((at, source)) = judged_at {
@@ -908,23 +970,24 @@ pub fn verify(
                     Verdict::Invalid
                 };
                 result.reason = reason;
-                result.message = message;
+                result.message = message.into();
                 if excepted_here {
                     result.verdict = Verdict::Valid;
                     result.message = format!(
                         "{} (excepted by an exception of the policy at the tip)",
                         result.message
-                    );
-                    state.insert(c.id.clone(), (true, None));
+                    )
+                    .into();
+                    state.insert(c.id, (true, None));
                 } else {
                     let first = if reason == Reason::BrokenChain {
                         c.parents
                             .iter()
-                            .find_map(|p| state.get(p).and_then(|s| s.1.clone()))
+                            .find_map(|p| state.get(p).and_then(|s| s.1))
                     } else {
-                        Some(c.id.clone())
+                        Some(c.id)
                     };
-                    state.insert(c.id.clone(), (false, first.or_else(|| Some(c.id.clone()))));
+                    state.insert(c.id, (false, first.or(Some(c.id))));
                 }
             }
         }
@@ -943,12 +1006,12 @@ pub fn verify(
                 .find_map(|p| environment_of(&p.raw, refname));
             match env {
                 Some(env) => {
-                    let mut result = ObjectResult::new(&tip.commit, Kind::Tag);
+                    let mut result = ObjectResult::new(tip.commit, Kind::Tag);
                     result.verdict = Verdict::Unsigned;
                     result.reason = Reason::Unsigned;
                     result.message = format!(
                         "{refname} is a lightweight tag: environment `{env}` needs a signed tag object (`sigctl sign tag` or `git tag -s`)"
-                    );
+                    ).into();
                     results.push(result);
                 }
                 None => warnings.push(format!("{refname} is a lightweight tag outside every environment: only its commits are verified")),
@@ -956,9 +1019,9 @@ pub fn verify(
             continue;
         };
         let tag = repo.tag_info(tag_id)?;
-        let mut result = ObjectResult::new(tag_id, Kind::Tag);
+        let mut result = ObjectResult::new(tag.id, Kind::Tag);
         let mut judged_at: Option<(OffsetDateTime, &'static str)> = None;
-        let outcome: std::result::Result<(String, Checked), (Reason, String)> = (|| {
+        let outcome: std::result::Result<(Arc<str>, Checked), (Reason, String)> = (|| {
             let Some((sig, payload)) = &tag.signature else {
                 return Err((
                     Reason::Unsigned,
@@ -999,7 +1062,8 @@ pub fn verify(
                 result.message = format!(
                     "tag `{}` signed by an identity its environment admits",
                     tag.name
-                );
+                )
+                .into();
                 result.signed_at = Some(checked.signed_at);
                 result.time_source = checked.time_source;
             }
@@ -1014,14 +1078,14 @@ pub fn verify(
                     Verdict::Invalid
                 };
                 result.reason = reason;
-                result.message = message;
+                result.message = message.into();
             }
         }
         results.push(result);
     }
 
     Ok(VerifyReport {
-        trust_root: root,
+        trust_root: root.to_string(),
         trust_root_pinned: pinned,
         results,
         warnings,
@@ -1065,31 +1129,27 @@ pub fn judge_object(
         .and_then(|t| t.parse::<i64>().ok())
         .unwrap_or(0);
     let checked = check_signature(sig, payload, claimed)?;
-    let mut engine = Engine {
-        repo,
-        policies: HashMap::new(),
-        trees: HashMap::new(),
-        fingerprints: HashMap::new(),
-        policy_blobs: HashMap::new(),
-        resolutions: HashMap::new(),
-    };
+    let mut engine = Engine::new(repo);
     let err = |e: Error| (Reason::NoPolicy, e.to_string());
-    let (candidates, own_tree): (Vec<String>, Option<String>) = if header.starts_with("object ") {
+    let oid = |s: &String| ObjectId::from_hex(s.as_bytes()).ok();
+    let (candidates, own_tree): (Vec<ObjectId>, Option<ObjectId>) = if header.starts_with("object ")
+    {
         let trees = field("object ")
             .iter()
-            .filter_map(|o| repo.resolve_commit(o).ok())
+            .filter_map(|o| repo.resolve_commit_id(o).ok())
             .filter_map(|c| repo.commit_info(&c).ok().map(|i| i.tree))
             .collect();
         (trees, None)
     } else {
         let parents = field("parent ");
-        let own = field("tree ").into_iter().next();
+        let own = field("tree ").first().and_then(oid);
         if parents.is_empty() {
-            (own.clone().into_iter().collect(), None)
+            (own.into_iter().collect(), None)
         } else {
             let trees = parents
                 .iter()
-                .filter_map(|p| repo.commit_info(p).ok().map(|i| i.tree))
+                .filter_map(oid)
+                .filter_map(|p| repo.commit_info(&p).ok().map(|i| i.tree))
                 .collect();
             (trees, own)
         }
@@ -1106,11 +1166,11 @@ pub fn judge_object(
         let Some(pol) = engine.policy_of_tree(&tree).map_err(err)? else {
             continue;
         };
-        let changes_policy = own_tree.is_some() && own_blob.as_deref() != Some(pol.blob.as_str());
+        let changes_policy = own_tree.is_some() && own_blob != Some(pol.blob);
         match authorise(&pol, &[], &checked, &[], changes_policy) {
             Ok(identity) => {
                 return Ok(Judgement {
-                    identity,
+                    identity: identity.to_string(),
                     signed_at: checked.signed_at,
                     time_source: checked.time_source,
                 });
@@ -1158,7 +1218,7 @@ mod tests {
             .filter_map(|(n, id)| {
                 id.keyless.as_ref().map(|k| {
                     (
-                        n.get().clone(),
+                        n.get().as_str().into(),
                         k.issuer.get().clone(),
                         k.subject.get().clone(),
                     )
@@ -1167,7 +1227,7 @@ mod tests {
             .collect();
         Resolved {
             raw: Rc::new(raw),
-            blob: String::new(),
+            blob: ObjectId::null(gix::hash::Kind::Sha1),
             by_cert: HashMap::new(),
             by_ssh: HashMap::new(),
             validity: HashMap::new(),
@@ -1188,7 +1248,7 @@ mod tests {
         );
         assert_eq!(
             authorise(&ok, &[], &c, &["dev".to_owned()], false).map_err(|e| e.0),
-            Ok("dev".to_owned())
+            Ok("dev".into())
         );
 
         let other = resolved(
@@ -1261,7 +1321,7 @@ mod tests {
             &std::fs::read(format!("{TESTDATA}/openpgp/{key_file}")).unwrap_or_default(),
         )
         .unwrap_or_default();
-        r.by_pgp.push(("dev".to_owned(), keys));
+        r.by_pgp.push(("dev".into(), keys));
         r
     }
 
@@ -1271,7 +1331,7 @@ mod tests {
         let c = pgp_checked("cde02c7a5ea01dcf896ee1894d2daf8b81325410.commit");
         assert_eq!(
             authorise(&new_key, &[], &c, &[], false).map_err(|e| e.0),
-            Ok("dev".to_owned())
+            Ok("dev".into())
         );
         assert_eq!(c.time_source, "signature creation time (untrusted)");
         let junio = with_pgp_key("junio-gpg-pub-96E07AF25771955980DAD10020D04E5A713660A7.asc");

@@ -95,25 +95,26 @@ impl Reason {
 /// One verified object.
 #[derive(Debug, Clone)]
 pub struct ObjectResult {
-    pub object: String,
+    pub object: gix::ObjectId,
     pub kind: Kind,
     pub verdict: Verdict,
-    pub identity: Option<String>,
+    /// Shared with the policy that names it: one allocation per identity.
+    pub identity: Option<std::sync::Arc<str>>,
     pub reason: Reason,
-    pub message: String,
+    pub message: std::borrow::Cow<'static, str>,
     pub signed_at: Option<OffsetDateTime>,
     pub time_source: &'static str,
 }
 
 impl ObjectResult {
-    pub fn new(object: &str, kind: Kind) -> Self {
+    pub fn new(object: gix::ObjectId, kind: Kind) -> Self {
         Self {
-            object: object.to_owned(),
+            object,
             kind,
             verdict: Verdict::Invalid,
             identity: None,
             reason: Reason::NoPolicy,
-            message: String::new(),
+            message: std::borrow::Cow::Borrowed(""),
             signed_at: None,
             time_source: "none",
         }

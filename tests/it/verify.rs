@@ -1448,7 +1448,7 @@ fn a_warm_cache_gives_the_report_a_cold_run_gives() {
     let (h, _) = mixed();
     let cold = h.verify(&["main", "v1.0"]);
     exits(&cold, 1);
-    let cache = h.repo.path().join(".git/sigctl/verify-cache.jsonl");
+    let cache = sigctl::verify::cache::path(&h.repo.path().join(".git"));
     assert!(cache.exists(), "the first run writes the cache");
     let warm = h.verify(&["main", "v1.0"]);
     let uncached = h.verify(&["main", "v1.0", "--no-cache"]);
@@ -1482,16 +1482,33 @@ fn a_forged_cache_entry_does_not_change_a_verdict() {
     // whoever can write under .git (a shared CI cache, a copied or downloaded
     // repository) writes a well-formed cache saying Alice signed it
     let alice = ssh::key_blob(&h.public_key("alice")).expect("alice's key blob");
-    let entry = cache::Entry::Ssh {
-        key: alice.iter().map(|b| format!("{b:02x}")).collect(),
-        signed_at: day(0),
-        time_source: "committer date (untrusted)".into(),
+    let oid = |rev: &str| {
+        gix::ObjectId::from_hex(h.repo.git(&["rev-parse", rev]).trim().as_bytes()).expect("id")
+    };
+    let id = oid(&forged);
+    let entry = cache::Entry {
+        commit: sigctl::repo::walk::CommitInfo {
+            id,
+            parents: vec![oid(&format!("{forged}^"))],
+            tree: oid(&format!("{forged}^{{tree}}")),
+            committer_time: day(0),
+            signed: true,
+            duplicate_signature: false,
+        },
+        policy: None,
+        check: cache::Stored::Ssh {
+            key: alice.into(),
+            signed_at: day(0),
+            time_source: 1,
+        },
     };
     let path = cache::path(&h.repo.path().join(".git"));
     // without the key, which lives outside the repository
+    let mut forged_cache = sigctl::repo::walk::IdMap::default();
+    forged_cache.insert(id, entry);
     cache::save(
         &path,
-        &std::collections::HashMap::from([(forged.clone(), entry)]),
+        forged_cache.values().map(std::borrow::Cow::Borrowed),
         &[0x42; 32],
     )
     .expect("write the cache");
