@@ -13,6 +13,7 @@ use std::path::{Path, PathBuf};
 use crate::error::{Error, Result};
 
 /// An open repository with a work tree.
+#[derive(Clone)]
 pub struct Repo {
     pub(crate) inner: gix::Repository,
     root: PathBuf,

@@ -100,6 +100,19 @@ impl Repo {
         hide: &[ObjectId],
         known: &dyn Fn(&ObjectId) -> Option<CommitInfo>,
     ) -> Result<Vec<CommitInfo>> {
+        self.commits_parents_first_with(tips, hide, known, &|_, _| {})
+    }
+
+    /// [`Repo::commits_parents_first`], handing each commit read from the
+    /// object database (not `known`) to `fresh` with its raw bytes, as it
+    /// is read: the caller can check signatures while the walk goes on.
+    pub fn commits_parents_first_with(
+        &self,
+        tips: &[ObjectId],
+        hide: &[ObjectId],
+        known: &dyn Fn(&ObjectId) -> Option<CommitInfo>,
+        fresh: &dyn Fn(&CommitInfo, &[u8]),
+    ) -> Result<Vec<CommitInfo>> {
         let hidden = self.ancestors(hide, known)?;
         let mut infos: Vec<CommitInfo> = Vec::new();
         let mut index: IdMap<u32> = IdMap::default();
@@ -115,7 +128,11 @@ impl Repo {
             }
             let info = match known(&id) {
                 Some(i) => i,
-                None => self.read_commit(id, &mut buf)?,
+                None => {
+                    let info = self.read_commit(id, &mut buf)?;
+                    fresh(&info, &buf);
+                    info
+                }
             };
             for p in &info.parents {
                 if !index.contains_key(p) && !hidden.contains(p) {

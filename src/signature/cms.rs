@@ -60,17 +60,56 @@ pub fn sign_detached(
     content: &[u8],
     at: OffsetDateTime,
 ) -> Result<Vec<u8>, CmsError> {
-    let build = |e: &dyn std::fmt::Display| CmsError::Build(e.to_string());
-    let (digest_oid, digest): (_, Vec<u8>) = match signer {
-        CmsSigner::P256(_) => (
-            const_oid::db::rfc5912::ID_SHA_256,
-            sha2::Sha256::digest(content).to_vec(),
-        ),
-        CmsSigner::P384(_) => (
+    match signer {
+        CmsSigner::P256(s) => sign_detached_p256(s, cert, content, at),
+        CmsSigner::P384(s) => build_signed_data::<_, p384::ecdsa::DerSignature>(
+            s,
             const_oid::db::rfc5912::ID_SHA_384,
             sha2::Sha384::digest(content).to_vec(),
+            cert,
+            at,
         ),
-    };
+    }
+}
+
+/// [`sign_detached`] with any P-256 signer (the benchmarks' generated
+/// histories sign with an in-memory key; sigctl itself signs on a token).
+pub fn sign_detached_p256<S>(
+    signer: &S,
+    cert: &Certificate,
+    content: &[u8],
+    at: OffsetDateTime,
+) -> Result<Vec<u8>, CmsError>
+where
+    S: signature::Keypair
+        + x509_cert::spki::DynSignatureAlgorithmIdentifier
+        + signature::Signer<p256::ecdsa::DerSignature>,
+    S::VerifyingKey: x509_cert::spki::EncodePublicKey,
+{
+    build_signed_data::<_, p256::ecdsa::DerSignature>(
+        signer,
+        const_oid::db::rfc5912::ID_SHA_256,
+        sha2::Sha256::digest(content).to_vec(),
+        cert,
+        at,
+    )
+}
+
+fn build_signed_data<S, Sig>(
+    signer: &S,
+    digest_oid: const_oid::ObjectIdentifier,
+    digest: Vec<u8>,
+    cert: &Certificate,
+    at: OffsetDateTime,
+) -> Result<Vec<u8>, CmsError>
+where
+    S: signature::Keypair
+        + x509_cert::spki::DynSignatureAlgorithmIdentifier
+        + signature::Signer<Sig>,
+    S::VerifyingKey: x509_cert::spki::EncodePublicKey,
+    Sig: x509_cert::spki::SignatureBitStringEncoding,
+{
+    let build = |e: &dyn std::fmt::Display| CmsError::Build(e.to_string());
     let digest_alg = AlgorithmIdentifierOwned {
         oid: digest_oid,
         parameters: None,
@@ -92,11 +131,8 @@ pub fn sign_detached(
         .map_err(|e| build(&e))?
         .add_certificate(CertificateChoices::Certificate(cert.clone()))
         .map_err(|e| build(&e))?;
-    match signer {
-        CmsSigner::P256(s) => sdb.add_signer_info::<_, p256::ecdsa::DerSignature>(sib, s),
-        CmsSigner::P384(s) => sdb.add_signer_info::<_, p384::ecdsa::DerSignature>(sib, s),
-    }
-    .map_err(|e| build(&e))?;
+    sdb.add_signer_info::<_, Sig>(sib, signer)
+        .map_err(|e| build(&e))?;
     sdb.build()
         .map_err(|e| build(&e))?
         .to_der()
@@ -312,16 +348,30 @@ pub fn verify_signature(
     message: &[u8],
     sig: &[u8],
 ) -> Result<(), CmsError> {
-    use signature::Verifier;
     use spki::DecodePublicKey;
     // for ECDSA the curve decides the hash (ecdsa-with-SHA256/384 or id-ecPublicKey)
-    if let Ok(vk) = p256::ecdsa::VerifyingKey::from_public_key_der(spki) {
-        let s = p256::ecdsa::DerSignature::from_bytes(sig).map_err(|_| CmsError::BadSignature)?;
-        return vk.verify(message, &s).map_err(|_| CmsError::BadSignature);
-    }
-    if let Ok(vk) = p384::ecdsa::VerifyingKey::from_public_key_der(spki) {
-        let s = p384::ecdsa::DerSignature::from_bytes(sig).map_err(|_| CmsError::BadSignature)?;
-        return vk.verify(message, &s).map_err(|_| CmsError::BadSignature);
+    // RustCrypto parses the key (and checks the point); ring verifies, faster
+    use ring::signature::{ECDSA_P256_SHA256_ASN1, ECDSA_P384_SHA384_ASN1, UnparsedPublicKey};
+    if let Ok(info) = spki::SubjectPublicKeyInfoRef::try_from(spki)
+        && info.algorithm.oid == const_oid::db::rfc5912::ID_EC_PUBLIC_KEY
+    {
+        let curve = info
+            .algorithm
+            .parameters
+            .and_then(|p| p.decode_as::<const_oid::ObjectIdentifier>().ok());
+        let alg = match curve {
+            Some(const_oid::db::rfc5912::SECP_256_R_1) => &ECDSA_P256_SHA256_ASN1,
+            Some(const_oid::db::rfc5912::SECP_384_R_1) => &ECDSA_P384_SHA384_ASN1,
+            _ => {
+                return Err(CmsError::Unsupported(
+                    "an ECDSA curve other than P-256 or P-384".into(),
+                ));
+            }
+        };
+        let point = info.subject_public_key.raw_bytes();
+        return UnparsedPublicKey::new(alg, point)
+            .verify(message, sig)
+            .map_err(|_| CmsError::BadSignature);
     }
     if let Ok(pk) = rsa::PublicKey::from_public_key_der(spki) {
         // RSA PKCS#1 v1.5; the hash comes from the signature algorithm

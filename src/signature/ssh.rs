@@ -121,8 +121,7 @@ pub fn verify(armored: &[u8], message: &[u8]) -> Result<Verified, SshSigError> {
                 .string()?
                 .try_into()
                 .map_err(|_| SshSigError::Malformed("ed25519 key length".into()))?;
-            let vk = ed25519_dalek::VerifyingKey::from_bytes(&pk)
-                .map_err(|_| SshSigError::BadSignature)?;
+            let vk = ed25519_key(&pk)?;
             let s: [u8; 64] = sig_blob.try_into().map_err(|_| SshSigError::BadSignature)?;
             vk.verify_strict(&signed, &ed25519_dalek::Signature::from_bytes(&s))
                 .map_err(|_| SshSigError::BadSignature)?;
@@ -155,8 +154,7 @@ pub fn verify(armored: &[u8], message: &[u8]) -> Result<Verified, SshSigError> {
             let application = key.string()?;
             let s: [u8; 64] = sig_blob.try_into().map_err(|_| SshSigError::BadSignature)?;
             let sk_signed = security_key_data(application, &mut sig, &signed)?;
-            let vk = ed25519_dalek::VerifyingKey::from_bytes(&pk)
-                .map_err(|_| SshSigError::BadSignature)?;
+            let vk = ed25519_key(&pk)?;
             vk.verify_strict(&sk_signed, &ed25519_dalek::Signature::from_bytes(&s))
                 .map_err(|_| SshSigError::BadSignature)?;
         }
@@ -205,11 +203,33 @@ fn security_key_data(
     Ok(out)
 }
 
-/// ECDSA P-256 with SHA-256 over `message`; the SSH signature blob is two mpints.
+/// An Ed25519 public key, decompressed once per thread and key (a history
+/// repeats a handful of keys; decompressing costs a fifth of a verification).
+fn ed25519_key(pk: &[u8; 32]) -> Result<ed25519_dalek::VerifyingKey, SshSigError> {
+    use std::cell::RefCell;
+    use std::collections::HashMap;
+    thread_local! {
+        static KEYS: RefCell<HashMap<[u8; 32], ed25519_dalek::VerifyingKey>> =
+            RefCell::new(HashMap::new());
+    }
+    KEYS.with(|keys| {
+        let mut keys = keys.borrow_mut();
+        if let Some(k) = keys.get(pk) {
+            return Ok(*k);
+        }
+        let k =
+            ed25519_dalek::VerifyingKey::from_bytes(pk).map_err(|_| SshSigError::BadSignature)?;
+        if keys.len() >= 256 {
+            keys.clear();
+        }
+        keys.insert(*pk, k);
+        Ok(k)
+    })
+}
+
+/// ECDSA P-256 with SHA-256 over `message`; the SSH signature blob is two
+/// mpints. ring checks the point (uncompressed, on the curve) and verifies.
 fn verify_p256(point: &[u8], sig_blob: &[u8], message: &[u8]) -> Result<(), SshSigError> {
-    use signature::Verifier;
-    let vk =
-        p256::ecdsa::VerifyingKey::from_sec1_bytes(point).map_err(|_| SshSigError::BadSignature)?;
     let mut rs = Reader(sig_blob);
     let (r, s) = (rs.string()?, rs.string()?);
     let mut fixed = [0u8; 64];
@@ -220,8 +240,8 @@ fn verify_p256(point: &[u8], sig_blob: &[u8], message: &[u8]) -> Result<(), SshS
         }
         fixed[at + 32 - src.len()..at + 32].copy_from_slice(src);
     }
-    let sig = p256::ecdsa::Signature::from_slice(&fixed).map_err(|_| SshSigError::BadSignature)?;
-    vk.verify(message, &sig)
+    ring::signature::UnparsedPublicKey::new(&ring::signature::ECDSA_P256_SHA256_FIXED, point)
+        .verify(message, &fixed)
         .map_err(|_| SshSigError::BadSignature)
 }
 

@@ -403,32 +403,114 @@ fn from_stored(e: &cache::Stored) -> Option<Check> {
     })
 }
 
-/// Check every signature, from the cache where it has the answer, the rest
-/// on every core; and learn the signing.toml blob of every commit's tree
-/// (from the cache, or read on every core). Returns the checks by commit id
-/// and whether anything was new.
+/// What the walk learnt of the commits it read (those not in the cache):
+/// their signature checks and the signing.toml blob of their trees.
+#[derive(Default)]
+struct Fresh {
+    checks: IdMap<Check>,
+    policy_blobs: Vec<(ObjectId, Option<ObjectId>)>,
+}
+
+/// Walk (see [`Repo::commits_parents_first`]) while workers on the other
+/// cores check each signature the walk reads and look up the signing.toml of
+/// its tree: each commit is read once, and the walk and the crypto overlap.
+fn walk_checking(
+    repo: &Repo,
+    tips: &[ObjectId],
+    bases: &[ObjectId],
+    known: &dyn Fn(&ObjectId) -> Option<CommitInfo>,
+) -> Result<(Vec<CommitInfo>, Fresh)> {
+    struct Job {
+        id: ObjectId,
+        tree: ObjectId,
+        claimed: i64,
+        signature: Option<(Vec<u8>, Vec<u8>)>,
+    }
+    let workers = std::thread::available_parallelism()
+        .map_or(1, usize::from)
+        .clamp(1, 16);
+    let (tx, rx) = std::sync::mpsc::sync_channel::<Job>(4096);
+    let rx = std::sync::Mutex::new(rx);
+    std::thread::scope(|s| {
+        let handles: Vec<_> = (0..workers)
+            .map(|_| {
+                let rx = &rx;
+                let repo = repo.clone();
+                s.spawn(move || {
+                    let mut fresh = Fresh::default();
+                    loop {
+                        let job = match rx.lock() {
+                            Ok(r) => r.recv(),
+                            Err(_) => break,
+                        };
+                        let Ok(job) = job else { break };
+                        let blob = repo
+                            .blob_in_tree(&job.tree, policy::FILE_NAME)
+                            .ok()
+                            .flatten();
+                        fresh.policy_blobs.push((job.tree, blob));
+                        if let Some((sig, payload)) = job.signature {
+                            fresh
+                                .checks
+                                .insert(job.id, check_signature(&sig, &payload, job.claimed));
+                        }
+                    }
+                    fresh
+                })
+            })
+            .collect();
+        let walked = repo.commits_parents_first_with(tips, bases, known, &|info, raw| {
+            let signature = (info.signed && !info.duplicate_signature)
+                .then(|| crate::repo::walk::split_commit_signature(raw))
+                .flatten();
+            let _ = tx.send(Job {
+                id: info.id,
+                tree: info.tree,
+                claimed: info.committer_time,
+                signature,
+            });
+        });
+        drop(tx);
+        let mut fresh = Fresh::default();
+        for h in handles {
+            let part = h.join().unwrap_or_else(|e| std::panic::resume_unwind(e));
+            fresh.checks.extend(part.checks);
+            fresh.policy_blobs.extend(part.policy_blobs);
+        }
+        Ok((walked?, fresh))
+    })
+}
+
+/// Every commit's signature check, from the walk's workers or the cache (a
+/// signed commit in neither, such as a cached keyless one, is checked now on
+/// every core); and the signing.toml blob of every commit's tree. Returns
+/// the checks aligned with `commits` and whether anything was new.
 fn check_all(
     engine: &mut Engine,
     commits: &[CommitInfo],
     cached: &IdMap<cache::Entry>,
+    mut fresh: Fresh,
 ) -> (Vec<Option<Check>>, bool) {
     let mut out: Vec<Option<Check>> = Vec::with_capacity(commits.len());
     out.resize_with(commits.len(), || None);
     let mut todo: Vec<(usize, ObjectId, i64)> = Vec::new();
     let mut trees: Vec<ObjectId> = Vec::new();
+    let mut new = !fresh.policy_blobs.is_empty();
+    for (tree, blob) in fresh.policy_blobs.drain(..) {
+        engine.policy_blobs.insert(tree, blob);
+    }
     for (n, c) in commits.iter().enumerate() {
         let entry = cached.get(&c.id);
-        match entry {
-            Some(e) => {
-                engine.policy_blobs.insert(c.tree, e.policy);
-            }
-            None => {
-                if !engine.policy_blobs.contains_key(&c.tree) {
-                    trees.push(c.tree);
-                }
-            }
+        if let Some(e) = entry {
+            engine.policy_blobs.entry(c.tree).or_insert(e.policy);
+        } else if !engine.policy_blobs.contains_key(&c.tree) {
+            trees.push(c.tree);
         }
         if !c.signed || c.duplicate_signature {
+            continue;
+        }
+        if let Some(check) = fresh.checks.remove(&c.id) {
+            out[n] = Some(check);
             continue;
         }
         match entry.and_then(|e| from_stored(&e.check)) {
@@ -436,7 +518,7 @@ fn check_all(
             None => todo.push((n, c.id, c.committer_time)),
         }
     }
-    let fresh = !todo.is_empty() || !trees.is_empty();
+    new |= !todo.is_empty() || !trees.is_empty();
     let blobs = engine.repo.par_map(&trees, |repo, tree| {
         repo.blob_in_tree(tree, policy::FILE_NAME).ok().flatten()
     });
@@ -452,13 +534,16 @@ fn check_all(
             )),
         }
     });
+    for ((n, _, _), check) in todo.into_iter().zip(done) {
+        out[n] = Some(check);
+    }
     // one allocation per signer, not per commit
     let mut keys: std::collections::HashSet<Arc<[u8]>> = std::collections::HashSet::new();
-    for ((n, _, _), mut check) in todo.into_iter().zip(done) {
+    for check in out.iter_mut().flatten() {
         if let Ok(Checked {
             signer: Signer::Ssh { blob },
             ..
-        }) = &mut check
+        }) = check
         {
             match keys.get(blob) {
                 Some(k) => *blob = k.clone(),
@@ -467,9 +552,8 @@ fn check_all(
                 }
             }
         }
-        out[n] = Some(check);
     }
-    (out, fresh)
+    (out, new)
 }
 
 /// Why an identity cannot vouch for a signature under a policy.
@@ -739,7 +823,7 @@ pub fn verify(
     };
     let known = |id: &ObjectId| cached.get(id).map(|e| e.commit.clone());
     // one walk: everything the specs reach, less what their bases already reach
-    let all = repo.commits_parents_first(&tip_commits, &bases, &known)?;
+    let (all, fresh) = walk_checking(repo, &tip_commits, &bases, &known)?;
 
     // the trust root
     let (root, pinned) = match opts.trust_root.clone().or(config_trust_root) {
@@ -824,7 +908,7 @@ pub fn verify(
     }
 
     report("checking signatures", 0, commits.len());
-    let (mut checks, fresh) = check_all(&mut engine, &commits, &cached);
+    let (mut checks, fresh) = check_all(&mut engine, &commits, &cached, fresh);
     report("checking signatures", commits.len(), commits.len());
     if let Some(k) = opts.cache_key.as_ref().filter(|_| fresh) {
         // what was cached, and each new commit as it is written

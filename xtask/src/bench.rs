@@ -9,6 +9,7 @@
 //! - sign: `git commit -S` through sigctl + SoftHSM2 against an SSH file key
 //!   and an unsigned commit (median of 20), and `sigctl sign artifact` on a
 //!   1 GiB file against `sha256sum`
+//! - verify: see `bench_verify.rs`
 
 use std::fmt::Write as _;
 use std::path::Path;
@@ -45,8 +46,7 @@ pub fn run(args: &[String]) -> Result {
             bench_sign(&sigctl, &dir.join("sign"))?;
         }
         if only.is_none_or(|o| o == "verify") {
-            bench_verify(&sigctl, &dir.join("verify"), 10_000)?;
-            bench_verify(&sigctl, &dir.join("verify-100k"), 100_000)?;
+            crate::bench_verify::run(&sigctl, &dir)?;
         }
         Ok(())
     })();
@@ -79,7 +79,7 @@ fn ensure_gnu_time() -> Result {
     }
 }
 
-fn git(repo: &Path, args: &[&str]) -> Result<String> {
+pub(crate) fn git(repo: &Path, args: &[&str]) -> Result<String> {
     util::output(
         Command::new("git")
             .args(args)
@@ -89,7 +89,7 @@ fn git(repo: &Path, args: &[&str]) -> Result<String> {
 }
 
 /// Run `cmd` `n` times; median wall time and the largest peak RSS (KiB), via GNU time.
-fn measure(dir: &Path, shell: &str, n: usize) -> Result<(Duration, u64)> {
+pub(crate) fn measure(dir: &Path, shell: &str, n: usize) -> Result<(Duration, u64)> {
     let mut times = Vec::new();
     let mut peak = 0u64;
     for _ in 0..n {
@@ -112,7 +112,7 @@ fn measure(dir: &Path, shell: &str, n: usize) -> Result<(Duration, u64)> {
     Ok((times[times.len() / 2], peak))
 }
 
-fn ms(d: Duration) -> String {
+pub(crate) fn ms(d: Duration) -> String {
     format!("{:.1} ms", d.as_secs_f64() * 1000.0)
 }
 
@@ -601,182 +601,6 @@ fn bench_sign(sigctl: &Path, dir: &Path) -> Result {
     say(&format!(
         "ratio sigctl/sha256sum: {:.2}x",
         ours.as_secs_f64() / sha.as_secs_f64()
-    ));
-    Ok(())
-}
-
-/// SSHSIG over `message` with an Ed25519 key, armoured as git writes it.
-fn sshsig(key: &ed25519_dalek::SigningKey, message: &[u8]) -> String {
-    use base64::Engine;
-    use ed25519_dalek::Signer;
-    use sha2::Digest;
-    fn string(out: &mut Vec<u8>, s: &[u8]) {
-        out.extend_from_slice(&(s.len() as u32).to_be_bytes());
-        out.extend_from_slice(s);
-    }
-    let mut pk = Vec::new();
-    string(&mut pk, b"ssh-ed25519");
-    string(&mut pk, key.verifying_key().as_bytes());
-    let mut signed = b"SSHSIG".to_vec();
-    string(&mut signed, b"git");
-    string(&mut signed, b"");
-    string(&mut signed, b"sha512");
-    string(&mut signed, &sha2::Sha512::digest(message));
-    let mut sig = Vec::new();
-    string(&mut sig, b"ssh-ed25519");
-    string(&mut sig, &key.sign(&signed).to_bytes());
-    let mut blob = b"SSHSIG".to_vec();
-    blob.extend_from_slice(&1u32.to_be_bytes());
-    string(&mut blob, &pk);
-    string(&mut blob, b"git");
-    string(&mut blob, b"");
-    string(&mut blob, b"sha512");
-    string(&mut blob, &sig);
-    let b64 = base64::engine::general_purpose::STANDARD.encode(blob);
-    let mut out = String::from("-----BEGIN SSH SIGNATURE-----\n");
-    for chunk in b64.as_bytes().chunks(70) {
-        out.push_str(&String::from_utf8_lossy(chunk));
-        out.push('\n');
-    }
-    out.push_str("-----END SSH SIGNATURE-----");
-    out
-}
-
-/// `ssh-ed25519 <base64> comment` of a key.
-fn ssh_public_line(key: &ed25519_dalek::SigningKey) -> String {
-    use base64::Engine;
-    let mut pk = Vec::new();
-    pk.extend_from_slice(&11u32.to_be_bytes());
-    pk.extend_from_slice(b"ssh-ed25519");
-    pk.extend_from_slice(&32u32.to_be_bytes());
-    pk.extend_from_slice(key.verifying_key().as_bytes());
-    format!(
-        "ssh-ed25519 {} bench@example.com",
-        base64::engine::general_purpose::STANDARD.encode(pk)
-    )
-}
-
-/// A repository of `n` SSH-signed commits (Ed25519), written in process.
-fn signed_history(dir: &Path, n: usize, key: &ed25519_dalek::SigningKey) -> Result {
-    use gix::objs::Write;
-    git(dir, &["init", "-q", "-b", "main"])?;
-    let policy = format!(
-        "version = 1\n\n[policy]\nadmins = [\"dev\"]\n\n[owners.dev]\ncontact = \"dev@example.com\"\n\n\
-         [environments.dev]\nrefs = [\"refs/heads/*\"]\ncustody = [\"unmanaged\"]\n\n[identities.dev]\nowner = \"dev\"\n\
-         environments = [\"dev\"]\ncustody = \"unmanaged\"\nssh_key = \"{}\"\n",
-        ssh_public_line(key)
-    );
-    let repo = gix::open(dir).map_err(|e| e.to_string())?;
-    let err = |e: &dyn std::fmt::Display| e.to_string();
-    let policy_blob = repo
-        .objects
-        .write_buf(gix::object::Kind::Blob, policy.as_bytes())
-        .map_err(|e| err(&e))?;
-    let mut parent: Option<gix::ObjectId> = None;
-    for i in 0..n {
-        let file = format!("file {i}\n");
-        let blob = repo
-            .objects
-            .write_buf(gix::object::Kind::Blob, file.as_bytes())
-            .map_err(|e| err(&e))?;
-        // tree: signing.toml + one changing file
-        let mut tree = Vec::new();
-        tree.extend_from_slice(b"100644 data.txt\0");
-        tree.extend_from_slice(blob.as_bytes());
-        tree.extend_from_slice(b"100644 signing.toml\0");
-        tree.extend_from_slice(policy_blob.as_bytes());
-        let tree_id = repo
-            .objects
-            .write_buf(gix::object::Kind::Tree, &tree)
-            .map_err(|e| err(&e))?;
-        let when = 1_780_000_000 + i as u64 * 60;
-        let mut payload = format!("tree {tree_id}\n");
-        if let Some(p) = parent {
-            payload.push_str(&format!("parent {p}\n"));
-        }
-        payload.push_str(&format!(
-            "author Bench <bench@example.com> {when} +0000\ncommitter Bench <bench@example.com> {when} +0000\n"
-        ));
-        let body = format!("\ncommit {i}\n");
-        let sig = sshsig(key, format!("{payload}{body}").as_bytes());
-        let header = format!("gpgsig {}\n", sig.replace('\n', "\n "));
-        let object = format!("{payload}{header}{body}");
-        let id = repo
-            .objects
-            .write_buf(gix::object::Kind::Commit, object.as_bytes())
-            .map_err(|e| err(&e))?;
-        parent = Some(id);
-    }
-    if let Some(tip) = parent {
-        git(dir, &["update-ref", "refs/heads/main", &tip.to_string()])?;
-    }
-    git(dir, &["repack", "-adq"])?;
-    git(dir, &["prune"])?;
-    Ok(())
-}
-
-fn bench_verify(sigctl: &Path, dir: &Path, n: usize) -> Result {
-    say(&format!("\n== verify: {n} Ed25519 SSH-signed commits"));
-    std::fs::create_dir_all(dir).map_err(|e| e.to_string())?;
-    let key = ed25519_dalek::SigningKey::from_bytes(&[7u8; 32]);
-    let t = Instant::now();
-    signed_history(dir, n, &key)?;
-    say(&format!(
-        "(generated in {:.1} s)",
-        t.elapsed().as_secs_f64()
-    ));
-    let cmd = format!(
-        "rm -rf .git/sigctl && {} verify --format json >/dev/null",
-        sigctl.display()
-    );
-    let warm_cmd = format!("{} verify --format json >/dev/null", sigctl.display());
-    let check = Command::new(sigctl)
-        .args(["verify", "--format", "json"])
-        .current_dir(dir)
-        .output()
-        .map_err(|e| e.to_string())?;
-    let text = String::from_utf8_lossy(&check.stdout);
-    let valid = text.matches("\"verdict\": \"valid\"").count();
-    let (ours, peak) = measure(dir, &cmd, 3)?;
-    say(&format!(
-        "sigctl verify, cold: median {} of 3 runs = {:.0} commits/s, peak RSS {:.1} MiB, {valid} of {n} valid",
-        ms(ours),
-        n as f64 / ours.as_secs_f64(),
-        peak as f64 / 1024.0
-    ));
-    let (warm, warm_peak) = measure(dir, &warm_cmd, 3)?;
-    say(&format!(
-        "sigctl verify, warm cache: median {} of 3 runs = {:.0} commits/s, peak RSS {:.1} MiB",
-        ms(warm),
-        n as f64 / warm.as_secs_f64(),
-        warm_peak as f64 / 1024.0
-    ));
-    // git spends two ssh-keygen processes per commit: time a sample
-    let signers = dir.join("allowed_signers");
-    std::fs::write(
-        &signers,
-        format!(
-            "bench@example.com {}\n",
-            ssh_public_line(&key)
-                .rsplit_once(' ')
-                .map_or("", |(k, _)| k)
-        ),
-    )
-    .map_err(|e| e.to_string())?;
-    let sample = 300.min(n);
-    let git_cmd = format!(
-        "git -c gpg.ssh.allowedSignersFile={} log --show-signature -{sample} >/dev/null 2>&1",
-        signers.display()
-    );
-    let (theirs, _) = measure(dir, &git_cmd, 1)?;
-    let git_rate = sample as f64 / theirs.as_secs_f64();
-    say(&format!(
-        "git log --show-signature (allowed signers), {sample} commits: {} = {git_rate:.0} commits/s",
-        ms(theirs)
-    ));
-    say(&format!(
-        "ratio: sigctl verify is {:.0}x faster per commit",
-        (n as f64 / ours.as_secs_f64()) / git_rate
     ));
     Ok(())
 }

@@ -8,6 +8,7 @@
 //! - `bench`: measured figures (release build), printed
 
 mod bench;
+mod bench_verify;
 mod demo;
 mod util;
 
