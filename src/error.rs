@@ -40,6 +40,10 @@ pub enum Error {
     #[error("git: {0}")]
     #[diagnostic(code(git))]
     Git(String),
+
+    #[error("{0}")]
+    #[diagnostic(code(usage))]
+    Usage(String),
 }
 
 pub type Result<T, E = Error> = std::result::Result<T, E>;

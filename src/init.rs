@@ -57,6 +57,22 @@ pub fn settings(program: &str) -> Vec<(&'static str, String)> {
     ]
 }
 
+/// For each remote, a fetch refspec that brings its provenance records
+/// into `refs/notes/sigctl/remotes/<remote>/signing` (never over the local
+/// records): `sigctl provenance sync` merges them (cat_sort_uniq) and pushes.
+/// No push refspec: a configured one would change what a plain `git push` does.
+pub fn notes_refspecs(remotes: &[String]) -> Vec<(String, String)> {
+    remotes
+        .iter()
+        .map(|r| {
+            (
+                format!("remote.{r}.fetch"),
+                format!("+refs/notes/signing:refs/notes/sigctl/remotes/{r}/signing"),
+            )
+        })
+        .collect()
+}
+
 /// The starter policy text for `template`, with the user's mail address.
 pub fn render_template(template: &str, email: Option<&str>) -> Result<String> {
     let text = templates::policy(template).ok_or_else(|| Error::UnknownTemplate {
@@ -116,11 +132,17 @@ pub fn init(cx: &InitContext, opts: &InitOptions) -> Result<InitReport> {
 
     let wanted = settings(&cx.program);
     let pairs: Vec<(&str, &str)> = wanted.iter().map(|(k, v)| (*k, v.as_str())).collect();
-    let config = cx.repo.local_config_with(&pairs)?;
+    let fetch = notes_refspecs(&cx.repo.remote_names());
+    let added: Vec<(&str, &str)> = fetch
+        .iter()
+        .map(|(k, v)| (k.as_str(), v.as_str()))
+        .collect();
+    let config = cx.repo.local_config_with(&pairs, &added)?;
     if config.is_some() {
         report.configured = wanted
             .iter()
             .map(|(k, v)| ((*k).to_owned(), v.clone()))
+            .chain(fetch)
             .collect();
     }
 

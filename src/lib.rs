@@ -16,6 +16,7 @@ pub mod gpg;
 pub mod init;
 pub mod lifecycle;
 pub mod policy;
+pub mod provenance;
 pub mod render;
 pub mod repo;
 pub mod sign;

@@ -5,6 +5,7 @@
 mod check;
 mod init;
 mod key;
+mod provenance;
 mod sign;
 mod token;
 mod verify;
@@ -55,6 +56,11 @@ enum Command {
     Verify(verify::Args),
     /// Verify an artefact against its Sigstore bundle and signing.toml
     VerifyArtifact(sign::VerifyArtifactArgs),
+    /// Signing records in git notes (refs/notes/signing)
+    #[command(subcommand)]
+    Provenance(provenance::ProvenanceCommand),
+    /// The evidence pack: signing events, identities and their approvals, policy changes, exceptions, revocations
+    Audit(provenance::AuditArgs),
 }
 
 /// Run the CLI on `args` (argv including the program name). When git calls
@@ -80,6 +86,8 @@ pub fn run(args: impl IntoIterator<Item = OsString>) -> ExitCode {
         Command::Sign(c) => sign::run(c),
         Command::Verify(a) => verify::run(a),
         Command::VerifyArtifact(a) => sign::run_verify_artifact(a),
+        Command::Provenance(c) => provenance::run(c),
+        Command::Audit(a) => provenance::run_audit(a),
     };
     ExitCode::from(code)
 }

@@ -21,7 +21,7 @@ pub struct Args {
 }
 
 /// Where the cache key lives: the user's cache directory, outside every repository.
-fn cache_key_dir() -> Option<std::path::PathBuf> {
+pub(crate) fn cache_key_dir() -> Option<std::path::PathBuf> {
     let base = std::env::var_os("XDG_CACHE_HOME")
         .filter(|v| !v.is_empty())
         .map(std::path::PathBuf::from)

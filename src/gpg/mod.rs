@@ -51,6 +51,17 @@ pub fn sign(
         let cleared = sign::clear(repo, &view, &key, refname.as_deref(), now)?;
         let (token, info) = sign::open_key(&cleared, access)?;
         let armored = sign::sign_cms(&cleared, &token, &info, payload, now)?;
+        record(
+            repo,
+            &view,
+            &cleared,
+            &token,
+            &info,
+            payload,
+            &armored,
+            refname.as_deref(),
+            now,
+        )?;
         Ok((armored, cleared))
     })();
     match result {
@@ -81,6 +92,48 @@ pub fn sign(
             stderr: error_text(&e),
         },
     }
+}
+
+/// Record the signing event under the id the object will have once git
+/// writes it (a tag: the payload then the signature; a commit: the
+/// signature as a `gpgsig` header), signed by the same key. If the record
+/// cannot be written, the signature is not handed to git either.
+#[allow(clippy::too_many_arguments)]
+fn record(
+    repo: &Repo,
+    view: &PolicyView,
+    cleared: &sign::Cleared,
+    token: &crate::signer::Token,
+    key: &crate::signer::KeyInfo,
+    payload: &[u8],
+    armored: &str,
+    refname: Option<&str>,
+    now: OffsetDateTime,
+) -> Result<(), SignError> {
+    use crate::provenance::{self, Event, Record, Subject};
+    let is_tag = payload.starts_with(b"object ");
+    let object = if is_tag {
+        [payload, armored.as_bytes()].concat()
+    } else {
+        crate::repo::walk::insert_signature_header(payload, armored.as_bytes())
+    };
+    let id = repo.object_id_of(is_tag, &object)?;
+    let r = Record::new(
+        view,
+        cleared,
+        key,
+        if is_tag { Event::Tag } else { Event::Commit },
+        Subject {
+            object: Some(id.to_string()),
+            name: None,
+            sha256: None,
+            blob: None,
+        },
+        refname,
+        armored.as_bytes(),
+        now,
+    );
+    provenance::append(repo, &[(id, r)], cleared, token, key, now).map(|_| ())
 }
 
 /// The error with its hint, never a secret.

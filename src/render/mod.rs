@@ -3,6 +3,7 @@
 //! Commands build plain report values; these functions turn them into text.
 //! They return strings; the front-end decides where they go.
 
+pub mod audit;
 pub mod human;
 pub mod json;
 

@@ -9,9 +9,12 @@ impl Repo {
     /// The repository-local config with `settings` (`section[.sub].key`, value)
     /// applied, as bytes ready to write, and the path they belong at.
     /// Returns `None` when every setting already has its value.
+    /// `additions` are multi-valued keys (`remote.origin.fetch`): the value
+    /// is added unless the key already holds it.
     pub fn local_config_with(
         &self,
         settings: &[(&str, &str)],
+        additions: &[(&str, &str)],
     ) -> Result<Option<(std::path::PathBuf, Vec<u8>)>> {
         let path = self.common_dir().join("config");
         let mut file =
@@ -29,6 +32,21 @@ impl Repo {
             let (section, sub, name) = split_key(key);
             let sub = sub.map(gix::bstr::BStr::new);
             file.set_raw_value_by(section, sub, name, *value)
+                .map_err(git_err)?;
+            changed = true;
+        }
+        for (key, value) in additions {
+            let present = file.strings(*key).is_some_and(|vs| {
+                vs.iter()
+                    .any(|v| AsRef::<[u8]>::as_ref(v) == value.as_bytes())
+            });
+            if present {
+                continue;
+            }
+            let (section, sub, name) = split_key(key);
+            file.section_mut_or_create_new(section, sub.map(gix::bstr::BStr::new))
+                .map_err(git_err)?
+                .push(name, Some(gix::bstr::BStr::new(value)))
                 .map_err(git_err)?;
             changed = true;
         }
@@ -50,6 +68,15 @@ fn split_key(key: &str) -> (&str, Option<&str>, &str) {
 }
 
 impl Repo {
+    /// The names of the configured remotes.
+    pub fn remote_names(&self) -> Vec<String> {
+        self.inner
+            .remote_names()
+            .into_iter()
+            .map(|n| n.to_string())
+            .collect()
+    }
+
     /// A config value as git resolves it (local, global, system).
     pub fn config_string(&self, key: &str) -> Option<String> {
         self.inner

@@ -1,12 +1,17 @@
-//! Everything that touches git goes through here; the only module that imports gix.
+//! Everything that touches git goes through here; the only module that
+//! reads or writes through gix (others use its `ObjectId` value, re-exported).
 //!
 //! It reads objects, the index and config, and writes repository-local
 //! config. It never judges anything: callers get bytes and ids.
 
 pub mod blobs;
 pub mod git_config;
+pub mod notes;
 pub mod objects;
 pub mod walk;
+
+/// Object ids are plain values the rest of sigctl passes around.
+pub use gix::ObjectId;
 
 use std::path::{Path, PathBuf};
 

@@ -36,6 +36,14 @@ impl Repo {
         self.resolve_commit_id(rev).map(|id| id.to_string())
     }
 
+    /// The object a revision names, not peeled (a tag name: the tag object).
+    pub fn resolve_object(&self, rev: &str) -> Result<gix::ObjectId> {
+        self.inner
+            .rev_parse_single(rev)
+            .map(|id| id.detach())
+            .map_err(|e| Error::Git(format!("cannot resolve `{rev}`: {e}")))
+    }
+
     /// [`Repo::resolve_commit`], as an object id.
     pub fn resolve_commit_id(&self, rev: &str) -> Result<gix::ObjectId> {
         let id = self
@@ -80,6 +88,39 @@ impl Repo {
 }
 
 impl Repo {
+    /// The id git gives a commit (`tag == false`) or tag object of these bytes.
+    pub fn object_id_of(&self, tag: bool, data: &[u8]) -> Result<gix::ObjectId> {
+        let kind = if tag {
+            gix::object::Kind::Tag
+        } else {
+            gix::object::Kind::Commit
+        };
+        gix::objs::compute_hash(self.inner.object_hash(), kind, data).map_err(git_err)
+    }
+
+    /// Delete `name` if it still points at `id` (undo of a ref just made).
+    pub fn delete_ref_if(&self, name: &str, id: &str) -> Result<()> {
+        use gix::refs::transaction::{Change, PreviousValue, RefEdit, RefLog};
+        let oid = gix::ObjectId::from_hex(id.as_bytes()).map_err(git_err)?;
+        let edit = RefEdit {
+            change: Change::Delete {
+                expected: PreviousValue::MustExistAndMatch(gix::refs::Target::Object(oid)),
+                log: RefLog::AndReference,
+            },
+            name: gix::refs::FullName::try_from(name).map_err(git_err)?,
+            deref: false,
+        };
+        self.inner
+            .edit_references([edit])
+            .map(|_| ())
+            .map_err(|e| Error::Git(format!("cannot remove {name}: {e:#}")))
+    }
+
+    /// Whether the object database holds `id`.
+    pub fn has_object(&self, id: &gix::ObjectId) -> bool {
+        self.inner.has_object(id)
+    }
+
     /// Refuse a ref name git would refuse.
     pub fn validate_ref_name(&self, name: &str) -> Result<()> {
         gix::refs::FullName::try_from(name)

@@ -355,6 +355,28 @@ pub fn split_tag_signature(data: &[u8]) -> Option<(Vec<u8>, Vec<u8>)> {
     Some((data[at..].to_vec(), data[..at].to_vec()))
 }
 
+/// A commit object as git writes it when signing `payload`: the signature
+/// as a `gpgsig` header (continuation lines indented by one space) after
+/// the other headers (git's `add_header_signature`). The inverse of
+/// [`split_commit_signature`].
+pub fn insert_signature_header(payload: &[u8], signature: &[u8]) -> Vec<u8> {
+    let at = payload
+        .windows(2)
+        .position(|w| w == b"\n\n")
+        .map_or(payload.len(), |i| i + 1);
+    let mut out = Vec::with_capacity(payload.len() + signature.len() + 64);
+    out.extend_from_slice(&payload[..at]);
+    for (n, line) in signature.split_inclusive(|b| *b == b'\n').enumerate() {
+        if n == 0 {
+            out.extend_from_slice(b"gpgsig");
+        }
+        out.push(b' ');
+        out.extend_from_slice(line);
+    }
+    out.extend_from_slice(&payload[at..]);
+    out
+}
+
 /// `(signature, payload)` of a raw commit object, as git hands them to a
 /// verifier: the `gpgsig` header (continuation lines unindented) and the
 /// object without it. `None` when unsigned.

@@ -15,6 +15,7 @@ use time::OffsetDateTime;
 
 use super::{PolicyView, SignError, clear, open_key};
 use crate::error::Error;
+use crate::provenance::{self, Event, Record, Subject};
 use crate::repo::Repo;
 use crate::signature::x509;
 use crate::signer::{KeyAlgorithm, SignerError, TokenAccess};
@@ -53,6 +54,62 @@ pub fn digest_file(path: &Path, hash: HashAlgorithm) -> Result<Vec<u8>, Error> {
         h384.finalize().to_vec()
     } else {
         h256.finalize().to_vec()
+    })
+}
+
+/// What one read of an artefact yields.
+pub struct FileDigests {
+    /// The digest the signature is over (SHA-256 or SHA-384, by the key's curve).
+    pub signed: Vec<u8>,
+    /// SHA-256, lowercase hex.
+    pub sha256: String,
+    /// The git blob id of the content.
+    pub blob: crate::repo::ObjectId,
+}
+
+/// Hash a file once for everything signing needs: the signed digest, its
+/// SHA-256 and its git blob id (provenance is attached to the blob id).
+pub fn digest_file_all(path: &Path, hash: HashAlgorithm) -> Result<FileDigests, Error> {
+    let unreadable = |e: std::io::Error| Error::Unreadable {
+        path: path.to_path_buf(),
+        message: e.to_string(),
+    };
+    let mut f = std::fs::File::open(path).map_err(unreadable)?;
+    let len = f.metadata().map_err(unreadable)?.len();
+    let mut buf = vec![0u8; 1 << 20];
+    let mut h256 = sha2::Sha256::new();
+    let mut h384 = sha2::Sha384::new();
+    let mut blob = sha1::Sha1::new();
+    blob.update(format!("blob {len}\0").as_bytes());
+    let sha384 = matches!(hash, HashAlgorithm::Sha2384);
+    let mut read = 0u64;
+    loop {
+        let n = f.read(&mut buf).map_err(unreadable)?;
+        if n == 0 {
+            break;
+        }
+        read += n as u64;
+        h256.update(&buf[..n]);
+        blob.update(&buf[..n]);
+        if sha384 {
+            h384.update(&buf[..n]);
+        }
+    }
+    if read != len {
+        return Err(Error::Unreadable {
+            path: path.to_path_buf(),
+            message: "the file changed while it was read".into(),
+        });
+    }
+    let sha256 = h256.finalize().to_vec();
+    Ok(FileDigests {
+        signed: if sha384 {
+            h384.finalize().to_vec()
+        } else {
+            sha256.clone()
+        },
+        sha256: x509::hex(&sha256),
+        blob: crate::repo::ObjectId::from_bytes_or_panic(&blob.finalize()),
     })
 }
 
@@ -109,14 +166,30 @@ pub fn sign_artifacts(
         }
     };
     let mut made = Vec::new();
+    let mut records = Vec::new();
     for f in &files {
-        let digest = digest_file(f, hash)?;
+        let digests = digest_file_all(f, hash)?;
+        let digest = digests.signed;
         let sig = token.sign_prehashed(&cleared.uri, &key, &digest)?;
-        let sha256 = if matches!(hash, HashAlgorithm::Sha2256) {
-            x509::hex(&digest)
-        } else {
-            x509::hex(&digest_file(f, HashAlgorithm::Sha2256)?)
-        };
+        let sha256 = digests.sha256;
+        records.push((
+            digests.blob,
+            Record::new(
+                &view,
+                &cleared,
+                &key,
+                Event::Artifact,
+                Subject {
+                    object: None,
+                    name: f.file_name().map(|n| n.to_string_lossy().into_owned()),
+                    sha256: Some(sha256.clone()),
+                    blob: Some(digests.blob.to_string()),
+                },
+                refname,
+                &sig,
+                now,
+            ),
+        ));
         let bundle = BundleV03::new(
             VerificationMaterialV03::Certificate(DerCertificate::new(cleared.facts.der.clone())),
             SignatureContent::MessageSignature(
@@ -136,7 +209,11 @@ pub fn sign_artifacts(
         .iter()
         .map(|(_, b, json, _)| (b.clone(), json.clone()))
         .collect();
-    write_all_or_nothing(&bundles)?;
+    // then the records, signed by the same key; if they cannot be written,
+    // the bundles are taken back
+    write_all_or_nothing(&bundles, || {
+        provenance::append(repo, &records, &cleared, &token, &key, now).map(|_| ())
+    })?;
     Ok(made
         .into_iter()
         .map(|(file, bundle, _, sha256)| ArtifactReport {
@@ -150,7 +227,10 @@ pub fn sign_artifacts(
 /// Write every `(path, text)` through a temporary file and a rename. If any
 /// step fails, remove every temporary file and put back what each renamed
 /// path held before (or remove it), so nothing changes.
-fn write_all_or_nothing(files: &[(PathBuf, String)]) -> Result<(), Error> {
+fn write_all_or_nothing(
+    files: &[(PathBuf, String)],
+    then: impl FnOnce() -> Result<(), SignError>,
+) -> Result<(), SignError> {
     let tmp_of = |path: &Path, n: usize| {
         let name = path
             .file_name()
@@ -179,7 +259,8 @@ fn write_all_or_nothing(files: &[(PathBuf, String)]) -> Result<(), Error> {
             return Err(Error::Unwritable {
                 path: path.clone(),
                 message: e.to_string(),
-            });
+            }
+            .into());
         }
         temps.push(tmp);
     }
@@ -190,9 +271,14 @@ fn write_all_or_nothing(files: &[(PathBuf, String)]) -> Result<(), Error> {
             return Err(Error::Unwritable {
                 path: path.clone(),
                 message: e.to_string(),
-            });
+            }
+            .into());
         }
         renamed.push((path.clone(), old));
+    }
+    if let Err(e) = then() {
+        undo(&[], &renamed);
+        return Err(e);
     }
     Ok(())
 }

@@ -5,6 +5,7 @@ use time::OffsetDateTime;
 
 use super::{PolicyView, SignError, clear, open_key, sign_cms};
 use crate::error::Error;
+use crate::provenance::{self, Event, Record, Subject};
 use crate::repo::Repo;
 use crate::signer::TokenAccess;
 
@@ -60,6 +61,27 @@ pub fn sign_tag(
     let signature = sign_cms(&cleared, &token, &key, payload.as_bytes(), now)?;
     let object = format!("{payload}{signature}");
     let tag = repo.write_tag(req.name, object.as_bytes())?;
+    // the event's record, signed by the same key; without it, no tag either
+    let id = repo.object_id_of(true, object.as_bytes())?;
+    let record = Record::new(
+        &view,
+        &cleared,
+        &key,
+        Event::Tag,
+        Subject {
+            object: Some(tag.clone()),
+            name: None,
+            sha256: None,
+            blob: None,
+        },
+        Some(&refname),
+        signature.as_bytes(),
+        now,
+    );
+    if let Err(e) = provenance::append(repo, &[(id, record)], &cleared, &token, &key, now) {
+        let _ = repo.delete_ref_if(&refname, &tag);
+        return Err(e);
+    }
     Ok(TagReport {
         refname,
         tag,

@@ -96,6 +96,22 @@ impl Token {
     /// Load `module`, find the token the URI names (by `token`, `serial` or
     /// `slot-id`; the only token when it names none) and open a session.
     pub fn open(module: &Path, uri: &Pkcs11Uri, read_write: bool) -> Result<Self, SignerError> {
+        // A file-backed token (SoftHSM2) can be missing from the slot list of
+        // a process that started while another one rewrote the token's files:
+        // look again, from a fresh module context, before calling it missing.
+        let mut attempt = 0u64;
+        loop {
+            match Self::open_once(module, uri, read_write) {
+                Err(SignerError::TokenMissing { .. }) if attempt < 4 => {
+                    attempt += 1;
+                    std::thread::sleep(std::time::Duration::from_millis(25 * attempt));
+                }
+                other => return other,
+            }
+        }
+    }
+
+    fn open_once(module: &Path, uri: &Pkcs11Uri, read_write: bool) -> Result<Self, SignerError> {
         let ctx = Pkcs11::new(module).map_err(|e| SignerError::ModuleLoad {
             path: module.to_path_buf(),
             message: e.to_string(),

@@ -19,7 +19,7 @@ use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-use gix::ObjectId;
+use crate::repo::ObjectId;
 use sha2::Digest;
 
 use crate::repo::walk::{CommitInfo, IdMap};

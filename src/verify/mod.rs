@@ -11,7 +11,7 @@ use std::collections::HashMap;
 use std::rc::Rc;
 use std::sync::Arc;
 
-use gix::ObjectId;
+use crate::repo::ObjectId;
 
 use time::OffsetDateTime;
 

@@ -95,7 +95,7 @@ impl Reason {
 /// One verified object.
 #[derive(Debug, Clone)]
 pub struct ObjectResult {
-    pub object: gix::ObjectId,
+    pub object: crate::repo::ObjectId,
     pub kind: Kind,
     pub verdict: Verdict,
     /// Shared with the policy that names it: one allocation per identity.
@@ -107,7 +107,7 @@ pub struct ObjectResult {
 }
 
 impl ObjectResult {
-    pub fn new(object: gix::ObjectId, kind: Kind) -> Self {
+    pub fn new(object: crate::repo::ObjectId, kind: Kind) -> Self {
         Self {
             object,
             kind,

@@ -5,6 +5,7 @@
 mod check;
 mod hostile;
 mod init;
+mod provenance;
 mod schema;
 mod sign;
 mod util;

@@ -15,6 +15,17 @@ fn schema_has_not_drifted() {
 }
 
 #[test]
+fn provenance_record_schema_has_not_drifted() {
+    let committed =
+        std::fs::read_to_string(root().join(sigctl::provenance::SCHEMA_PATH)).unwrap_or_default();
+    assert!(
+        committed == sigctl::provenance::json_schema(),
+        "{} is stale: run `cargo xtask schema`",
+        sigctl::provenance::SCHEMA_PATH
+    );
+}
+
+#[test]
 fn code_docs_have_not_drifted() {
     let committed = std::fs::read_to_string(root().join("docs/codes.md")).unwrap_or_default();
     assert!(

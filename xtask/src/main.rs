@@ -1,6 +1,7 @@
 //! `cargo xtask <task>`: everything beyond plain cargo.
 //!
-//! - `schema`: regenerate `schema/signing.schema.json` from the Rust model
+//! - `schema`: regenerate `schema/signing.schema.json` and
+//!   `schema/provenance-record.schema.json` from the Rust model
 //! - `docs`: regenerate `docs/codes.md` from the code registry and rule docs
 //! - `deps`: install the system tools the tests and demo use (git, openssl, ssh-keygen, …)
 //! - `ci`: deps, then fmt, clippy, every test: the one command CI runs
@@ -22,7 +23,13 @@ fn main() -> ExitCode {
         "schema" => write_generated(
             "schema/signing.schema.json",
             &sigctl::policy::schema::json_schema(),
-        ),
+        )
+        .and_then(|()| {
+            write_generated(
+                sigctl::provenance::SCHEMA_PATH,
+                &sigctl::provenance::json_schema(),
+            )
+        }),
         "docs" => write_generated("docs/codes.md", &sigctl::docs::codes_markdown()),
         "deps" => util::install_deps(),
         "ci" => ci(),

@@ -7,7 +7,7 @@ mod admins;
 mod certificate;
 mod custody;
 mod exceptions;
-mod expiry;
+pub mod expiry;
 mod key_uri;
 mod references;
 mod revocations;

@@ -187,6 +187,17 @@ impl SoftHsm {
         run
     }
 
+    /// Start `program` in `dir` with the token's environment, output captured
+    /// (for concurrent runs).
+    pub fn spawn(&self, program: &str, dir: &Path, args: &[&str]) -> std::process::Child {
+        self.command(program, dir)
+            .args(args)
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap_or_else(|e| panic!("{program} starts: {e}"))
+    }
+
     /// Run sigctl in the repository.
     pub fn sigctl(&self, repo: &TestRepo, args: &[&str]) -> Run {
         self.run_in(SIGCTL, &repo.path(), args)
