@@ -10,6 +10,7 @@
 //!   and an unsigned commit (median of 20), and `sigctl sign artifact` on a
 //!   1 GiB file against `sha256sum`
 //! - verify: see `bench_verify.rs`
+//! - provenance: see `bench_provenance.rs`
 
 use std::fmt::Write as _;
 use std::path::Path;
@@ -47,6 +48,9 @@ pub fn run(args: &[String]) -> Result {
         }
         if only.is_none_or(|o| o == "verify") {
             crate::bench_verify::run(&sigctl, &dir)?;
+        }
+        if only.is_none_or(|o| o == "provenance") {
+            crate::bench_provenance::run(&sigctl, &dir.join("provenance"))?;
         }
         Ok(())
     })();
@@ -402,7 +406,7 @@ fn median(mut v: Vec<Duration>) -> Duration {
 
 /// Time `git <args>` `n` times in `repo` with `envs`.
 /// Median wall time of `n` runs of `program args` in `dir` with `envs`; fails if any run fails.
-fn time_median(
+pub(crate) fn time_median(
     program: &Path,
     dir: &Path,
     envs: &[(&str, String)],

@@ -292,12 +292,32 @@ impl Demo {
         std::fs::write(self.repo.join("deploy.pem"), key).map_err(|e| e.to_string())?;
         self.git(&["add", "deploy.pem"])?;
         self.sig(&["check", "--format", "json"], 1)?;
+        self.git(&["rm", "-q", "--cached", "deploy.pem"])?;
+        std::fs::remove_file(self.repo.join("deploy.pem")).map_err(|e| e.to_string())?;
+
+        step("10. Provenance: every signing event above is a record in refs/notes/signing");
+        std::fs::write(
+            self.repo.join("dist/app-1.0.0.tar"),
+            b"pretend this is a release tarball\n",
+        )
+        .map_err(|e| e.to_string())?;
+        say("-- a copy of the artefact, downloaded elsewhere, finds its record by content:");
+        let downloads = self.dir.join("downloads");
+        std::fs::create_dir_all(&downloads).map_err(|e| e.to_string())?;
+        let copy = downloads.join("app.tar");
+        std::fs::copy(self.repo.join("dist/app-1.0.0.tar"), &copy).map_err(|e| e.to_string())?;
+        self.sig(&["provenance", "show", &copy.display().to_string()], 0)?;
+        say("\n-- the evidence pack, for the auditor:");
+        self.sig(&["audit", "--format", "markdown"], 0)?;
 
         say(
             "\nDone: key generated on the token, certificate issued and imported, commit and tag signed through",
         );
         say(
-            "stock git, history verified from its trust root, artefact signed and verified, and five failures caught.",
+            "stock git, history verified from its trust root, artefact signed and verified, five failures caught,",
+        );
+        say(
+            "and every signing event on record in refs/notes/signing, authenticated by the key that made it.",
         );
         Ok(())
     }

@@ -9,6 +9,7 @@
 //! - `bench`: measured figures (release build), printed
 
 mod bench;
+mod bench_provenance;
 mod bench_verify;
 mod demo;
 mod util;
