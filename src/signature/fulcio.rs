@@ -141,6 +141,20 @@ fn signed_by(cert: &[u8], issuer: &[u8]) -> bool {
     false
 }
 
+/// Whether a certificate may issue others: basicConstraints CA, and
+/// keyCertSign when it restricts its key usage.
+fn is_ca(cert: &[u8]) -> bool {
+    X509Certificate::from_der(cert).is_ok_and(|(_, c)| {
+        let ca = matches!(c.basic_constraints(), Ok(Some(bc)) if bc.value.ca);
+        let usage = match c.key_usage() {
+            Ok(Some(ku)) => ku.value.key_cert_sign(),
+            Ok(None) => true,
+            Err(_) => false,
+        };
+        ca && usage
+    })
+}
+
 fn valid_at(cert: &[u8], at: OffsetDateTime) -> bool {
     X509Certificate::from_der(cert).is_ok_and(|(_, c)| {
         let v = c.validity();
@@ -175,10 +189,12 @@ pub fn verify_chain(
         }
         let (_, issuer_name) =
             subject_and_issuer(&current).ok_or("a certificate in the chain does not parse")?;
+        // only a CA may issue: a leaf's key signing a certificate for
+        // another name is a forgery, not a chain
         let next = pool
             .iter()
             .filter(|c| subject_and_issuer(c).is_some_and(|(s, _)| s == issuer_name))
-            .find(|c| signed_by(&current, c) && valid_at(c, at))
+            .find(|c| is_ca(c) && signed_by(&current, c) && valid_at(c, at))
             .ok_or(
                 "the certificate does not chain to the trusted root's certificate authorities",
             )?;
@@ -263,6 +279,21 @@ mod tests {
             checked += 1;
         }
         assert_eq!(checked, 13);
+    }
+
+    #[test]
+    fn a_certificate_signed_with_a_leaf_key_does_not_chain() {
+        let root = TrustedRoot {
+            cas: vec![include_bytes!("../../tests/fixtures/chain/root.der").to_vec()],
+        };
+        let leaf = include_bytes!("../../tests/fixtures/chain/leaf.der");
+        let forged = include_bytes!("../../tests/fixtures/chain/forged.der");
+        let at = OffsetDateTime::from_unix_timestamp(1_800_000_000)
+            .unwrap_or(OffsetDateTime::UNIX_EPOCH);
+        assert_eq!(verify_chain(leaf, &[], &root, at), Ok(()));
+        // the leaf's key did sign the forged certificate, but the leaf is no CA
+        assert!(signed_by(forged, leaf));
+        assert!(verify_chain(forged, &[leaf.to_vec()], &root, at).is_err());
     }
 
     #[test]
