@@ -101,7 +101,13 @@ pub fn referenced_paths(policy: &RawPolicy) -> Vec<String> {
     let mut paths: Vec<String> = policy
         .identities
         .values()
-        .flat_map(|i| [i.certificate.as_ref(), i.openpgp_key.as_ref()])
+        .flat_map(|i| {
+            [
+                i.certificate.as_ref(),
+                i.openpgp_key.as_ref(),
+                i.x509.as_ref().map(|x| &x.get().ca),
+            ]
+        })
         .flatten()
         .map(|p| p.get().clone())
         .collect();

@@ -191,6 +191,21 @@ pub struct RawIdentity {
     /// `unmanaged`): a forge's web-flow key, a release manager's key.
     #[serde(default)]
     pub openpgp_key: Option<Sp<String>>,
+    /// An X.509 identity anchored at a certificate authority (custody
+    /// `unmanaged`): any certificate for `subject` that chains to `ca` at the
+    /// signing time (smimesign and corporate S/MIME certificates).
+    #[serde(default)]
+    pub x509: Option<Sp<RawX509>>,
+}
+
+#[derive(Debug, Clone, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RawX509 {
+    /// Path in the repository of the trust anchors: one or more CA certificates, PEM (or one DER).
+    pub ca: Sp<String>,
+    /// Who the certificate must name: a mail address or URI in its subjectAltName, its subject's
+    /// emailAddress, or its subject's common name.
+    pub subject: Sp<String>,
 }
 
 #[derive(Debug, Clone, Deserialize, JsonSchema)]

@@ -95,6 +95,67 @@ fn facts(der: &[u8]) -> Result<CertFacts, CertError> {
     })
 }
 
+/// Every CA certificate in a file of trust anchors (PEM blocks one after
+/// another, or one DER certificate), DER. A certificate that is no CA
+/// (basicConstraints) is refused: anchors issue, they do not sign commits.
+pub fn ca_certificates(bytes: &[u8]) -> Result<Vec<Vec<u8>>, String> {
+    let mut ders = Vec::new();
+    if bytes.first() == Some(&0x30) {
+        ders.push(bytes.to_vec());
+    } else {
+        let mut rest = bytes;
+        while let Some(at) = memchr::memmem::find(rest, PEM_CERT_BEGIN) {
+            let (after, pem) = x509_parser::pem::parse_x509_pem(&rest[at..])
+                .map_err(|e| format!("holds a bad PEM block: {e}"))?;
+            ders.push(pem.contents);
+            rest = after;
+        }
+    }
+    if ders.is_empty() {
+        return Err("holds no certificate".into());
+    }
+    for der in &ders {
+        let (_, c) = X509Certificate::from_der(der)
+            .map_err(|e| format!("holds a certificate that does not parse: {e}"))?;
+        if !matches!(c.basic_constraints(), Ok(Some(bc)) if bc.value.ca) {
+            return Err(format!(
+                "holds `{}`, which is not a certificate authority",
+                c.subject()
+            ));
+        }
+    }
+    Ok(ders)
+}
+
+/// The names a certificate binds: subjectAltName mail addresses and URIs,
+/// the subject's emailAddress attributes and common names.
+pub fn names(der: &[u8]) -> Vec<String> {
+    use x509_parser::prelude::GeneralName;
+    let Ok((_, c)) = X509Certificate::from_der(der) else {
+        return Vec::new();
+    };
+    let mut out = Vec::new();
+    if let Ok(Some(san)) = c.subject_alternative_name() {
+        for n in &san.value.general_names {
+            match n {
+                GeneralName::RFC822Name(m) => out.push((*m).to_owned()),
+                GeneralName::URI(u) => out.push((*u).to_owned()),
+                _ => {}
+            }
+        }
+    }
+    for attr in c
+        .subject()
+        .iter_email()
+        .chain(c.subject().iter_common_name())
+    {
+        if let Ok(v) = attr.as_str() {
+            out.push(v.to_owned());
+        }
+    }
+    out
+}
+
 /// Lowercase hex.
 pub fn hex(bytes: &[u8]) -> String {
     bytes.iter().map(|b| format!("{b:02x}")).collect()

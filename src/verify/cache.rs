@@ -51,6 +51,9 @@ pub enum Stored {
     Cert {
         fingerprint: Arc<str>,
         subject: Arc<str>,
+        /// leaf first, then the certificates the signature carried; one
+        /// `x FINGERPRINT DER,DER…` line per distinct signer in the file
+        certs: Arc<[Vec<u8>]>,
         signed_at: i64,
         time_source: u8,
     },
@@ -94,6 +97,7 @@ fn parse(mut input: impl std::io::BufRead, key: &[u8]) -> Option<IdMap<Entry>> {
     let mut map = IdMap::default();
     let mut keys: HashMap<String, Arc<[u8]>> = HashMap::new();
     let mut names: HashMap<String, Arc<str>> = HashMap::new();
+    let mut chains: HashMap<String, Arc<[Vec<u8>]>> = HashMap::new();
     loop {
         line.clear();
         if input.read_line(&mut line).ok()? == 0 {
@@ -110,7 +114,14 @@ fn parse(mut input: impl std::io::BufRead, key: &[u8]) -> Option<IdMap<Entry>> {
                 .then_some(map);
         }
         mac.update(line.as_bytes());
-        let e = parse_line(line.strip_suffix('\n')?, &mut keys, &mut names)?;
+        let text = line.strip_suffix('\n')?;
+        if let Some(chain) = text.strip_prefix("x ") {
+            let (fp, ders) = chain.split_once(' ')?;
+            let ders: Vec<Vec<u8>> = ders.split(',').map(unhex).collect::<Option<_>>()?;
+            chains.insert(fp.to_owned(), ders.into());
+            continue;
+        }
+        let e = parse_line(text, &mut keys, &mut names, &chains)?;
         map.insert(e.commit.id, e);
     }
 }
@@ -132,6 +143,7 @@ fn parse_line(
     line: &str,
     keys: &mut HashMap<String, Arc<[u8]>>,
     names: &mut HashMap<String, Arc<str>>,
+    chains: &HashMap<String, Arc<[Vec<u8>]>>,
 ) -> Option<Entry> {
     let mut f = line.splitn(9, ' ');
     if f.next()? != "c" {
@@ -192,6 +204,8 @@ fn parse_line(
             Stored::Cert {
                 fingerprint: intern(fp, fp.to_owned()),
                 subject: intern(subject_json, subject),
+                // a chain line comes before its first use, or the file is not ours
+                certs: chains.get(fp)?.clone(),
                 signed_at,
                 time_source,
             }
@@ -219,7 +233,25 @@ fn parse_line(
     })
 }
 
-fn write_line(out: &mut String, e: &Entry) -> std::fmt::Result {
+fn write_line(
+    out: &mut String,
+    e: &Entry,
+    written: &mut std::collections::HashSet<Arc<str>>,
+) -> std::fmt::Result {
+    if let Stored::Cert {
+        fingerprint, certs, ..
+    } = &e.check
+        && written.insert(fingerprint.clone())
+    {
+        write!(out, "x {fingerprint} ")?;
+        for (n, der) in certs.iter().enumerate() {
+            if n > 0 {
+                out.push(',');
+            }
+            out.push_str(&hex(der));
+        }
+        out.push('\n');
+    }
     let c = &e.commit;
     let flags = match (c.signed, c.duplicate_signature) {
         (false, _) => "-",
@@ -253,6 +285,7 @@ fn write_line(out: &mut String, e: &Entry) -> std::fmt::Result {
             subject,
             signed_at,
             time_source,
+            ..
         } => write!(
             out,
             " cert {fingerprint} {signed_at} {time_source} {}",
@@ -275,11 +308,12 @@ pub fn save<'e>(
     crate::init::write_atomically_with(path, |w| {
         let mut mac = Hmac::new(key);
         let mut line = header();
+        let mut written = std::collections::HashSet::new();
         for e in entries {
             mac.update(line.as_bytes());
             w.write_all(line.as_bytes())?;
             line.clear();
-            write_line(&mut line, &e).map_err(std::io::Error::other)?;
+            write_line(&mut line, &e, &mut written).map_err(std::io::Error::other)?;
         }
         mac.update(line.as_bytes());
         w.write_all(line.as_bytes())?;
@@ -443,6 +477,7 @@ mod tests {
                 check: Stored::Cert {
                     fingerprint: "ab".into(),
                     subject: "CN=a b, O=\"c\"".into(),
+                    certs: vec![vec![0x30, 0x01], vec![0x30, 0x02, 0xff]].into(),
                     signed_at: -3,
                     time_source: 0,
                 },

@@ -49,6 +49,8 @@ struct Resolved {
     keyless: Vec<(Arc<str>, String, String)>,
     /// identities with an OpenPGP key file: (name, its keys)
     by_pgp: Vec<(Arc<str>, Vec<openpgp::PublicKey>)>,
+    /// identities anchored at a CA: (name, the CA certificates, the subject)
+    anchored: Vec<(Arc<str>, fulcio::TrustedRoot, String)>,
     /// the Sigstore trusted root the policy names, if any
     trust: Option<fulcio::TrustedRoot>,
 }
@@ -72,6 +74,9 @@ enum Signer {
     Cert {
         fingerprint: Arc<str>,
         subject: Arc<str>,
+        /// leaf first, then the certificates the signature carried (for
+        /// identities anchored at a CA); shared by every commit of a signer
+        certs: Arc<[Vec<u8>]>,
     },
     Ssh {
         blob: Arc<[u8]>,
@@ -159,6 +164,9 @@ impl<'a> Engine<'a> {
                             if let Some(path) = &id.certificate {
                                 file(&mut key, ":", path.get())?;
                             }
+                            if let Some(x) = &id.x509 {
+                                file(&mut key, ":ca:", x.get().ca.get())?;
+                            }
                         }
                         match self.resolutions.get(&key) {
                             Some(r) => Some(r.clone()),
@@ -192,6 +200,7 @@ impl<'a> Engine<'a> {
         let mut validity = HashMap::new();
         let mut keyless = Vec::new();
         let mut by_pgp = Vec::new();
+        let mut anchored = Vec::new();
         for (name, id) in &raw.identities {
             let shared: Arc<str> = name.get().as_str().into();
             if let Some(path) = &id.certificate
@@ -217,6 +226,17 @@ impl<'a> Engine<'a> {
             {
                 by_pgp.push((shared.clone(), keys));
             }
+            // a CA file that is missing or holds no CA anchors nothing
+            if let Some(x) = &id.x509
+                && let Some(b) = self.repo.blob_in_tree(tree, x.get().ca.get())?
+                && let Ok(cas) = x509::ca_certificates(&self.repo.blob_by_id(&b)?)
+            {
+                anchored.push((
+                    shared.clone(),
+                    fulcio::TrustedRoot { cas },
+                    x.get().subject.get().clone(),
+                ));
+            }
             if let Some(kl) = &id.keyless {
                 keyless.push((
                     shared.clone(),
@@ -241,6 +261,7 @@ impl<'a> Engine<'a> {
             validity,
             keyless,
             by_pgp,
+            anchored,
             trust,
         })
     }
@@ -280,10 +301,15 @@ fn check_signature(
                     identity,
                 }))
             }
-            _ => Signer::Cert {
-                fingerprint: facts.fingerprint_sha256.into(),
-                subject: facts.subject.into(),
-            },
+            _ => {
+                let mut certs = vec![v.certificate];
+                certs.extend(v.chain);
+                Signer::Cert {
+                    fingerprint: facts.fingerprint_sha256.into(),
+                    subject: facts.subject.into(),
+                    certs: certs.into(),
+                }
+            }
         };
         return Ok(Checked {
             signer,
@@ -348,12 +374,14 @@ fn to_stored(c: Option<&Check>) -> cache::Stored {
                 Signer::Cert {
                     fingerprint,
                     subject,
+                    certs,
                 },
             signed_at,
             time_source,
         })) => cache::Stored::Cert {
             fingerprint: fingerprint.clone(),
             subject: subject.clone(),
+            certs: certs.clone(),
             signed_at: signed_at.unix_timestamp(),
             time_source: source(time_source),
         },
@@ -380,12 +408,14 @@ fn from_stored(e: &cache::Stored) -> Option<Check> {
         cache::Stored::Cert {
             fingerprint,
             subject,
+            certs,
             signed_at,
             time_source,
         } => Ok(Checked {
             signer: Signer::Cert {
                 fingerprint: fingerprint.clone(),
                 subject: subject.clone(),
+                certs: certs.clone(),
             },
             signed_at: ts(*signed_at),
             time_source: source(time_source)?,
@@ -556,6 +586,40 @@ fn check_all(
     (out, new)
 }
 
+/// The CA-anchored identity a certificate is for: it names the identity's
+/// subject and chains to its CA at the signing time.
+fn anchored(
+    parent: &Resolved,
+    subject: &str,
+    certs: &[Vec<u8>],
+    at: OffsetDateTime,
+) -> std::result::Result<Arc<str>, (Reason, String)> {
+    let unknown = || {
+        (
+            Reason::UnknownSigner,
+            format!("the signer ({subject}) is no identity of the policy in force"),
+        )
+    };
+    let (leaf, chain) = certs.split_first().ok_or_else(unknown)?;
+    let names = x509::names(leaf);
+    let mut last = None;
+    for (name, cas, want) in &parent.anchored {
+        if !names.iter().any(|n| n == want) {
+            continue;
+        }
+        match fulcio::verify_chain(leaf, chain, cas, at) {
+            Ok(()) => return Ok(name.clone()),
+            Err(e) => {
+                last = Some((
+                    Reason::CertificateInvalidAtSigning,
+                    format!("identity `{name}`: {e}"),
+                ))
+            }
+        }
+    }
+    Err(last.unwrap_or_else(unknown))
+}
+
 /// Why an identity cannot vouch for a signature under a policy.
 fn authorise(
     parent: &Resolved,
@@ -568,12 +632,11 @@ fn authorise(
         Signer::Cert {
             fingerprint,
             subject,
-        } => parent.by_cert.get(&**fingerprint).cloned().ok_or_else(|| {
-            (
-                Reason::UnknownSigner,
-                format!("the signer ({subject}) is no identity of the policy in force"),
-            )
-        })?,
+            certs,
+        } => match parent.by_cert.get(&**fingerprint) {
+            Some(name) => name.clone(),
+            None => anchored(parent, subject, certs, checked.signed_at)?,
+        },
         Signer::Keyless(k) => match parent.by_cert.get(&k.fingerprint) {
             Some(name) => name.clone(),
             None => {
@@ -1317,6 +1380,7 @@ mod tests {
             validity: HashMap::new(),
             keyless,
             by_pgp: Vec::new(),
+            anchored: Vec::new(),
             trust,
         }
     }
@@ -1429,6 +1493,86 @@ mod tests {
         assert_eq!(
             authorise(&new_key, &[], &tampered, &[], false).map_err(|e| e.0),
             Err(Reason::BadSignature)
+        );
+    }
+
+    fn smime_checked(name: &str) -> Checked {
+        let raw = std::fs::read(format!("{TESTDATA}/smimesign/{name}.commit")).unwrap_or_default();
+        let (sig, payload) = split_commit_signature(&raw).unwrap_or_default();
+        check_signature(&sig, &payload, 0).unwrap_or_else(|e| panic!("{name}: {}", e.1))
+    }
+
+    fn anchored_at(ca: &[u8], subject: &str) -> Resolved {
+        let mut r = resolved(
+            "{ issuer = \"https://a.example\", subject = \"nobody\" }",
+            false,
+        );
+        r.anchored.push((
+            "dev".into(),
+            fulcio::TrustedRoot {
+                cas: x509::ca_certificates(ca).unwrap_or_else(|e| panic!("{e}")),
+            },
+            subject.to_owned(),
+        ));
+        r
+    }
+
+    #[test]
+    fn an_smimesign_commit_is_authorised_through_the_ca_its_identity_anchors() {
+        let certum = std::fs::read(format!(
+            "{TESTDATA}/smimesign/certum-trusted-network-ca.pem"
+        ))
+        .unwrap_or_default();
+        let c = smime_checked("9f553393e2739b0d63ba5a2e29d1c51d22ebc07e");
+        // the manifest's signing time, inside the certificate's validity
+        assert_eq!(
+            authorise(
+                &anchored_at(&certum, "mateusz@klatt.ie"),
+                &[],
+                &c,
+                &[],
+                false
+            )
+            .map_err(|e| e.1),
+            Ok("dev".into())
+        );
+        // another name under the same CA is someone else
+        assert_eq!(
+            authorise(
+                &anchored_at(&certum, "someone@klatt.ie"),
+                &[],
+                &c,
+                &[],
+                false
+            )
+            .map_err(|e| e.0),
+            Err(Reason::UnknownSigner)
+        );
+        // the same name under another CA does not chain
+        let other = include_bytes!("../../tests/fixtures/chain/root.der");
+        assert_eq!(
+            authorise(&anchored_at(other, "mateusz@klatt.ie"), &[], &c, &[], false)
+                .map_err(|e| e.0),
+            Err(Reason::CertificateInvalidAtSigning)
+        );
+        // a claimed time after the certificate expired
+        let mut late = c.clone();
+        late.signed_at = OffsetDateTime::from_unix_timestamp(1_700_000_000)
+            .unwrap_or(OffsetDateTime::UNIX_EPOCH);
+        assert_eq!(
+            authorise(
+                &anchored_at(&certum, "mateusz@klatt.ie"),
+                &[],
+                &late,
+                &[],
+                false
+            )
+            .map_err(|e| e.0),
+            Err(Reason::CertificateInvalidAtSigning)
+        );
+        // a leaf is no trust anchor
+        assert!(
+            x509::ca_certificates(include_bytes!("../../tests/fixtures/chain/leaf.der")).is_err()
         );
     }
 }

@@ -8,7 +8,7 @@ use crate::policy::Ctx;
 use crate::policy::raw::Custody;
 
 pub const DOC: &str = "Each identity has exactly one signer: `key` (+ `certificate`) for custody \
-`hsm`, `keyless` for custody `keyless`, or `ssh_key` for custody `unmanaged` \
+`hsm`, `keyless` for custody `keyless`, or `ssh_key`, `openpgp_key` or `x509` for custody `unmanaged` \
 (`ambiguous-signer`, `custody-mismatch`). `ssh_key` is one OpenSSH public key line \
 (`invalid-ssh-key`); a keyless issuer is an https URL and its subject is not empty \
 (`invalid-keyless`).";
@@ -23,6 +23,7 @@ pub fn check(cx: &mut Ctx) {
             id.openpgp_key
                 .as_ref()
                 .map(|_| ("openpgp_key", Custody::Unmanaged)),
+            id.x509.as_ref().map(|_| ("x509", Custody::Unmanaged)),
         ]
         .into_iter()
         .flatten()

@@ -4,10 +4,10 @@
 use crate::diag::{Code, Diagnostic};
 use crate::policy::raw::Sp;
 use crate::policy::{CertInput, Ctx};
-use crate::signature::{fulcio, openpgp};
+use crate::signature::{fulcio, openpgp, x509};
 
 pub const DOC: &str = "An `openpgp_key` names a readable armoured key file with an RSA key \
-(`bad-openpgp-key`); `[sigstore] trusted_root` names a readable Sigstore trusted_root.json with \
+(`bad-openpgp-key`); an `x509.ca` names a readable file of CA certificates (`bad-ca-file`); `[sigstore] trusted_root` names a readable Sigstore trusted_root.json with \
 certificate authorities (`bad-trusted-root`); keyless identities without a trusted root can never \
 be verified (`keyless-without-trusted-root`, warning).";
 
@@ -51,6 +51,26 @@ pub fn check(cx: &mut Ctx) {
                 ),
                 "unusable key file",
                 "commit the armoured public key (`gpg --export --armor <fingerprint>`) and give its path",
+            );
+        }
+    }
+    for (name, id) in &cx.policy.identities {
+        let Some(x) = &id.x509 else {
+            continue;
+        };
+        let path = &x.get().ca;
+        let problem = match bytes(cx, path.get()) {
+            Ok(b) => x509::ca_certificates(b).err(),
+            Err(e) => Some(e),
+        };
+        if let Some(why) = problem {
+            report(
+                cx,
+                Code::BadCaFile,
+                path,
+                format!("identity `{}`: CA file `{}` {why}", name.get(), path.get()),
+                "unusable trust anchors",
+                "commit the issuing CA's certificate (PEM; several may follow each other) and give its path",
             );
         }
     }
@@ -151,6 +171,35 @@ mod tests {
         assert_eq!(
             codes_with(&p, "keys/sam.asc", CertInput::Missing),
             ["bad-openpgp-key"]
+        );
+    }
+
+    #[test]
+    fn an_x509_identity_needs_a_file_of_certificate_authorities() {
+        let p = MINIMAL.replace(
+            "ssh_key = \"ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIJevw6pBm4PadGwWX7fOUgQ99MAxIq3Nwyd9443PkGT7 sam@example.com\"",
+            "x509 = { ca = \"certs/corp-ca.pem\", subject = \"sam@example.com\" }",
+        );
+        let root = include_bytes!("../../../tests/fixtures/chain/root.der").to_vec();
+        let leaf = include_bytes!("../../../tests/fixtures/chain/leaf.der").to_vec();
+        assert!(codes_with(&p, "certs/corp-ca.pem", CertInput::Bytes(root)).is_empty());
+        for bad in [
+            CertInput::Missing,
+            CertInput::Bytes(b"not a certificate".to_vec()),
+            // a leaf anchors nothing
+            CertInput::Bytes(leaf),
+        ] {
+            assert_eq!(codes_with(&p, "certs/corp-ca.pem", bad), ["bad-ca-file"]);
+        }
+        // x509 and ssh_key together: two signers
+        let both = MINIMAL.replace(
+            "custody = \"unmanaged\"",
+            "custody = \"unmanaged\"\nx509 = { ca = \"certs/corp-ca.pem\", subject = \"sam@example.com\" }",
+        );
+        let root = include_bytes!("../../../tests/fixtures/chain/root.der").to_vec();
+        assert_eq!(
+            codes_with(&both, "certs/corp-ca.pem", CertInput::Bytes(root)),
+            ["ambiguous-signer"]
         );
     }
 }
