@@ -183,6 +183,9 @@ pub struct Verified {
     pub signing_time: Option<OffsetDateTime>,
     /// The other certificates the signature carries (intermediates), DER.
     pub chain: Vec<Vec<u8>>,
+    /// gitsign's embedded Rekor entry (protobuf) and the log body it stands
+    /// for, rebuilt from this signature: checked against a trusted root later.
+    pub rekor: Option<(Vec<u8>, Vec<u8>)>,
 }
 
 /// Verify a detached CMS signature (PEM or DER) over `content`: digest,
@@ -293,10 +296,27 @@ pub fn verify_detached(sig: &[u8], content: &[u8]) -> Result<Verified, CmsError>
         .filter_map(|c| c.to_der().ok())
         .filter(|d| *d != certificate)
         .collect();
+    const REKOR_ENTRY: const_oid::ObjectIdentifier =
+        const_oid::ObjectIdentifier::new_unwrap(super::rekor::ATTRIBUTE_OID);
+    let rekor_oid = REKOR_ENTRY;
+    let rekor = si
+        .unsigned_attrs
+        .as_ref()
+        .and_then(|attrs| attrs.iter().find(|a| a.oid == rekor_oid))
+        .and_then(|a| a.values.iter().next())
+        .map(|v| {
+            let entry = v
+                .decode_as::<der::asn1::OctetString>()
+                .map(|o| o.as_bytes().to_vec())
+                .unwrap_or_else(|_| v.value().to_vec());
+            let body = super::rekor::gitsign_body(&signed, si.signature.as_bytes(), &certificate);
+            (entry, body)
+        });
     Ok(Verified {
         certificate,
         signing_time,
         chain,
+        rekor,
     })
 }
 

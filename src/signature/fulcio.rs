@@ -13,6 +13,8 @@ use x509_parser::prelude::{FromDer, GeneralName, X509Certificate};
 pub struct TrustedRoot {
     /// Every CA certificate (roots and intermediates), DER.
     pub cas: Vec<Vec<u8>>,
+    /// The Rekor logs' keys (`tlogs`), for transparency-log evidence.
+    pub tlogs: Vec<super::rekor::LogKey>,
 }
 
 impl TrustedRoot {
@@ -45,7 +47,34 @@ impl TrustedRoot {
         if cas.is_empty() {
             return Err("the trusted root names no certificate authority".into());
         }
-        Ok(Self { cas })
+        let mut tlogs = Vec::new();
+        for log in v
+            .get("tlogs")
+            .and_then(|t| t.as_array())
+            .into_iter()
+            .flatten()
+        {
+            let b64 = |p: &str| {
+                log.pointer(p)
+                    .and_then(|r| r.as_str())
+                    .and_then(|r| base64::engine::general_purpose::STANDARD.decode(r).ok())
+            };
+            let (Some(key_id), Some(spki)) = (b64("/logId/keyId"), b64("/publicKey/rawBytes"))
+            else {
+                continue;
+            };
+            let valid_from = log
+                .pointer("/publicKey/validFor/start")
+                .and_then(|s| s.as_str())
+                .and_then(|s| crate::policy::timestamp::Timestamp::parse(s).ok())
+                .map(|t| t.0);
+            tlogs.push(super::rekor::LogKey {
+                key_id,
+                spki,
+                valid_from,
+            });
+        }
+        Ok(Self { cas, tlogs })
     }
 }
 
@@ -285,6 +314,7 @@ mod tests {
     fn a_certificate_signed_with_a_leaf_key_does_not_chain() {
         let root = TrustedRoot {
             cas: vec![include_bytes!("../../tests/fixtures/chain/root.der").to_vec()],
+            tlogs: Vec::new(),
         };
         let leaf = include_bytes!("../../tests/fixtures/chain/leaf.der");
         let forged = include_bytes!("../../tests/fixtures/chain/forged.der");

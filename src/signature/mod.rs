@@ -4,5 +4,6 @@ pub mod cms;
 pub mod der_tlv;
 pub mod fulcio;
 pub mod openpgp;
+pub mod rekor;
 pub mod ssh;
 pub mod x509;

@@ -20,7 +20,7 @@ use crate::policy::raw::{RawPolicy, RevocationReason};
 use crate::policy::{self, ref_pattern};
 use crate::repo::Repo;
 use crate::repo::walk::{CommitInfo, IdMap, IdSet};
-use crate::signature::{cms, fulcio, openpgp, ssh, x509};
+use crate::signature::{self, cms, fulcio, openpgp, ssh, x509};
 pub use report::{Kind, ObjectResult, Reason, Verdict, VerifyReport};
 
 /// What to verify.
@@ -63,6 +63,8 @@ struct KeylessSigner {
     /// leaf first, then the certificates the signature carried
     certs: Vec<Vec<u8>>,
     identity: fulcio::KeylessIdentity,
+    /// the embedded Rekor entry and the body it stands for
+    rekor: Option<(Vec<u8>, Vec<u8>)>,
 }
 
 /// Who signed, by the signature alone.
@@ -233,7 +235,10 @@ impl<'a> Engine<'a> {
             {
                 anchored.push((
                     shared.clone(),
-                    fulcio::TrustedRoot { cas },
+                    fulcio::TrustedRoot {
+                        cas,
+                        tlogs: Vec::new(),
+                    },
                     x.get().subject.get().clone(),
                 ));
             }
@@ -299,6 +304,7 @@ fn check_signature(
                     subject: facts.subject,
                     certs,
                     identity,
+                    rekor: v.rekor,
                 }))
             }
             _ => {
@@ -352,10 +358,12 @@ fn check_signature(
 
 type Check = std::result::Result<Checked, (Reason, String)>;
 
+/// Stored in the cache by position: append only.
 const TIME_SOURCES: &[&str] = &[
     "signing-time attribute (untrusted)",
     "committer date (untrusted)",
     "signature creation time (untrusted)",
+    REKOR_TIME,
 ];
 
 /// The storable form of a check; keyless and OpenPGP checks are not stored
@@ -586,6 +594,39 @@ fn check_all(
     (out, new)
 }
 
+/// The time a signature is judged at under a policy, and whether the signer
+/// could not have chosen it: a keyless signature with a Rekor entry whose
+/// promise a log key of the policy's trusted root signed is judged at the
+/// entry's integrated time; an entry that does not verify is refused.
+fn effective_time(
+    parent: &Resolved,
+    checked: &Checked,
+) -> std::result::Result<(OffsetDateTime, bool), (Reason, String)> {
+    if let Signer::Keyless(k) = &checked.signer
+        && let Some((entry, body)) = &k.rekor
+        && let Some(trust) = &parent.trust
+    {
+        return match signature::rekor::verify(entry, body, &trust.tlogs) {
+            Ok(Some(at)) => Ok((at, true)),
+            // a log the policy does not trust: the signer's own time, untrusted
+            Ok(None) => Ok((checked.signed_at, false)),
+            Err(e) => Err((Reason::BadSignature, e)),
+        };
+    }
+    Ok((checked.signed_at, false))
+}
+
+/// `checked`, judged at its trusted time under `policy` when it has one.
+fn with_trusted_time(policy: &Resolved, mut checked: Checked) -> Checked {
+    if let Ok((at, true)) = effective_time(policy, &checked) {
+        checked.signed_at = at;
+        checked.time_source = REKOR_TIME;
+    }
+    checked
+}
+
+const REKOR_TIME: &str = "Rekor integrated time";
+
 /// The CA-anchored identity a certificate is for: it names the identity's
 /// subject and chains to its CA at the signing time.
 fn anchored(
@@ -628,6 +669,7 @@ fn authorise(
     envs: &[String],
     changes_policy: bool,
 ) -> std::result::Result<Arc<str>, (Reason, String)> {
+    let (at, trusted) = effective_time(parent, checked)?;
     let identity = match &checked.signer {
         Signer::Cert {
             fingerprint,
@@ -635,7 +677,7 @@ fn authorise(
             certs,
         } => match parent.by_cert.get(&**fingerprint) {
             Some(name) => name.clone(),
-            None => anchored(parent, subject, certs, checked.signed_at)?,
+            None => anchored(parent, subject, certs, at)?,
         },
         Signer::Keyless(k) => match parent.by_cert.get(&k.fingerprint) {
             Some(name) => name.clone(),
@@ -670,14 +712,12 @@ fn authorise(
                             ),
                         )
                     })?;
-                fulcio::verify_chain(&certs[0], &certs[1..], trust, checked.signed_at).map_err(
-                    |e| {
-                        (
-                            Reason::CertificateInvalidAtSigning,
-                            format!("keyless identity `{name}`: {e}"),
-                        )
-                    },
-                )?;
+                fulcio::verify_chain(&certs[0], &certs[1..], trust, at).map_err(|e| {
+                    (
+                        Reason::CertificateInvalidAtSigning,
+                        format!("keyless identity `{name}`: {e}"),
+                    )
+                })?;
                 name
             }
         },
@@ -711,7 +751,6 @@ fn authorise(
             )
         })?,
     };
-    let at = checked.signed_at;
     // a revocation the parent policy already holds: nothing, whatever the time
     if parent
         .raw
@@ -785,7 +824,7 @@ fn authorise(
         let trusted_time_required = parent.raw.environments.iter().any(|(k, e)| {
             k.get() == env.as_str() && e.require_trusted_time.as_ref().is_some_and(|b| *b.get())
         });
-        if trusted_time_required {
+        if trusted_time_required && !trusted {
             return Err((
                 Reason::UntrustedTime,
                 format!(
@@ -1073,7 +1112,7 @@ pub fn verify(
                             }
                         };
                         if parent_valid {
-                            return Ok((identity, checked));
+                            return Ok((identity, with_trusted_time(&pol, checked)));
                         }
                         let first = parent
                             .as_ref()
@@ -1199,7 +1238,7 @@ pub fn verify(
                     "the tagged commit does not verify".into(),
                 ));
             }
-            Ok((identity, checked))
+            Ok((identity, with_trusted_time(&pol, checked)))
         })();
         match outcome {
             Ok((identity, checked)) => {
@@ -1316,6 +1355,7 @@ pub fn judge_object(
         let changes_policy = own_tree.is_some() && own_blob != Some(pol.blob);
         match authorise(&pol, &[], &checked, &[], changes_policy) {
             Ok(identity) => {
+                let checked = with_trusted_time(&pol, checked);
                 return Ok(Judgement {
                     identity: identity.to_string(),
                     signed_at: checked.signed_at,
@@ -1511,6 +1551,7 @@ mod tests {
             "dev".into(),
             fulcio::TrustedRoot {
                 cas: x509::ca_certificates(ca).unwrap_or_else(|e| panic!("{e}")),
+                tlogs: Vec::new(),
             },
             subject.to_owned(),
         ));
@@ -1574,5 +1615,57 @@ mod tests {
         assert!(
             x509::ca_certificates(include_bytes!("../../tests/fixtures/chain/leaf.der")).is_err()
         );
+    }
+
+    #[test]
+    fn a_gitsign_rekor_entry_gives_a_trusted_time_and_a_forged_one_is_refused() {
+        let policy = resolved(
+            "{ issuer = \"https://accounts.google.com\", subject = \"billy@chainguard.dev\" }",
+            true,
+        );
+        let c = checked("dc68e8ce155fe12ab8fd7c55de6ef336ce716ee8");
+        let (at, trusted) = effective_time(&policy, &c).unwrap_or_else(|e| panic!("{}", e.1));
+        assert!(trusted);
+        // the manifest's integratedTime
+        assert_eq!(
+            policy::timestamp::Timestamp(at).to_string(),
+            "2026-08-05T14:17:17Z"
+        );
+        assert_eq!(
+            authorise(&policy, &[], &c, &[], false).map_err(|e| e.1),
+            Ok("dev".into())
+        );
+        assert_eq!(
+            with_trusted_time(&policy, c.clone()).time_source,
+            REKOR_TIME
+        );
+        // without the log's key the entry proves nothing, and costs nothing
+        let mut no_logs = resolved(
+            "{ issuer = \"https://accounts.google.com\", subject = \"billy@chainguard.dev\" }",
+            true,
+        );
+        if let Some(t) = no_logs.trust.as_mut() {
+            t.tlogs.clear();
+        }
+        assert_eq!(effective_time(&no_logs, &c).map(|t| t.1), Ok(false));
+        // an entry for another signature (its body changed) is refused
+        let mut forged = c.clone();
+        if let Signer::Keyless(k) = &mut forged.signer
+            && let Some((_, body)) = k.rekor.as_mut()
+        {
+            let at = body.len() / 2;
+            body[at] ^= 1;
+        }
+        assert_eq!(
+            authorise(&policy, &[], &forged, &[], false).map_err(|e| e.0),
+            Err(Reason::BadSignature)
+        );
+        // a commit without an entry keeps its signer's time
+        let plain = checked(CTADEU);
+        let ctadeu = resolved(
+            "{ issuer = \"https://github.com/login/oauth\", subject = \"ctadeu@gmail.com\" }",
+            true,
+        );
+        assert_eq!(effective_time(&ctadeu, &plain).map(|t| t.1), Ok(false));
     }
 }
