@@ -70,46 +70,78 @@ pub struct FileDigests {
 /// Hash a file once for everything signing needs: the signed digest, its
 /// SHA-256 and its git blob id (provenance is attached to the blob id).
 pub fn digest_file_all(path: &Path, hash: HashAlgorithm) -> Result<FileDigests, Error> {
+    use std::sync::Arc;
+    use std::sync::mpsc::sync_channel;
     let unreadable = |e: std::io::Error| Error::Unreadable {
         path: path.to_path_buf(),
         message: e.to_string(),
     };
     let mut f = std::fs::File::open(path).map_err(unreadable)?;
     let len = f.metadata().map_err(unreadable)?.len();
-    let mut buf = vec![0u8; 1 << 20];
-    let mut h256 = sha2::Sha256::new();
-    let mut h384 = sha2::Sha384::new();
-    let mut blob = sha1::Sha1::new();
-    blob.update(format!("blob {len}\0").as_bytes());
     let sha384 = matches!(hash, HashAlgorithm::Sha2384);
-    let mut read = 0u64;
-    loop {
-        let n = f.read(&mut buf).map_err(unreadable)?;
-        if n == 0 {
-            break;
-        }
-        read += n as u64;
-        h256.update(&buf[..n]);
-        blob.update(&buf[..n]);
-        if sha384 {
-            h384.update(&buf[..n]);
-        }
-    }
-    if read != len {
+    // the file is read once; the SHA-2 and the blob id (SHA-1) hash on two cores
+    let (to_sha2, sha2_in) = sync_channel::<Arc<Vec<u8>>>(4);
+    let (to_sha1, sha1_in) = sync_channel::<Arc<Vec<u8>>>(4);
+    let (read, sha2, blob) = std::thread::scope(|s| {
+        let sha2 = s.spawn(move || {
+            let mut h256 = sha2::Sha256::new();
+            let mut h384 = sha2::Sha384::new();
+            for chunk in sha2_in {
+                h256.update(&chunk[..]);
+                if sha384 {
+                    h384.update(&chunk[..]);
+                }
+            }
+            (h256.finalize().to_vec(), h384.finalize().to_vec())
+        });
+        let sha1 = s.spawn(move || {
+            let mut blob = sha1::Sha1::new();
+            blob.update(format!("blob {len}\0").as_bytes());
+            for chunk in sha1_in {
+                blob.update(&chunk[..]);
+            }
+            blob.finalize().to_vec()
+        });
+        let mut read = 0u64;
+        let result = loop {
+            let mut buf = vec![0u8; 1 << 20];
+            let n = match f.read(&mut buf) {
+                Ok(n) => n,
+                Err(e) => break Err(unreadable(e)),
+            };
+            if n == 0 {
+                break Ok(read);
+            }
+            read += n as u64;
+            buf.truncate(n);
+            let chunk = Arc::new(buf);
+            if to_sha2.send(chunk.clone()).is_err() || to_sha1.send(chunk).is_err() {
+                break Err(Error::Unreadable {
+                    path: path.to_path_buf(),
+                    message: "hashing stopped".into(),
+                });
+            }
+        };
+        drop((to_sha2, to_sha1));
+        let sha2 = sha2.join().unwrap_or_else(|e| std::panic::resume_unwind(e));
+        let blob = sha1.join().unwrap_or_else(|e| std::panic::resume_unwind(e));
+        (result, sha2, blob)
+    });
+    if read? != len {
         return Err(Error::Unreadable {
             path: path.to_path_buf(),
             message: "the file changed while it was read".into(),
         });
     }
-    let sha256 = h256.finalize().to_vec();
+    let (sha256, sha384_digest) = sha2;
     Ok(FileDigests {
         signed: if sha384 {
-            h384.finalize().to_vec()
+            sha384_digest
         } else {
             sha256.clone()
         },
         sha256: x509::hex(&sha256),
-        blob: crate::repo::ObjectId::from_bytes_or_panic(&blob.finalize()),
+        blob: crate::repo::ObjectId::from_bytes_or_panic(&blob),
     })
 }
 

@@ -181,7 +181,20 @@ impl Token {
     /// Log in as the user.
     pub fn login(&self, pin: &Pin, origin: &PinOrigin) -> Result<(), SignerError> {
         let auth = AuthPin::from(pin.expose().to_owned());
-        match self.session.login(UserType::User, Some(&auth)) {
+        // SoftHSM2 rewrites its token file at login: a process logging in
+        // while another one writes can read it half-written and get
+        // CKR_GENERAL_ERROR. Try again a few times; a wrong PIN is never retried.
+        let mut result = self.session.login(UserType::User, Some(&auth));
+        for attempt in 1..=4u64 {
+            match result {
+                Err(CkError::Pkcs11(RvError::GeneralError, _)) => {
+                    std::thread::sleep(std::time::Duration::from_millis(20 * attempt));
+                    result = self.session.login(UserType::User, Some(&auth));
+                }
+                _ => break,
+            }
+        }
+        match result {
             Ok(()) | Err(CkError::Pkcs11(RvError::UserAlreadyLoggedIn, _)) => Ok(()),
             Err(CkError::Pkcs11(
                 RvError::PinIncorrect | RvError::PinInvalid | RvError::PinLenRange,
