@@ -52,7 +52,7 @@ pub enum Stored {
         fingerprint: Arc<str>,
         subject: Arc<str>,
         /// leaf first, then the certificates the signature carried; one
-        /// `x FINGERPRINT DER,DER…` line per distinct signer in the file
+        /// `x CHAIN-ID DER,DER…` line per distinct chain in the file
         certs: Arc<[Vec<u8>]>,
         signed_at: i64,
         time_source: u8,
@@ -185,10 +185,11 @@ fn parse_line(
             }
         }
         "cert" => {
-            let mut r = rest.splitn(4, ' ');
+            let mut r = rest.splitn(5, ' ');
             let fp = r.next()?;
             let signed_at = r.next()?.parse().ok()?;
             let time_source = r.next()?.parse().ok()?;
+            let chain = r.next()?;
             let subject_json = r.next()?;
             let mut intern = |s: &str, v: String| -> Arc<str> {
                 match names.get(s) {
@@ -205,7 +206,7 @@ fn parse_line(
                 fingerprint: intern(fp, fp.to_owned()),
                 subject: intern(subject_json, subject),
                 // a chain line comes before its first use, or the file is not ours
-                certs: chains.get(fp)?.clone(),
+                certs: chains.get(chain)?.clone(),
                 signed_at,
                 time_source,
             }
@@ -233,17 +234,29 @@ fn parse_line(
     })
 }
 
+/// Names a certificate chain (the same leaf may come with other certificates).
+fn chain_id(certs: &[Vec<u8>]) -> String {
+    let mut h = sha2::Sha256::new();
+    for c in certs {
+        h.update((c.len() as u64).to_be_bytes());
+        h.update(c);
+    }
+    hex(&h.finalize())
+}
+
 fn write_line(
     out: &mut String,
     e: &Entry,
-    written: &mut std::collections::HashSet<Arc<str>>,
+    written: &mut std::collections::HashSet<String>,
 ) -> std::fmt::Result {
-    if let Stored::Cert {
-        fingerprint, certs, ..
-    } = &e.check
-        && written.insert(fingerprint.clone())
+    let chain = match &e.check {
+        Stored::Cert { certs, .. } => chain_id(certs),
+        _ => String::new(),
+    };
+    if let Stored::Cert { certs, .. } = &e.check
+        && written.insert(chain.clone())
     {
-        write!(out, "x {fingerprint} ")?;
+        write!(out, "x {chain} ")?;
         for (n, der) in certs.iter().enumerate() {
             if n > 0 {
                 out.push(',');
@@ -288,7 +301,7 @@ fn write_line(
             ..
         } => write!(
             out,
-            " cert {fingerprint} {signed_at} {time_source} {}",
+            " cert {fingerprint} {signed_at} {time_source} {chain} {}",
             json(subject)
         )?,
         Stored::Failed { reason, message } => write!(out, " fail {reason} {}", json(message))?,
@@ -470,6 +483,18 @@ mod tests {
                 commit: commit(3, &[1, 2]),
                 policy: None,
                 check: Stored::Unchecked,
+            },
+            // the same leaf with another chain keeps its own chain
+            Entry {
+                commit: commit(5, &[4]),
+                policy: None,
+                check: Stored::Cert {
+                    fingerprint: "ab".into(),
+                    subject: "CN=a b, O=\"c\"".into(),
+                    certs: vec![vec![0x30, 0x01]].into(),
+                    signed_at: 7,
+                    time_source: 1,
+                },
             },
             Entry {
                 commit: commit(4, &[3]),

@@ -441,6 +441,47 @@ fn from_stored(e: &cache::Stored) -> Option<Check> {
     })
 }
 
+/// One allocation per signer, not per commit: the SSH key and the
+/// certificate chain of a check are replaced by an earlier check's.
+#[derive(Default)]
+struct Shared {
+    keys: std::collections::HashSet<Arc<[u8]>>,
+    /// by fingerprint: each distinct chain that came with that leaf
+    certs: HashMap<Arc<str>, Vec<Signer>>,
+}
+
+impl Shared {
+    fn intern(&mut self, check: &mut Check) {
+        match check {
+            Ok(Checked {
+                signer: Signer::Ssh { blob },
+                ..
+            }) => match self.keys.get(blob) {
+                Some(k) => *blob = k.clone(),
+                None => {
+                    self.keys.insert(blob.clone());
+                }
+            },
+            Ok(Checked { signer, .. }) => {
+                if let Signer::Cert {
+                    fingerprint, certs, ..
+                } = &*signer
+                {
+                    let seen = self.certs.entry(fingerprint.clone()).or_default();
+                    let same = seen
+                        .iter()
+                        .find(|s| matches!(s, Signer::Cert { certs: c, .. } if c[..] == certs[..]));
+                    match same {
+                        Some(first) => *signer = first.clone(),
+                        None => seen.push(signer.clone()),
+                    }
+                }
+            }
+            _ => {}
+        }
+    }
+}
+
 /// What the walk learnt of the commits it read (those not in the cache):
 /// their signature checks and the signing.toml blob of their trees.
 #[derive(Default)]
@@ -476,6 +517,7 @@ fn walk_checking(
                 let repo = repo.clone();
                 s.spawn(move || {
                     let mut fresh = Fresh::default();
+                    let mut shared = Shared::default();
                     loop {
                         let job = match rx.lock() {
                             Ok(r) => r.recv(),
@@ -488,9 +530,9 @@ fn walk_checking(
                             .flatten();
                         fresh.policy_blobs.push((job.tree, blob));
                         if let Some((sig, payload)) = job.signature {
-                            fresh
-                                .checks
-                                .insert(job.id, check_signature(&sig, &payload, job.claimed));
+                            let mut check = check_signature(&sig, &payload, job.claimed);
+                            shared.intern(&mut check);
+                            fresh.checks.insert(job.id, check);
                         }
                     }
                     fresh
@@ -575,21 +617,10 @@ fn check_all(
     for ((n, _, _), check) in todo.into_iter().zip(done) {
         out[n] = Some(check);
     }
-    // one allocation per signer, not per commit
-    let mut keys: std::collections::HashSet<Arc<[u8]>> = std::collections::HashSet::new();
+    // one allocation per signer, not per commit (across the workers too)
+    let mut shared = Shared::default();
     for check in out.iter_mut().flatten() {
-        if let Ok(Checked {
-            signer: Signer::Ssh { blob },
-            ..
-        }) = check
-        {
-            match keys.get(blob) {
-                Some(k) => *blob = k.clone(),
-                None => {
-                    keys.insert(blob.clone());
-                }
-            }
-        }
+        shared.intern(check);
     }
     (out, new)
 }
