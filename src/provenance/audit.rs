@@ -258,6 +258,7 @@ pub fn audit(
     let mut policy_changes = Vec::new();
     let mut introduced: HashMap<String, ObjectId> = HashMap::new();
     let mut declared: Declared = HashSet::new();
+    let mut seen_certs: HashSet<(String, ObjectId)> = HashSet::new();
     for c in &commits {
         let own = repo.blob_in_tree(&c.tree, policy::FILE_NAME)?;
         blob_of.insert(c.id, own);
@@ -265,6 +266,19 @@ pub fn audit(
             .parents
             .first()
             .and_then(|p| blob_of.get(p).copied().flatten());
+        // every certificate a version of the policy declared, including one
+        // renewed in place (a new certs/… blob under the same signing.toml)
+        if let Some(p) = own.and_then(|b| raw_policy(repo, &b, &mut memo)) {
+            for (name, id) in &p.identities {
+                if let Some(path) = &id.certificate
+                    && let Some(cert) = repo.blob_in_tree(&c.tree, path.get())?
+                    && seen_certs.insert((name.get().clone(), cert))
+                    && let Ok(facts) = x509::parse(&repo.blob_by_id(&cert)?)
+                {
+                    declared.insert((name.get().clone(), facts.fingerprint_sha256));
+                }
+            }
+        }
         if own == parent_blob || own.is_none() && parent_blob.is_none() {
             continue;
         }
@@ -288,16 +302,6 @@ pub fn audit(
             .collect();
         for n in &added {
             introduced.insert(n.clone(), c.id);
-        }
-        if let Some(p) = own.and_then(|b| raw_policy(repo, &b, &mut memo)) {
-            for (name, id) in &p.identities {
-                if let Some(path) = &id.certificate
-                    && let Some(cert) = repo.blob_in_tree(&c.tree, path.get())?
-                    && let Ok(facts) = x509::parse(&repo.blob_by_id(&cert)?)
-                {
-                    declared.insert((name.get().clone(), facts.fingerprint_sha256));
-                }
-            }
         }
         let at = OffsetDateTime::from_unix_timestamp(c.committer_time)
             .unwrap_or(OffsetDateTime::UNIX_EPOCH);

@@ -146,6 +146,15 @@ pub enum SignerError {
     #[error("PKCS#11 error while {op}: {message}")]
     #[diagnostic(code(pkcs11))]
     Pkcs11 { op: &'static str, message: String },
+
+    #[error("token `{token}` kept failing to log in while other processes used it")]
+    #[diagnostic(
+        code(token_busy),
+        help(
+            "try again; with SoftHSM2, many processes starting at once can read its token files mid-write"
+        )
+    )]
+    Busy { token: String },
 }
 
 /// What the front-end supplies so a token can be opened and logged in to.
@@ -171,15 +180,31 @@ impl TokenAccess<'_> {
     ) -> Result<Token, SignerError> {
         let module =
             pkcs11::resolve_module(uri, self.module_env.clone(), self.module_config.clone())?;
-        let token = Token::open(&module, uri, read_write)?;
+        let mut token = Token::open(&module, uri, read_write)?;
         if login {
+            // the PIN is asked for once, whatever happens next
             let (pin, origin) = pin::resolve(
                 &token.label,
                 uri.query.get("pin-source").map(String::as_str),
                 self.pin_env.clone(),
                 self.prompt,
             )?;
-            token.login(&pin, &origin)?;
+            let mut attempt = 0u64;
+            loop {
+                match token.login(&pin, &origin) {
+                    // a busy file-backed token: a fresh module context reads it anew
+                    Err(SignerError::Busy { .. }) if attempt < 3 => {
+                        attempt += 1;
+                        drop(token);
+                        std::thread::sleep(std::time::Duration::from_millis(50 * attempt));
+                        token = Token::open(&module, uri, read_write)?;
+                    }
+                    other => {
+                        other?;
+                        break;
+                    }
+                }
+            }
         }
         Ok(token)
     }

@@ -183,16 +183,30 @@ impl Token {
         let auth = AuthPin::from(pin.expose().to_owned());
         // SoftHSM2 rewrites its token file at login: a process logging in
         // while another one writes can read it half-written and get
-        // CKR_GENERAL_ERROR. Try again a few times; a wrong PIN is never retried.
+        // CKR_GENERAL_ERROR or CKR_USER_PIN_NOT_INITIALIZED. Try again a few
+        // times, then say the token is busy (the caller reopens it); a wrong
+        // PIN is never retried.
+        let transient = |r: &Result<(), CkError>| {
+            matches!(
+                r,
+                Err(CkError::Pkcs11(
+                    RvError::GeneralError | RvError::UserPinNotInitialized,
+                    _
+                ))
+            )
+        };
         let mut result = self.session.login(UserType::User, Some(&auth));
-        for attempt in 1..=4u64 {
-            match result {
-                Err(CkError::Pkcs11(RvError::GeneralError, _)) => {
-                    std::thread::sleep(std::time::Duration::from_millis(20 * attempt));
-                    result = self.session.login(UserType::User, Some(&auth));
-                }
-                _ => break,
+        for attempt in 1..=3u64 {
+            if !transient(&result) {
+                break;
             }
+            std::thread::sleep(std::time::Duration::from_millis(20 * attempt));
+            result = self.session.login(UserType::User, Some(&auth));
+        }
+        if transient(&result) {
+            return Err(SignerError::Busy {
+                token: self.label.clone(),
+            });
         }
         match result {
             Ok(()) | Err(CkError::Pkcs11(RvError::UserAlreadyLoggedIn, _)) => Ok(()),

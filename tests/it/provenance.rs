@@ -493,6 +493,44 @@ fn a_record_added_by_hand_is_reported_unauthenticated() {
 }
 
 #[test]
+fn records_signed_with_a_certificate_renewed_in_place_stay_authenticated() {
+    let s = setup();
+    let dir = s.repo.path();
+    // a new certificate for the same token key, imported over the old file:
+    // signing.toml itself does not change
+    let renewed = s.ca.issue_current("release-renewed", &s.csr);
+    s.hsm.sigctl_ok(
+        &s.repo,
+        &[
+            "cert",
+            "import",
+            "--identity",
+            "release",
+            &renewed.display().to_string(),
+        ],
+    );
+    s.hsm.git_ok(&s.repo, &["add", "-A"]);
+    s.hsm.git_ok(
+        &s.repo,
+        &["commit", "-S", "-q", "-m", "renew the certificate"],
+    );
+    s.repo.write("dist/app.tar", b"after renewal\n");
+    s.hsm.sigctl_ok(
+        &s.repo,
+        &["sign", "artifact", "dist/app.tar", "--identity", "release"],
+    );
+    let (code, a) = audit(&s.hsm, &dir);
+    assert_eq!(code, 0, "{a:#}");
+    let events = a["signing_events"].as_array().cloned().unwrap_or_default();
+    let fingerprints: BTreeSet<String> = events
+        .iter()
+        .map(|e| e["record"]["certificate"]["fingerprint_sha256"].to_string())
+        .collect();
+    assert_eq!(fingerprints.len(), 2, "old and renewed certificate: {a:#}");
+    assert!(events.iter().all(|e| e["authenticated"] == true), "{a:#}");
+}
+
+#[test]
 fn a_failed_signing_writes_no_record() {
     let s = setup();
     let dir = s.repo.path();
