@@ -276,6 +276,39 @@ fn ts(t: i64) -> OffsetDateTime {
     OffsetDateTime::from_unix_timestamp(t).unwrap_or(OffsetDateTime::UNIX_EPOCH)
 }
 
+/// What a signer certificate says (its facts, and the keyless identity it
+/// binds, if any), parsed once per certificate and thread: a history repeats
+/// a handful of certificates.
+fn certificate_facts(
+    der: &[u8],
+) -> std::result::Result<(x509::CertFacts, Option<fulcio::KeylessIdentity>), (Reason, String)> {
+    use std::cell::RefCell;
+    type Facts = (x509::CertFacts, Option<fulcio::KeylessIdentity>);
+    thread_local! {
+        static SEEN: RefCell<HashMap<Vec<u8>, Facts>> = RefCell::new(HashMap::new());
+    }
+    let key = {
+        use sha2::Digest;
+        sha2::Sha256::digest(der).to_vec()
+    };
+    if let Some(f) = SEEN.with(|m| m.borrow().get(&key).cloned()) {
+        return Ok(f);
+    }
+    let facts = x509::parse(der).map_err(|e| (Reason::BadSignature, e.to_string()))?;
+    let keyless = fulcio::identity(der)
+        .ok()
+        .filter(|identity| identity.issuer.is_some());
+    let f = (facts, keyless);
+    SEEN.with(|m| {
+        let mut m = m.borrow_mut();
+        if m.len() >= 256 {
+            m.clear();
+        }
+        m.insert(key, f.clone());
+    });
+    Ok(f)
+}
+
 /// Check a signature cryptographically: who made it, and when they say.
 fn check_signature(
     sig: &[u8],
@@ -289,14 +322,13 @@ fn check_signature(
             cms::CmsError::Unsupported(u) => (Reason::UnsupportedSignature, u),
             other => (Reason::BadSignature, other.to_string()),
         })?;
-        let facts =
-            x509::parse(&v.certificate).map_err(|e| (Reason::BadSignature, e.to_string()))?;
+        let (facts, keyless) = certificate_facts(&v.certificate)?;
         let (signed_at, time_source) = match v.signing_time {
             Some(t) => (t, "signing-time attribute (untrusted)"),
             None => (ts(claimed), "committer date (untrusted)"),
         };
-        let signer = match fulcio::identity(&v.certificate) {
-            Ok(identity) if identity.issuer.is_some() => {
+        let signer = match keyless {
+            Some(identity) => {
                 let mut certs = vec![v.certificate];
                 certs.extend(v.chain);
                 Signer::Keyless(Box::new(KeylessSigner {
