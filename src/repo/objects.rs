@@ -130,36 +130,6 @@ impl Repo {
 }
 
 impl Repo {
-    /// The blob at `path` in the tree of `treeish` (a commit or tree id).
-    pub fn file_in(&self, treeish: &str, path: &str) -> Result<Option<Vec<u8>>> {
-        match self.blob_id_in(treeish, path)? {
-            Some(id) => Ok(Some(self.blob(&id)?)),
-            None => Ok(None),
-        }
-    }
-}
-
-impl Repo {
-    /// The id of the blob at `path` in the tree of `treeish`.
-    pub fn blob_id_in(&self, treeish: &str, path: &str) -> Result<Option<String>> {
-        let Ok(id) = gix::ObjectId::from_hex(treeish.as_bytes()) else {
-            return Ok(None);
-        };
-        let Ok(obj) = self.inner.find_object(id) else {
-            return Ok(None);
-        };
-        let Ok(tree) = obj.peel_to_tree() else {
-            return Ok(None);
-        };
-        let Some(entry) = tree.lookup_entry_by_path(path).map_err(git_err)? else {
-            return Ok(None);
-        };
-        Ok(entry
-            .mode()
-            .is_blob()
-            .then(|| entry.object_id().to_string()))
-    }
-
     /// The id of the blob at `path` in `tree`.
     pub fn blob_in_tree(&self, tree: &gix::ObjectId, path: &str) -> Result<Option<gix::ObjectId>> {
         let Ok(tree) = self.inner.find_tree(*tree) else {
@@ -174,11 +144,5 @@ impl Repo {
     /// A blob's bytes, by id.
     pub fn blob_by_id(&self, id: &gix::ObjectId) -> Result<Vec<u8>> {
         Ok(self.inner.find_object(*id).map_err(git_err)?.detach().data)
-    }
-
-    /// A blob's bytes.
-    pub fn blob(&self, id: &str) -> Result<Vec<u8>> {
-        let oid = gix::ObjectId::from_hex(id.as_bytes()).map_err(git_err)?;
-        Ok(self.inner.find_object(oid).map_err(git_err)?.detach().data)
     }
 }

@@ -7,8 +7,9 @@
 //! bad). None of it needs a policy in its key: policies, the trust root and
 //! the chain are applied afresh on every run.
 //!
-//! One line per commit (`c ID TREE TIME FLAGS POLICY PARENTS CHECK`),
-//! between a format line naming the sigctl version and an HMAC-SHA256 over
+//! One line per commit (`c ID TREE TIME FLAGS POLICY PARENTS CHECK`), and
+//! one per distinct certificate chain (`x CHAIN-ID DER,…`, before its first
+//! use), between a format line naming the sigctl version and an HMAC-SHA256 over
 //! everything before it, keyed by a secret kept outside the repository (in
 //! the user's cache directory). Anything that does not check out (corrupt,
 //! truncated, another version, edited, or written by someone without the key:

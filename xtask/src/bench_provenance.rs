@@ -12,22 +12,40 @@ use crate::util::{Result, say};
 
 const RECORDS: usize = 100_000;
 
+/// A record as sigctl writes it (the library's own type, so the bench
+/// follows the format).
 fn record(i: usize, blob: &gix::ObjectId, sha256: &str) -> String {
-    format!(
-        concat!(
-            r#"{{"record":1,"event":"artifact","identity":"release","owner":"release","custody":"hsm","#,
-            r#""key":"pkcs11:token=release;object=release","key_fingerprint":"sha256:{fp}","#,
-            r#""certificate":{{"serial":"20:00","issuer":"CN=Bench CA","subject":"CN=release","#,
-            r#""fingerprint_sha256":"{fp}","not_after":"2027-01-01T00:00:00Z"}},"#,
-            r#""subject":{{"name":"artefact-{i}.tar","sha256":"{sha}","blob":"{blob}"}},"ref":"refs/tags/v{i}","#,
-            r#""signature_sha256":"{sha}","signed_at":"2026-11-27T00:00:00Z","time_source":"signer clock (untrusted)","#,
-            r#""policy_blob":null,"sigctl":"0.1.0"}}"#
-        ),
-        fp = "ab".repeat(32),
-        i = i,
-        sha = sha256,
-        blob = blob
-    )
+    use sigctl::provenance::{CertificateRef, Event, RECORD_VERSION, Record, Subject};
+    let fp = "ab".repeat(32);
+    Record {
+        record: RECORD_VERSION,
+        event: Event::Artifact,
+        identity: "release".into(),
+        owner: "release".into(),
+        custody: "hsm".into(),
+        key: Some("pkcs11:token=release;object=release".into()),
+        key_fingerprint: format!("sha256:{fp}"),
+        certificate: Some(CertificateRef {
+            serial: "20:00".into(),
+            issuer: "CN=Bench CA".into(),
+            subject: "CN=release".into(),
+            fingerprint_sha256: fp,
+            not_after: "2027-01-01T00:00:00Z".into(),
+        }),
+        subject: Subject {
+            object: None,
+            name: Some(format!("artefact-{i}.tar")),
+            sha256: Some(sha256.into()),
+            blob: Some(blob.to_string()),
+        },
+        refname: Some(format!("refs/tags/v{i}")),
+        signature_sha256: sha256.into(),
+        signed_at: "2026-11-27T00:00:00Z".into(),
+        time_source: "signer clock (untrusted)".into(),
+        policy_blob: None,
+        sigctl: "0.1.0".into(),
+    }
+    .line()
 }
 
 fn content(i: usize) -> String {
