@@ -18,23 +18,23 @@ use sigctl::signature::ssh;
 use crate::util::{Run, TestRepo, redact};
 
 /// The first commit of every history: 2026-06-01T00:00:00Z.
-const START: i64 = time::macros::datetime!(2026-06-01 0:00 UTC).unix_timestamp();
-const HOUR: i64 = 3_600;
-const DAY: i64 = 86_400;
+pub(crate) const START: i64 = time::macros::datetime!(2026-06-01 0:00 UTC).unix_timestamp();
+pub(crate) const HOUR: i64 = 3_600;
+pub(crate) const DAY: i64 = 86_400;
 
 /// `START` plus `n` days.
-fn day(n: i64) -> i64 {
+pub(crate) fn day(n: i64) -> i64 {
     START + n * DAY
 }
 
 /// RFC 3339, as signing.toml takes it.
-fn rfc3339(t: i64) -> String {
+pub(crate) fn rfc3339(t: i64) -> String {
     Timestamp(time::OffsetDateTime::from_unix_timestamp(t).expect("a valid instant")).to_string()
 }
 
 /// Everything in a policy but its identities: `sec` administers it, `dev`
 /// signs branches, only prod identities sign `v*` tags.
-const POLICY_HEAD: &str = r#"version = 1
+pub(crate) const POLICY_HEAD: &str = r#"version = 1
 
 [policy]
 admins = ["sec"]
@@ -55,25 +55,25 @@ custody = ["unmanaged"]
 "#;
 
 /// A person with an SSH key (the key is in HOME, never in the repository).
-struct Person {
-    owner: String,
-    environments: Vec<String>,
-    private_key: PathBuf,
-    public_key: String,
+pub(crate) struct Person {
+    pub(crate) owner: String,
+    pub(crate) environments: Vec<String>,
+    pub(crate) private_key: PathBuf,
+    pub(crate) public_key: String,
 }
 
 /// A repository whose history the test writes commit by commit, at a clock it
 /// controls (one hour per commit unless `at` says otherwise).
-struct History {
-    repo: TestRepo,
-    people: RefCell<BTreeMap<String, Person>>,
-    now: Cell<i64>,
+pub(crate) struct History {
+    pub(crate) repo: TestRepo,
+    pub(crate) people: RefCell<BTreeMap<String, Person>>,
+    pub(crate) now: Cell<i64>,
     /// (object id, label) for every commit and tag made, for `scrub`.
-    labels: RefCell<Vec<(String, String)>>,
+    pub(crate) labels: RefCell<Vec<(String, String)>>,
 }
 
 impl History {
-    fn new() -> Self {
+    pub(crate) fn new() -> Self {
         Self {
             repo: TestRepo::new(),
             people: RefCell::default(),
@@ -83,16 +83,22 @@ impl History {
     }
 
     /// A person with a new ed25519 key.
-    fn person(&self, name: &str, owner: &str, environments: &[&str]) -> &Self {
+    pub(crate) fn person(&self, name: &str, owner: &str, environments: &[&str]) -> &Self {
         self.keygen(name, owner, environments, &["-t", "ed25519"])
     }
 
     /// A person with a new ECDSA P-256 key.
-    fn person_ecdsa(&self, name: &str, owner: &str, environments: &[&str]) -> &Self {
+    pub(crate) fn person_ecdsa(&self, name: &str, owner: &str, environments: &[&str]) -> &Self {
         self.keygen(name, owner, environments, &["-t", "ecdsa", "-b", "256"])
     }
 
-    fn keygen(&self, name: &str, owner: &str, environments: &[&str], kind: &[&str]) -> &Self {
+    pub(crate) fn keygen(
+        &self,
+        name: &str,
+        owner: &str,
+        environments: &[&str],
+        kind: &[&str],
+    ) -> &Self {
         let private_key = self.repo.home().join(name);
         let out = Command::new("ssh-keygen")
             .args(["-q", "-N", "", "-C", name, "-f"])
@@ -122,12 +128,12 @@ impl History {
         self
     }
 
-    fn public_key(&self, name: &str) -> String {
+    pub(crate) fn public_key(&self, name: &str) -> String {
         self.people.borrow()[name].public_key.clone()
     }
 
     /// The policy listing the identities `names` (their keys), then `extra`.
-    fn policy_text(&self, names: &[&str], extra: &str) -> String {
+    pub(crate) fn policy_text(&self, names: &[&str], extra: &str) -> String {
         let people = self.people.borrow();
         let mut s = POLICY_HEAD.to_owned();
         for name in names {
@@ -145,24 +151,24 @@ impl History {
     }
 
     /// Write signing.toml (staged by the next commit).
-    fn policy(&self, names: &[&str], extra: &str) -> &Self {
+    pub(crate) fn policy(&self, names: &[&str], extra: &str) -> &Self {
         self.repo
             .write("signing.toml", self.policy_text(names, extra));
         self
     }
 
     /// The time of the next commit or tag.
-    fn at(&self, t: i64) -> &Self {
+    pub(crate) fn at(&self, t: i64) -> &Self {
         self.now.set(t);
         self
     }
 
     /// git at the history's clock; stdout.
-    fn git(&self, args: &[&str]) -> String {
+    pub(crate) fn git(&self, args: &[&str]) -> String {
         self.git_stdin(args, None)
     }
 
-    fn git_stdin(&self, args: &[&str], input: Option<&[u8]>) -> String {
+    pub(crate) fn git_stdin(&self, args: &[&str], input: Option<&[u8]>) -> String {
         use std::io::Write;
         let date = format!("{} +0000", self.now.get());
         let mut child = Command::new("git")
@@ -195,7 +201,7 @@ impl History {
     }
 
     /// `-c` options that make git sign with `who`'s SSH key.
-    fn signing(&self, who: &str) -> [String; 4] {
+    pub(crate) fn signing(&self, who: &str) -> [String; 4] {
         let key = self.people.borrow()[who].private_key.display().to_string();
         [
             "-c".into(),
@@ -206,7 +212,7 @@ impl History {
     }
 
     /// Stage everything and commit, signed by `who`; the new commit id.
-    fn signed(&self, who: &str, msg: &str) -> String {
+    pub(crate) fn signed(&self, who: &str, msg: &str) -> String {
         self.git(&["add", "-A"]);
         let sign = self.signing(who);
         let mut args: Vec<&str> = sign.iter().map(String::as_str).collect();
@@ -216,14 +222,14 @@ impl History {
     }
 
     /// Stage everything and commit without a signature.
-    fn unsigned(&self, msg: &str) -> String {
+    pub(crate) fn unsigned(&self, msg: &str) -> String {
         self.git(&["add", "-A"]);
         self.git(&["commit", "-q", "--allow-empty", "-m", msg]);
         self.made("HEAD", msg)
     }
 
     /// Merge `branch` into the current branch with a merge commit signed by `who`.
-    fn signed_merge(&self, who: &str, branch: &str, msg: &str) -> String {
+    pub(crate) fn signed_merge(&self, who: &str, branch: &str, msg: &str) -> String {
         let sign = self.signing(who);
         let mut args: Vec<&str> = sign.iter().map(String::as_str).collect();
         args.extend(["merge", "-q", "--no-ff", "-S", "-m", msg, branch]);
@@ -232,7 +238,7 @@ impl History {
     }
 
     /// An annotated tag at HEAD, signed by `who` (unsigned for `None`); the tag object id.
-    fn tag(&self, who: Option<&str>, name: &str) -> String {
+    pub(crate) fn tag(&self, who: Option<&str>, name: &str) -> String {
         let msg = format!("release {name}");
         match who {
             Some(who) => {
@@ -248,7 +254,7 @@ impl History {
         self.made(&format!("refs/tags/{name}"), &format!("tag {name}"))
     }
 
-    fn made(&self, rev: &str, label: &str) -> String {
+    pub(crate) fn made(&self, rev: &str, label: &str) -> String {
         let id = self.git(&["rev-parse", rev]).trim().to_owned();
         self.labels
             .borrow_mut()
@@ -258,7 +264,7 @@ impl History {
     }
 
     /// Write a raw commit object and point `refs/heads/<branch>` at it.
-    fn forge(&self, raw: &str, branch: &str, label: &str) -> String {
+    pub(crate) fn forge(&self, raw: &str, branch: &str, label: &str) -> String {
         let id = self
             .git_stdin(
                 &[
@@ -281,7 +287,7 @@ impl History {
     }
 
     /// `sigctl verify ARGS --format json`.
-    fn verify(&self, args: &[&str]) -> Run {
+    pub(crate) fn verify(&self, args: &[&str]) -> Run {
         let mut all = vec!["verify"];
         all.extend(args);
         all.extend(["--format", "json"]);
@@ -295,14 +301,14 @@ impl History {
     }
 
     /// `sigctl verify ARGS`, human report, ids replaced by labels.
-    fn verify_human(&self, args: &[&str]) -> String {
+    pub(crate) fn verify_human(&self, args: &[&str]) -> String {
         let mut all = vec!["verify"];
         all.extend(args);
         self.scrub(&self.repo.sigctl(&all).snapshot())
     }
 
     /// Temp paths and object ids (full, or the 12-digit abbreviation) replaced.
-    fn scrub(&self, s: &str) -> String {
+    pub(crate) fn scrub(&self, s: &str) -> String {
         let mut s = redact(s, &self.repo);
         for (id, label) in self.labels.borrow().iter() {
             s = s
@@ -315,7 +321,7 @@ impl History {
 
 /// The one result for `id`.
 #[track_caller]
-fn result_of(run: &Run, id: &str) -> Value {
+pub(crate) fn result_of(run: &Run, id: &str) -> Value {
     let doc = run.json();
     let hits: Vec<Value> = doc["results"]
         .as_array()
@@ -330,7 +336,7 @@ fn result_of(run: &Run, id: &str) -> Value {
 
 /// Assert the verdict and reason of `id`; its result.
 #[track_caller]
-fn expect(run: &Run, id: &str, verdict: &str, reason: &str) -> Value {
+pub(crate) fn expect(run: &Run, id: &str, verdict: &str, reason: &str) -> Value {
     let r = result_of(run, id);
     assert_eq!(
         (r["verdict"].as_str(), r["reason"].as_str()),
@@ -342,14 +348,14 @@ fn expect(run: &Run, id: &str, verdict: &str, reason: &str) -> Value {
 }
 
 #[track_caller]
-fn exits(run: &Run, code: i32) {
+pub(crate) fn exits(run: &Run, code: i32) {
     assert_eq!(run.code, code, "{}", run.snapshot());
     assert!(run.stderr.is_empty(), "{}", run.snapshot());
     assert_eq!(run.json()["ok"], code == 0, "{}", run.stdout);
 }
 
 /// Alice administers (owner `sec`, dev and prod); Bob develops (owner `dev`, dev only).
-fn alice_and_bob() -> History {
+pub(crate) fn alice_and_bob() -> History {
     let h = History::new();
     h.person("alice", "sec", &["dev", "prod"])
         .person("bob", "dev", &["dev"]);
@@ -357,14 +363,20 @@ fn alice_and_bob() -> History {
 }
 
 /// A history whose root (signed by Alice) lists Alice and Bob.
-fn rooted() -> (History, String) {
+pub(crate) fn rooted() -> (History, String) {
     let h = alice_and_bob();
     h.policy(&["alice", "bob"], "");
     let root = h.signed("alice", "root");
     (h, root)
 }
 
-fn exception(id: &str, identity: &str, envs: &str, expires: i64, commits: &[&str]) -> String {
+pub(crate) fn exception(
+    id: &str,
+    identity: &str,
+    envs: &str,
+    expires: i64,
+    commits: &[&str],
+) -> String {
     let commits: Vec<String> = commits.iter().map(|c| format!("{c:?}")).collect();
     format!(
         "\n[[exceptions]]\nid = {id:?}\nidentity = {identity:?}\nenvironments = [{envs}]\nowner = \"sec\"\n\
@@ -374,7 +386,12 @@ fn exception(id: &str, identity: &str, envs: &str, expires: i64, commits: &[&str
     )
 }
 
-fn revocation(identity: &str, reason: &str, revoked_at: i64, since: Option<i64>) -> String {
+pub(crate) fn revocation(
+    identity: &str,
+    reason: &str,
+    revoked_at: i64,
+    since: Option<i64>,
+) -> String {
     let mut s = format!(
         "\n[[revocations]]\nidentity = {identity:?}\nreason = {reason:?}\nrevoked_at = {}\n",
         rfc3339(revoked_at)
@@ -388,7 +405,7 @@ fn revocation(identity: &str, reason: &str, revoked_at: i64, since: Option<i64>)
 /// The (signature, payload) of a raw commit as git hands them to the
 /// signature program: the `gpgsig` header (continuations unindented), and
 /// the object without it.
-fn split_commit(raw: &[u8]) -> (Vec<u8>, Vec<u8>) {
+pub(crate) fn split_commit(raw: &[u8]) -> (Vec<u8>, Vec<u8>) {
     let (mut sig, mut payload) = (Vec::new(), Vec::new());
     let (mut in_header, mut in_sig) = (true, false);
     for line in raw.split_inclusive(|b| *b == b'\n') {
@@ -411,7 +428,7 @@ fn split_commit(raw: &[u8]) -> (Vec<u8>, Vec<u8>) {
 }
 
 /// A raw commit with its `gpgsig` header (all lines) replaced by `with(header)`.
-fn replace_gpgsig(raw: &str, with: impl Fn(&str) -> String) -> String {
+pub(crate) fn replace_gpgsig(raw: &str, with: impl Fn(&str) -> String) -> String {
     let start = raw.find("\ngpgsig ").expect("a gpgsig header") + 1;
     let mut end = start;
     for (i, line) in raw[start..].split_inclusive('\n').enumerate() {
