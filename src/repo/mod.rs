@@ -53,10 +53,18 @@ impl Repo {
         {
             return Err(Error::NotARepository { path: start });
         }
-        let inner = gix::discover(&start).map_err(|e| Error::Repository {
-            path: start.clone(),
-            message: format!("{e:#}"),
-        })?;
+        // objects are what they are: replace refs never substitute one
+        // object for another under sigctl (as GIT_NO_REPLACE_OBJECTS)
+        let mut trust = gix::sec::trust::Mapping::<gix::open::Options>::default();
+        for options in [&mut trust.full, &mut trust.reduced] {
+            *options = std::mem::take(options).config_overrides(["core.useReplaceRefs=false"]);
+        }
+        let inner = gix::ThreadSafeRepository::discover_opts(&start, Default::default(), trust)
+            .map(gix::Repository::from)
+            .map_err(|e| Error::Repository {
+                path: start.clone(),
+                message: format!("{e:#}"),
+            })?;
         let root = match inner.workdir() {
             Some(w) => w.to_path_buf(),
             None => {

@@ -51,12 +51,18 @@ impl Repo {
     /// Resolve `spec` (a ref, a commit, or `A..B`) to its tip and, for `A..B`, the excluded base.
     pub fn resolve_spec(&self, spec: &str) -> Result<(Tip, Option<ObjectId>)> {
         if let Some((a, b)) = spec.split_once("..") {
-            let base = self.resolve_commit_id(if a.is_empty() { "HEAD" } else { a })?;
+            let a = if a.is_empty() { "HEAD" } else { a };
+            let base_ref = self.full_ref_name(a)?;
+            let base = self.resolve_commit_id(base_ref.as_deref().unwrap_or(a))?;
             let (tip, _) = self.resolve_spec(if b.is_empty() { "HEAD" } else { b })?;
             return Ok((tip, Some(base)));
         }
-        let refname = self.full_ref_name(spec);
-        let commit = self.resolve_commit_id(spec)?;
+        let refname = self.full_ref_name(spec)?;
+        // by the ref found, so the commit and the ref name cannot disagree
+        let commit = match &refname {
+            Some(r) if spec != "HEAD" => self.resolve_commit_id(r)?,
+            _ => self.resolve_commit_id(spec)?,
+        };
         let tag = match &refname {
             Some(r) if r.starts_with("refs/tags/") => self.annotated_tag(r)?,
             _ => None,
@@ -71,12 +77,41 @@ impl Repo {
         ))
     }
 
-    fn full_ref_name(&self, spec: &str) -> Option<String> {
+    /// The full name of the ref a spec names, if it names one. A short name
+    /// that more than one ref answers to (a branch and a tag `main`) is
+    /// refused: a verdict must not depend on which one git's order picks.
+    fn full_ref_name(&self, spec: &str) -> Result<Option<String>> {
         if spec == "HEAD" {
-            return self.current_branch();
+            return Ok(self.current_branch());
         }
-        let r = self.inner.try_find_reference(spec).ok().flatten()?;
-        Some(r.name().as_bstr().to_string())
+        if !spec.starts_with("refs/") {
+            let found: Vec<String> = [
+                format!("refs/{spec}"),
+                format!("refs/tags/{spec}"),
+                format!("refs/heads/{spec}"),
+                format!("refs/remotes/{spec}"),
+                format!("refs/remotes/{spec}/HEAD"),
+            ]
+            .into_iter()
+            .filter(|name| {
+                self.inner
+                    .try_find_reference(name.as_str())
+                    .ok()
+                    .flatten()
+                    .is_some()
+            })
+            .collect();
+            if found.len() > 1 {
+                return Err(Error::Git(format!(
+                    "`{spec}` is ambiguous: it names {}; give the full ref name",
+                    found.join(" and ")
+                )));
+            }
+        }
+        let Some(r) = self.inner.try_find_reference(spec).ok().flatten() else {
+            return Ok(None);
+        };
+        Ok(Some(r.name().as_bstr().to_string()))
     }
 
     fn annotated_tag(&self, refname: &str) -> Result<Option<String>> {
@@ -255,7 +290,9 @@ impl Repo {
                 Token::Committer { signature } => {
                     info.committer_time = signature.time().map_or(0, |t| t.seconds);
                 }
-                Token::ExtraHeader((k, _)) if k == "gpgsig" || k == "gpgsig-sha256" => {
+                // git reads only the header of the repository's object
+                // format: `gpgsig-sha256` in a SHA-1 repository is no signature
+                Token::ExtraHeader((k, _)) if k == signature_header(id.kind()) => {
                     info.duplicate_signature = info.signed;
                     info.signed = true;
                 }
@@ -377,9 +414,18 @@ pub fn insert_signature_header(payload: &[u8], signature: &[u8]) -> Vec<u8> {
     out
 }
 
-/// `(signature, payload)` of a raw commit object, as git hands them to a
-/// verifier: the `gpgsig` header (continuation lines unindented) and the
-/// object without it. `None` when unsigned.
+/// The commit header git reads a signature from, for an object format.
+pub fn signature_header(kind: gix::hash::Kind) -> &'static str {
+    match kind {
+        gix::hash::Kind::Sha1 => "gpgsig",
+        _ => "gpgsig-sha256",
+    }
+}
+
+/// `(signature, payload)` of a raw commit object in a SHA-1 repository, as
+/// git hands them to a verifier: the `gpgsig` header (continuation lines
+/// unindented) and the object without it (a `gpgsig-sha256` header stays in
+/// the payload, as git leaves it). `None` when unsigned.
 pub fn split_commit_signature(raw: &[u8]) -> Option<(Vec<u8>, Vec<u8>)> {
     let (mut sig, mut payload) = (Vec::new(), Vec::new());
     let mut in_sig = false;
@@ -388,7 +434,7 @@ pub fn split_commit_signature(raw: &[u8]) -> Option<(Vec<u8>, Vec<u8>)> {
         if in_header && line == b"\n" {
             in_header = false;
         }
-        if in_header && (line.starts_with(b"gpgsig ") || line.starts_with(b"gpgsig-sha256 ")) {
+        if in_header && line.starts_with(b"gpgsig ") {
             in_sig = true;
             let at = line.iter().position(|b| *b == b' ').map_or(0, |i| i + 1);
             sig.extend_from_slice(&line[at..]);

@@ -3,25 +3,39 @@
 //!
 //! Reads objects through `repo` (in process, each commit once, each
 //! signing.toml blob parsed once) and returns a `VerifyReport`; never prints.
+//!
+//! - `walk`: the walk and the signature checks (every core, the cache);
+//! - `signer`: who signed, by the signature alone;
+//! - `policy_at`: the policy in force at a tree (signing.toml and the files
+//!   it names);
+//! - `rules`: one function per rule, and the commit rule (admins, merges);
+//! - `trust_root`: where the chain starts;
+//! - this file: the judgement of a history, its tags, and of one object
+//!   for git (`judge_object`).
 
 pub mod cache;
 pub mod report;
+
+mod policy_at;
+mod rules;
+mod signer;
+mod trust_root;
+mod walk;
 
 use std::collections::HashMap;
 use std::rc::Rc;
 use std::sync::Arc;
 
-use crate::repo::ObjectId;
-
 use time::OffsetDateTime;
 
 use crate::error::{Error, Result};
-use crate::policy::raw::{RawPolicy, RevocationReason};
-use crate::policy::{self, ref_pattern};
-use crate::repo::Repo;
-use crate::repo::walk::{CommitInfo, IdMap, IdSet};
-use crate::signature::{self, cms, fulcio, openpgp, ssh, x509};
+use crate::repo::walk::{CommitInfo, IdMap, IdSet, Tip};
+use crate::repo::{ObjectId, Repo};
 pub use report::{Kind, ObjectResult, Reason, Verdict, VerifyReport};
+
+use policy_at::{Engine, PolicyId, Resolved, environment_of};
+use rules::{Judged, ParentView};
+use signer::{Check, Checked, check_signature, to_stored, with_trusted_time};
 
 /// What to verify.
 #[derive(Debug, Clone, Default)]
@@ -35,928 +49,453 @@ pub struct VerifyOptions {
     pub cache_key: Option<Vec<u8>>,
 }
 
-/// A policy as it stood in one tree, resolved for fast lookups.
-struct Resolved {
-    raw: Rc<RawPolicy>,
-    blob: ObjectId,
-    /// certificate SHA-256 fingerprint → identity
-    by_cert: HashMap<String, Arc<str>>,
-    /// SSH public key blob → identity
-    by_ssh: HashMap<Vec<u8>, Arc<str>>,
-    /// identity → (not before, not after) of its certificate
-    validity: HashMap<String, (OffsetDateTime, OffsetDateTime)>,
-    /// keyless identities: (name, issuer, subject)
-    keyless: Vec<(Arc<str>, String, String)>,
-    /// identities with an OpenPGP key file: (name, its keys)
-    by_pgp: Vec<(Arc<str>, Vec<openpgp::PublicKey>)>,
-    /// identities anchored at a CA: (name, the CA certificates, the subject)
-    anchored: Vec<(Arc<str>, fulcio::TrustedRoot, String)>,
-    /// the Sigstore trusted root the policy names, if any
-    trust: Option<fulcio::TrustedRoot>,
-}
-
-/// A Sigstore keyless signer (boxed: rare, and large).
-#[derive(Clone)]
-struct KeylessSigner {
-    fingerprint: String,
-    subject: String,
-    /// leaf first, then the certificates the signature carried
-    certs: Vec<Vec<u8>>,
-    identity: fulcio::KeylessIdentity,
-    /// the embedded Rekor entry and the body it stands for
-    rekor: Option<(Vec<u8>, Vec<u8>)>,
-}
-
-/// Who signed, by the signature alone.
-#[derive(Clone)]
-enum Signer {
-    /// A Sigstore keyless (Fulcio) certificate: who it names counts only once
-    /// it chains to the policy's trusted root.
-    Keyless(Box<KeylessSigner>),
-    Cert {
-        fingerprint: Arc<str>,
-        subject: Arc<str>,
-        /// leaf first, then the certificates the signature carried (for
-        /// identities anchored at a CA); shared by every commit of a signer
-        certs: Arc<[Vec<u8>]>,
-    },
-    Ssh {
-        blob: Arc<[u8]>,
-    },
-    /// OpenPGP: who signed is known only against a policy's keys, so the
-    /// check happens there.
-    Pgp {
-        sig: Vec<u8>,
-        payload: Vec<u8>,
-    },
-}
-
-#[derive(Clone)]
-struct Checked {
-    signer: Signer,
-    signed_at: OffsetDateTime,
-    time_source: &'static str,
-}
-
-struct Engine<'a> {
-    repo: &'a Repo,
-    policies: IdMap<Rc<RawPolicy>>,
-    trees: IdMap<Option<Rc<Resolved>>>,
-    fingerprints: IdMap<Option<x509::CertFacts>>,
-    /// tree id → blob id of its signing.toml
-    policy_blobs: IdMap<Option<ObjectId>>,
-    /// policy blob + certificate blobs → resolution
-    resolutions: HashMap<String, Rc<Resolved>>,
-}
-
-impl<'a> Engine<'a> {
-    fn new(repo: &'a Repo) -> Self {
-        Engine {
-            repo,
-            policies: IdMap::default(),
-            trees: IdMap::default(),
-            fingerprints: IdMap::default(),
-            policy_blobs: IdMap::default(),
-            resolutions: HashMap::new(),
-        }
-    }
-
-    fn policy_of_tree(&mut self, tree: &ObjectId) -> Result<Option<Rc<Resolved>>> {
-        if let Some(r) = self.trees.get(tree) {
-            return Ok(r.clone());
-        }
-        let resolved = match self.policy_blob(tree)? {
-            None => None,
-            Some(blob) => {
-                let raw = match self.policies.get(&blob) {
-                    Some(p) => Some(p.clone()),
-                    None => {
-                        let bytes = self.repo.blob_by_id(&blob)?;
-                        let parsed = policy::load::parse(policy::FILE_NAME, &bytes)
-                            .result
-                            .ok()
-                            .map(Rc::new);
-                        if let Some(p) = &parsed {
-                            self.policies.insert(blob, p.clone());
-                        }
-                        parsed
-                    }
-                };
-                match raw {
-                    // a policy that does not parse authorises nobody
-                    None => None,
-                    Some(raw) => {
-                        // trees that share the policy blob and its certificate
-                        // blobs share one resolution
-                        let mut key = blob.to_string();
-                        let file = |key: &mut String, sep: &str, path: &str| -> Result<()> {
-                            key.push_str(sep);
-                            if let Some(b) = self.repo.blob_in_tree(tree, path)? {
-                                key.push_str(&b.to_string());
-                            }
-                            Ok(())
-                        };
-                        if let Some(sg) = &raw.sigstore {
-                            file(&mut key, ":sigstore:", sg.trusted_root.get())?;
-                        }
-                        for id in raw.identities.values() {
-                            if let Some(path) = &id.openpgp_key {
-                                file(&mut key, ":pgp:", path.get())?;
-                            }
-                            if let Some(path) = &id.certificate {
-                                file(&mut key, ":", path.get())?;
-                            }
-                            if let Some(x) = &id.x509 {
-                                file(&mut key, ":ca:", x.get().ca.get())?;
-                            }
-                        }
-                        match self.resolutions.get(&key) {
-                            Some(r) => Some(r.clone()),
-                            None => {
-                                let r = Rc::new(self.resolve(tree, raw, blob)?);
-                                self.resolutions.insert(key, r.clone());
-                                Some(r)
-                            }
-                        }
-                    }
-                }
-            }
-        };
-        self.trees.insert(*tree, resolved.clone());
-        Ok(resolved)
-    }
-
-    /// The blob id of signing.toml in a tree (memoised).
-    fn policy_blob(&mut self, tree: &ObjectId) -> Result<Option<ObjectId>> {
-        if let Some(b) = self.policy_blobs.get(tree) {
-            return Ok(*b);
-        }
-        let b = self.repo.blob_in_tree(tree, policy::FILE_NAME)?;
-        self.policy_blobs.insert(*tree, b);
-        Ok(b)
-    }
-
-    fn resolve(&mut self, tree: &ObjectId, raw: Rc<RawPolicy>, blob: ObjectId) -> Result<Resolved> {
-        let mut by_cert = HashMap::new();
-        let mut by_ssh = HashMap::new();
-        let mut validity = HashMap::new();
-        let mut keyless = Vec::new();
-        let mut by_pgp = Vec::new();
-        let mut anchored = Vec::new();
-        for (name, id) in &raw.identities {
-            let shared: Arc<str> = name.get().as_str().into();
-            if let Some(path) = &id.certificate
-                && let Some(cert_blob) = self.repo.blob_in_tree(tree, path.get())?
-            {
-                if !self.fingerprints.contains_key(&cert_blob) {
-                    let facts = x509::parse(&self.repo.blob_by_id(&cert_blob)?).ok();
-                    self.fingerprints.insert(cert_blob, facts);
-                }
-                if let Some(Some(f)) = self.fingerprints.get(&cert_blob) {
-                    by_cert.insert(f.fingerprint_sha256.clone(), shared.clone());
-                    validity.insert(name.get().clone(), (f.not_before, f.not_after));
-                }
-            }
-            if let Some(k) = &id.ssh_key
-                && let Some(b) = ssh::key_blob(k.get())
-            {
-                by_ssh.insert(b, shared.clone());
-            }
-            if let Some(path) = &id.openpgp_key
-                && let Some(b) = self.repo.blob_in_tree(tree, path.get())?
-                && let Ok(keys) = openpgp::read_keys(&self.repo.blob_by_id(&b)?)
-            {
-                by_pgp.push((shared.clone(), keys));
-            }
-            // a CA file that is missing or holds no CA anchors nothing
-            if let Some(x) = &id.x509
-                && let Some(b) = self.repo.blob_in_tree(tree, x.get().ca.get())?
-                && let Ok(cas) = x509::ca_certificates(&self.repo.blob_by_id(&b)?)
-            {
-                anchored.push((
-                    shared.clone(),
-                    fulcio::TrustedRoot {
-                        cas,
-                        tlogs: Vec::new(),
-                    },
-                    x.get().subject.get().clone(),
-                ));
-            }
-            if let Some(kl) = &id.keyless {
-                keyless.push((
-                    shared.clone(),
-                    kl.issuer.get().clone(),
-                    kl.subject.get().clone(),
-                ));
-            }
-        }
-        // a trusted root that is missing or does not parse trusts nothing
-        let trust = match &raw.sigstore {
-            Some(sg) => match self.repo.blob_in_tree(tree, sg.trusted_root.get())? {
-                Some(b) => fulcio::TrustedRoot::from_json(&self.repo.blob_by_id(&b)?).ok(),
-                None => None,
-            },
-            None => None,
-        };
-        Ok(Resolved {
-            raw,
-            blob,
-            by_cert,
-            by_ssh,
-            validity,
-            keyless,
-            by_pgp,
-            anchored,
-            trust,
-        })
-    }
-}
-
-fn ts(t: i64) -> OffsetDateTime {
-    OffsetDateTime::from_unix_timestamp(t).unwrap_or(OffsetDateTime::UNIX_EPOCH)
-}
-
-/// What a signer certificate says (its facts, and the keyless identity it
-/// binds, if any), parsed once per certificate and thread: a history repeats
-/// a handful of certificates.
-fn certificate_facts(
-    der: &[u8],
-) -> std::result::Result<(x509::CertFacts, Option<fulcio::KeylessIdentity>), (Reason, String)> {
-    use std::cell::RefCell;
-    type Facts = (x509::CertFacts, Option<fulcio::KeylessIdentity>);
-    thread_local! {
-        static SEEN: RefCell<HashMap<Vec<u8>, Facts>> = RefCell::new(HashMap::new());
-    }
-    let key = {
-        use sha2::Digest;
-        sha2::Sha256::digest(der).to_vec()
-    };
-    if let Some(f) = SEEN.with(|m| m.borrow().get(&key).cloned()) {
-        return Ok(f);
-    }
-    let facts = x509::parse(der).map_err(|e| (Reason::BadSignature, e.to_string()))?;
-    let keyless = fulcio::identity(der)
-        .ok()
-        .filter(|identity| identity.issuer.is_some());
-    let f = (facts, keyless);
-    SEEN.with(|m| {
-        let mut m = m.borrow_mut();
-        if m.len() >= 256 {
-            m.clear();
-        }
-        m.insert(key, f.clone());
-    });
-    Ok(f)
-}
-
-/// Check a signature cryptographically: who made it, and when they say.
-fn check_signature(
-    sig: &[u8],
-    payload: &[u8],
-    claimed: i64,
-) -> std::result::Result<Checked, (Reason, String)> {
-    if sig.starts_with(b"-----BEGIN SIGNED MESSAGE-----")
-        || sig.starts_with(b"-----BEGIN PKCS7-----")
-    {
-        let v = cms::verify_detached(sig, payload).map_err(|e| match e {
-            cms::CmsError::Unsupported(u) => (Reason::UnsupportedSignature, u),
-            other => (Reason::BadSignature, other.to_string()),
-        })?;
-        let (facts, keyless) = certificate_facts(&v.certificate)?;
-        let (signed_at, time_source) = match v.signing_time {
-            Some(t) => (t, "signing-time attribute (untrusted)"),
-            None => (ts(claimed), "committer date (untrusted)"),
-        };
-        let signer = match keyless {
-            Some(identity) => {
-                let mut certs = vec![v.certificate];
-                certs.extend(v.chain);
-                Signer::Keyless(Box::new(KeylessSigner {
-                    fingerprint: facts.fingerprint_sha256,
-                    subject: facts.subject,
-                    certs,
-                    identity,
-                    rekor: v.rekor,
-                }))
-            }
-            _ => {
-                let mut certs = vec![v.certificate];
-                certs.extend(v.chain);
-                Signer::Cert {
-                    fingerprint: facts.fingerprint_sha256.into(),
-                    subject: facts.subject.into(),
-                    certs: certs.into(),
-                }
-            }
-        };
-        return Ok(Checked {
-            signer,
-            signed_at,
-            time_source,
-        });
-    }
-    if sig.starts_with(b"-----BEGIN SSH SIGNATURE-----") {
-        let v = ssh::verify(sig, payload).map_err(|e| match e {
-            ssh::SshSigError::Unsupported(u) => (Reason::UnsupportedSignature, u),
-            other => (Reason::BadSignature, other.to_string()),
-        })?;
-        return Ok(Checked {
-            signer: Signer::Ssh {
-                blob: v.public_key.into(),
-            },
-            signed_at: ts(claimed),
-            time_source: "committer date (untrusted)",
-        });
-    }
-    if sig.starts_with(b"-----BEGIN PGP SIGNATURE-----") {
-        openpgp::well_formed(sig).map_err(|e| match e {
-            openpgp::PgpError::Unsupported(u) => (Reason::UnsupportedSignature, u),
-            other => (Reason::BadSignature, other.to_string()),
-        })?;
-        return Ok(Checked {
-            signed_at: ts(openpgp::created(sig).unwrap_or(claimed)),
-            time_source: "signature creation time (untrusted)",
-            signer: Signer::Pgp {
-                sig: sig.to_vec(),
-                payload: payload.to_vec(),
-            },
-        });
-    }
-    Err((
-        Reason::BadSignature,
-        "the signature is not in a format sigctl knows".into(),
-    ))
-}
-
-type Check = std::result::Result<Checked, (Reason, String)>;
-
-/// Stored in the cache by position: append only.
-const TIME_SOURCES: &[&str] = &[
-    "signing-time attribute (untrusted)",
-    "committer date (untrusted)",
-    "signature creation time (untrusted)",
-    REKOR_TIME,
-];
-
-/// The storable form of a check; keyless and OpenPGP checks are not stored
-/// (their certificates or signatures would have to be, to check them again
-/// under each policy).
-fn to_stored(c: Option<&Check>) -> cache::Stored {
-    let source = |s: &str| TIME_SOURCES.iter().position(|t| *t == s).unwrap_or(0) as u8;
-    match c {
-        None
-        | Some(Ok(Checked {
-            signer: Signer::Keyless(_) | Signer::Pgp { .. },
-            ..
-        })) => cache::Stored::Unchecked,
-        Some(Ok(Checked {
-            signer:
-                Signer::Cert {
-                    fingerprint,
-                    subject,
-                    certs,
-                },
-            signed_at,
-            time_source,
-        })) => cache::Stored::Cert {
-            fingerprint: fingerprint.clone(),
-            subject: subject.clone(),
-            certs: certs.clone(),
-            signed_at: signed_at.unix_timestamp(),
-            time_source: source(time_source),
-        },
-        Some(Ok(Checked {
-            signer: Signer::Ssh { blob },
-            signed_at,
-            time_source,
-        })) => cache::Stored::Ssh {
-            key: blob.clone(),
-            signed_at: signed_at.unix_timestamp(),
-            time_source: source(time_source),
-        },
-        Some(Err((reason, message))) => cache::Stored::Failed {
-            reason: reason.as_str().to_owned(),
-            message: message.clone(),
-        },
-    }
-}
-
-fn from_stored(e: &cache::Stored) -> Option<Check> {
-    let source = |n: &u8| TIME_SOURCES.get(usize::from(*n)).copied();
-    Some(match e {
-        cache::Stored::Unchecked => return None,
-        cache::Stored::Cert {
-            fingerprint,
-            subject,
-            certs,
-            signed_at,
-            time_source,
-        } => Ok(Checked {
-            signer: Signer::Cert {
-                fingerprint: fingerprint.clone(),
-                subject: subject.clone(),
-                certs: certs.clone(),
-            },
-            signed_at: ts(*signed_at),
-            time_source: source(time_source)?,
-        }),
-        cache::Stored::Ssh {
-            key,
-            signed_at,
-            time_source,
-        } => Ok(Checked {
-            signer: Signer::Ssh { blob: key.clone() },
-            signed_at: ts(*signed_at),
-            time_source: source(time_source)?,
-        }),
-        cache::Stored::Failed { reason, message } => Err((Reason::parse(reason)?, message.clone())),
-    })
-}
-
-/// One allocation per signer, not per commit: the SSH key and the
-/// certificate chain of a check are replaced by an earlier check's.
-#[derive(Default)]
-struct Shared {
-    keys: std::collections::HashSet<Arc<[u8]>>,
-    /// by fingerprint: each distinct chain that came with that leaf
-    certs: HashMap<Arc<str>, Vec<Signer>>,
-}
-
-impl Shared {
-    fn intern(&mut self, check: &mut Check) {
-        match check {
-            Ok(Checked {
-                signer: Signer::Ssh { blob },
-                ..
-            }) => match self.keys.get(blob) {
-                Some(k) => *blob = k.clone(),
-                None => {
-                    self.keys.insert(blob.clone());
-                }
-            },
-            Ok(Checked { signer, .. }) => {
-                if let Signer::Cert {
-                    fingerprint, certs, ..
-                } = &*signer
-                {
-                    let seen = self.certs.entry(fingerprint.clone()).or_default();
-                    let same = seen
-                        .iter()
-                        .find(|s| matches!(s, Signer::Cert { certs: c, .. } if c[..] == certs[..]));
-                    match same {
-                        Some(first) => *signer = first.clone(),
-                        None => seen.push(signer.clone()),
-                    }
-                }
-            }
-            _ => {}
-        }
-    }
-}
-
-/// What the walk learnt of the commits it read (those not in the cache):
-/// their signature checks and the signing.toml blob of their trees.
-#[derive(Default)]
-struct Fresh {
-    checks: IdMap<Check>,
-    policy_blobs: Vec<(ObjectId, Option<ObjectId>)>,
-}
-
-/// Walk (see [`Repo::commits_parents_first`]) while workers on the other
-/// cores check each signature the walk reads and look up the signing.toml of
-/// its tree: each commit is read once, and the walk and the crypto overlap.
-fn walk_checking(
-    repo: &Repo,
-    tips: &[ObjectId],
-    bases: &[ObjectId],
-    known: &dyn Fn(&ObjectId) -> Option<CommitInfo>,
-) -> Result<(Vec<CommitInfo>, Fresh)> {
-    struct Job {
-        id: ObjectId,
-        tree: ObjectId,
-        claimed: i64,
-        signature: Option<(Vec<u8>, Vec<u8>)>,
-    }
-    let workers = std::thread::available_parallelism()
-        .map_or(1, usize::from)
-        .clamp(1, 16);
-    let (tx, rx) = std::sync::mpsc::sync_channel::<Job>(4096);
-    let rx = std::sync::Mutex::new(rx);
-    std::thread::scope(|s| {
-        let handles: Vec<_> = (0..workers)
-            .map(|_| {
-                let rx = &rx;
-                let repo = repo.clone();
-                s.spawn(move || {
-                    let mut fresh = Fresh::default();
-                    let mut shared = Shared::default();
-                    loop {
-                        let job = match rx.lock() {
-                            Ok(r) => r.recv(),
-                            Err(_) => break,
-                        };
-                        let Ok(job) = job else { break };
-                        let blob = repo
-                            .blob_in_tree(&job.tree, policy::FILE_NAME)
-                            .ok()
-                            .flatten();
-                        fresh.policy_blobs.push((job.tree, blob));
-                        if let Some((sig, payload)) = job.signature {
-                            let mut check = check_signature(&sig, &payload, job.claimed);
-                            shared.intern(&mut check);
-                            fresh.checks.insert(job.id, check);
-                        }
-                    }
-                    fresh
-                })
-            })
-            .collect();
-        let walked = repo.commits_parents_first_with(tips, bases, known, &|info, raw| {
-            let signature = (info.signed && !info.duplicate_signature)
-                .then(|| crate::repo::walk::split_commit_signature(raw))
-                .flatten();
-            let _ = tx.send(Job {
-                id: info.id,
-                tree: info.tree,
-                claimed: info.committer_time,
-                signature,
-            });
-        });
-        drop(tx);
-        let mut fresh = Fresh::default();
-        for h in handles {
-            let part = h.join().unwrap_or_else(|e| std::panic::resume_unwind(e));
-            fresh.checks.extend(part.checks);
-            fresh.policy_blobs.extend(part.policy_blobs);
-        }
-        Ok((walked?, fresh))
-    })
-}
-
-/// Every commit's signature check, from the walk's workers or the cache (a
-/// signed commit in neither, such as a cached keyless one, is checked now on
-/// every core); and the signing.toml blob of every commit's tree. Returns
-/// the checks aligned with `commits` and whether anything was new.
-fn check_all(
-    engine: &mut Engine,
-    commits: &[CommitInfo],
-    cached: &IdMap<cache::Entry>,
-    mut fresh: Fresh,
-) -> (Vec<Option<Check>>, bool) {
-    let mut out: Vec<Option<Check>> = Vec::with_capacity(commits.len());
-    out.resize_with(commits.len(), || None);
-    let mut todo: Vec<(usize, ObjectId, i64)> = Vec::new();
-    let mut trees: Vec<ObjectId> = Vec::new();
-    let mut new = !fresh.policy_blobs.is_empty();
-    for (tree, blob) in fresh.policy_blobs.drain(..) {
-        engine.policy_blobs.insert(tree, blob);
-    }
-    for (n, c) in commits.iter().enumerate() {
-        let entry = cached.get(&c.id);
-        if let Some(e) = entry {
-            engine.policy_blobs.entry(c.tree).or_insert(e.policy);
-        } else if !engine.policy_blobs.contains_key(&c.tree) {
-            trees.push(c.tree);
-        }
-        if !c.signed || c.duplicate_signature {
-            continue;
-        }
-        if let Some(check) = fresh.checks.remove(&c.id) {
-            out[n] = Some(check);
-            continue;
-        }
-        match entry.and_then(|e| from_stored(&e.check)) {
-            Some(check) => out[n] = Some(check),
-            None => todo.push((n, c.id, c.committer_time)),
-        }
-    }
-    new |= !todo.is_empty() || !trees.is_empty();
-    let blobs = engine.repo.par_map(&trees, |repo, tree| {
-        repo.blob_in_tree(tree, policy::FILE_NAME).ok().flatten()
-    });
-    for (tree, blob) in trees.into_iter().zip(blobs) {
-        engine.policy_blobs.insert(tree, blob);
-    }
-    let done = engine.repo.par_map(&todo, |repo, (_, id, claimed)| {
-        match repo.commit_signature(id) {
-            Ok(Some((sig, payload))) => check_signature(&sig, &payload, *claimed),
-            _ => Err((
-                Reason::BadSignature,
-                "the signature could not be read".into(),
-            )),
-        }
-    });
-    for ((n, _, _), check) in todo.into_iter().zip(done) {
-        out[n] = Some(check);
-    }
-    // one allocation per signer, not per commit (across the workers too)
-    let mut shared = Shared::default();
-    for check in out.iter_mut().flatten() {
-        shared.intern(check);
-    }
-    (out, new)
-}
-
-/// The time a signature is judged at under a policy, and whether the signer
-/// could not have chosen it: a keyless signature with a Rekor entry whose
-/// promise a log key of the policy's trusted root signed is judged at the
-/// entry's integrated time; an entry that does not verify is refused.
-fn effective_time(
-    parent: &Resolved,
-    checked: &Checked,
-) -> std::result::Result<(OffsetDateTime, bool), (Reason, String)> {
-    if let Signer::Keyless(k) = &checked.signer
-        && let Some((entry, body)) = &k.rekor
-        && let Some(trust) = &parent.trust
-    {
-        return match signature::rekor::verify(entry, body, &trust.tlogs) {
-            Ok(Some(at)) => Ok((at, true)),
-            // a log the policy does not trust: the signer's own time, untrusted
-            Ok(None) => Ok((checked.signed_at, false)),
-            Err(e) => Err((Reason::BadSignature, e)),
-        };
-    }
-    Ok((checked.signed_at, false))
-}
-
-/// `checked`, judged at its trusted time under `policy` when it has one.
-fn with_trusted_time(policy: &Resolved, mut checked: Checked) -> Checked {
-    if let Ok((at, true)) = effective_time(policy, &checked) {
-        checked.signed_at = at;
-        checked.time_source = REKOR_TIME;
-    }
-    checked
-}
-
-const REKOR_TIME: &str = "Rekor integrated time";
-
-/// The CA-anchored identity a certificate is for: it names the identity's
-/// subject and chains to its CA at the signing time.
-fn anchored(
-    parent: &Resolved,
-    subject: &str,
-    certs: &[Vec<u8>],
-    at: OffsetDateTime,
-) -> std::result::Result<Arc<str>, (Reason, String)> {
-    let unknown = || {
-        (
-            Reason::UnknownSigner,
-            format!("the signer ({subject}) is no identity of the policy in force"),
-        )
-    };
-    let (leaf, chain) = certs.split_first().ok_or_else(unknown)?;
-    let names = x509::names(leaf);
-    let mut last = None;
-    for (name, cas, want) in &parent.anchored {
-        if !names.iter().any(|n| n == want) {
-            continue;
-        }
-        match fulcio::verify_chain(leaf, chain, cas, at) {
-            Ok(()) => return Ok(name.clone()),
-            Err(e) => {
-                last = Some((
-                    Reason::CertificateInvalidAtSigning,
-                    format!("identity `{name}`: {e}"),
-                ))
-            }
-        }
-    }
-    Err(last.unwrap_or_else(unknown))
-}
-
-/// Why an identity cannot vouch for a signature under a policy.
-fn authorise(
-    parent: &Resolved,
-    tips: &[Rc<Resolved>],
-    checked: &Checked,
-    envs: &[String],
-    changes_policy: bool,
-) -> std::result::Result<Arc<str>, (Reason, String)> {
-    let (at, trusted) = effective_time(parent, checked)?;
-    let identity = match &checked.signer {
-        Signer::Cert {
-            fingerprint,
-            subject,
-            certs,
-        } => match parent.by_cert.get(&**fingerprint) {
-            Some(name) => name.clone(),
-            None => anchored(parent, subject, certs, at)?,
-        },
-        Signer::Keyless(k) => match parent.by_cert.get(&k.fingerprint) {
-            Some(name) => name.clone(),
-            None => {
-                let KeylessSigner {
-                    subject,
-                    certs,
-                    identity,
-                    ..
-                } = &**k;
-                let trust = parent.trust.as_ref().ok_or_else(|| {
-                    (
-                        Reason::UnknownSigner,
-                        format!(
-                            "a Sigstore keyless signature by {} ({subject}), but the policy in force names no `sigstore.trusted_root` to check it against",
-                            identity.subject
-                        ),
-                    )
-                })?;
-                let name = parent
-                    .keyless
-                    .iter()
-                    .find(|(_, issuer, subj)| *subj == identity.subject && Some(issuer) == identity.issuer.as_ref())
-                    .map(|(n, _, _)| n.clone())
-                    .ok_or_else(|| {
-                        (
-                            Reason::UnknownSigner,
-                            format!(
-                                "the keyless signer {} (issuer {}) is no identity of the policy in force",
-                                identity.subject,
-                                identity.issuer.as_deref().unwrap_or("unknown")
-                            ),
-                        )
-                    })?;
-                fulcio::verify_chain(&certs[0], &certs[1..], trust, at).map_err(|e| {
-                    (
-                        Reason::CertificateInvalidAtSigning,
-                        format!("keyless identity `{name}`: {e}"),
-                    )
-                })?;
-                name
-            }
-        },
-        Signer::Pgp { sig, payload } => {
-            let mut last = (
-                Reason::UnknownSigner,
-                "the OpenPGP signer is no identity of the policy in force".to_owned(),
-            );
-            let mut found = None;
-            for (name, keys) in &parent.by_pgp {
-                match openpgp::verify(sig, payload, keys) {
-                    Ok(_) => {
-                        found = Some(name.clone());
-                        break;
-                    }
-                    Err(openpgp::PgpError::UnknownKey) => {}
-                    Err(
-                        e @ (openpgp::PgpError::BadSignature | openpgp::PgpError::Malformed(_)),
-                    ) => {
-                        last = (Reason::BadSignature, e.to_string());
-                    }
-                    Err(e) => last = (Reason::UnsupportedSignature, e.to_string()),
-                }
-            }
-            found.ok_or(last)?
-        }
-        Signer::Ssh { blob } => parent.by_ssh.get(&**blob).cloned().ok_or_else(|| {
-            (
-                Reason::UnknownSigner,
-                "the signer's SSH key is no identity of the policy in force".to_owned(),
-            )
-        })?,
-    };
-    // a revocation the parent policy already holds: nothing, whatever the time
-    if parent
-        .raw
-        .revocations
-        .iter()
-        .any(|r| **r.identity.get() == *identity)
-    {
-        return Err((
-            Reason::RevokedKey,
-            format!("identity `{identity}` was already revoked by the policy in force"),
-        ));
-    }
-    // revocations at the tips apply to the whole range, by signing time
-    for r in tips
-        .iter()
-        .flat_map(|t| t.raw.revocations.iter())
-        .filter(|r| **r.identity.get() == *identity)
-    {
-        let from = match (r.reason.get(), &r.compromised_since) {
-            (RevocationReason::KeyCompromise, Some(since)) => since.get().0,
-            _ => r.revoked_at.get().0,
-        };
-        if at >= from {
-            return Err((
-                Reason::RevokedKey,
-                format!(
-                    "identity `{identity}` is revoked for signatures from {}",
-                    policy::timestamp::Timestamp(from)
-                ),
-            ));
-        }
-    }
-    if let Some((nb, na)) = parent.validity.get(&*identity)
-        && (at < *nb || at >= *na)
-    {
-        return Err((
-            Reason::CertificateInvalidAtSigning,
-            format!(
-                "the certificate of `{identity}` was not valid at {} (valid {} to {})",
-                policy::timestamp::Timestamp(at),
-                nb.date(),
-                na.date()
-            ),
-        ));
-    }
-    let id = parent
-        .raw
-        .identities
-        .iter()
-        .find(|(k, _)| **k.get() == *identity)
-        .map(|(_, v)| v.get())
-        .ok_or_else(|| {
-            (
-                Reason::UnknownSigner,
-                format!("identity `{identity}` is not declared"),
-            )
-        })?;
-    for env in envs {
-        let listed = id.environments.iter().any(|e| e.get() == env);
-        let excepted = parent.raw.exceptions.iter().any(|x| {
-            **x.identity.get() == *identity
-                && x.environments.iter().any(|e| e.get() == env)
-                && at < x.expires.get().0
-        });
-        if !listed && !excepted {
-            return Err((
-                Reason::WrongEnvironment,
-                format!("identity `{identity}` does not sign for environment `{env}`"),
-            ));
-        }
-        let trusted_time_required = parent.raw.environments.iter().any(|(k, e)| {
-            k.get() == env.as_str() && e.require_trusted_time.as_ref().is_some_and(|b| *b.get())
-        });
-        if trusted_time_required && !trusted {
-            return Err((
-                Reason::UntrustedTime,
-                format!(
-                    "environment `{env}` requires a transparency-log or RFC 3161 time; this signature has only a time its signer chose"
-                ),
-            ));
-        }
-    }
-    if changes_policy {
-        let owner = id.owner.get();
-        if !parent.raw.policy.admins.iter().any(|a| a.get() == owner) {
-            return Err((
-                Reason::PolicyChangeWithoutAdmin,
-                format!(
-                    "signing.toml changed, but `{identity}` (owner `{owner}`) is not owned by an admin of the previous policy"
-                ),
-            ));
-        }
-    }
-    Ok(identity)
-}
-
-/// The first commit (parents first) whose tree has signing.toml while none
-/// of its parents' trees has: the commit that introduced the policy.
-fn introducing_commit(engine: &mut Engine, commits: &[CommitInfo]) -> Result<Option<ObjectId>> {
-    let inside: IdSet = commits.iter().map(|c| c.id).collect();
-    let mut with_policy = IdSet::default();
-    for c in commits {
-        if engine.policy_blob(&c.tree)?.is_some() {
-            let mut parent_has = false;
-            for p in &c.parents {
-                parent_has |= if inside.contains(p) {
-                    with_policy.contains(p)
-                } else {
-                    // a parent outside the walk (behind a range's base)
-                    let tree = engine.repo.commit_info(p)?.tree;
-                    engine.policy_blob(&tree)?.is_some()
-                };
-            }
-            with_policy.insert(c.id);
-            if !parent_has {
-                return Ok(Some(c.id));
-            }
-        }
-    }
-    Ok(None)
-}
-
-/// The environment a ref belongs to under a policy (the most specific pattern).
-fn environment_of(policy: &RawPolicy, refname: &str) -> Option<String> {
-    policy
-        .environments
-        .iter()
-        .flat_map(|(name, env)| env.refs.iter().map(move |p| (name.get(), p.get())))
-        .filter(|(_, p)| ref_pattern::matches(p, refname))
-        .max_by_key(|(_, p)| ref_pattern::specificity(p))
-        .map(|(n, _)| n.clone())
-}
-
-/// Verify what `opts` names.
 /// Progress callback: `(stage, done, total)`. The engine never prints; the
 /// front-end draws what it likes (a bar on a terminal, nothing elsewhere).
 pub type Progress<'a> = &'a dyn Fn(&str, usize, usize);
 
+/// Where a commit stands in the chain.
+#[derive(Clone, Copy)]
+struct State {
+    valid: bool,
+    /// valid by its own signature (not by an exception)
+    signed_valid: bool,
+    /// the first failing commit on its way to the trust root
+    first_failure: Option<ObjectId>,
+}
+
+/// The policies each commit's history has held (what a merge may not
+/// restore without an admin of the parent that replaced them), computed
+/// only when a merge asks, each commit once.
+#[derive(Default)]
+struct PolicyHistory {
+    sets: IdMap<Rc<[PolicyId]>>,
+}
+
+impl PolicyHistory {
+    /// The policies `commit`'s history (itself included) has held.
+    fn of(
+        &mut self,
+        engine: &mut Engine,
+        known: &dyn Fn(&ObjectId) -> Option<CommitInfo>,
+        commit: &ObjectId,
+    ) -> Rc<[PolicyId]> {
+        // parents first, without recursion: history depth is the attacker's
+        let mut stack = vec![(*commit, false)];
+        while let Some((id, expanded)) = stack.pop() {
+            if self.sets.contains_key(&id) {
+                continue;
+            }
+            let Some(info) = known(&id).or_else(|| engine.repo.commit_info(&id).ok()) else {
+                // a missing object (a shallow clone): nothing known before it
+                self.sets.insert(id, Rc::from(Vec::new()));
+                continue;
+            };
+            if !expanded {
+                stack.push((id, true));
+                stack.extend(
+                    info.parents
+                        .iter()
+                        .filter(|p| !self.sets.contains_key(*p))
+                        .map(|p| (*p, false)),
+                );
+                continue;
+            }
+            let own = engine.policy_id(&info.tree).ok().flatten();
+            let parents: Vec<Rc<[PolicyId]>> = info
+                .parents
+                .iter()
+                .filter_map(|p| self.sets.get(p).cloned())
+                .collect();
+            let set = match parents.as_slice() {
+                [one] if own.is_none_or(|o| one.contains(&o)) => one.clone(),
+                _ => {
+                    let mut ids: Vec<PolicyId> =
+                        parents.iter().flat_map(|s| s.iter().copied()).collect();
+                    ids.extend(own);
+                    ids.sort_unstable();
+                    ids.dedup();
+                    ids.into()
+                }
+            };
+            self.sets.insert(id, set);
+        }
+        self.sets
+            .get(commit)
+            .cloned()
+            .unwrap_or_else(|| Rc::from(Vec::new()))
+    }
+}
+
+/// Which verified refs reach each commit: each spec is judged by its own
+/// environment, and a commit reachable from several meets all of theirs.
+struct Reach {
+    words: usize,
+    bits: Vec<u64>,
+}
+
+impl Reach {
+    fn new(commits: &[CommitInfo], seeds: &[(ObjectId, usize)], n: usize) -> Self {
+        let words = n.div_ceil(64).max(1);
+        let mut bits = vec![0u64; commits.len() * words];
+        let index: IdMap<usize> = commits.iter().enumerate().map(|(i, c)| (c.id, i)).collect();
+        for (id, bit) in seeds {
+            if let Some(i) = index.get(id) {
+                bits[i * words + bit / 64] |= 1 << (bit % 64);
+            }
+        }
+        for (i, c) in commits.iter().enumerate().rev() {
+            for p in &c.parents {
+                if let Some(&j) = index.get(p) {
+                    for w in 0..words {
+                        let v = bits[i * words + w];
+                        bits[j * words + w] |= v;
+                    }
+                }
+            }
+        }
+        Reach { words, bits }
+    }
+
+    fn of(&self, i: usize) -> &[u64] {
+        &self.bits[i * self.words..(i + 1) * self.words]
+    }
+
+    fn has(set: &[u64], bit: usize) -> bool {
+        set[bit / 64] & (1 << (bit % 64)) != 0
+    }
+}
+
+/// What the judgement of a history needs besides the commits.
+struct Judge<'r> {
+    root: ObjectId,
+    base_ancestors: IdSet,
+    /// per commit: the policy of its own tree
+    own: Vec<Option<PolicyId>>,
+    /// per commit: the set of verified branch refs that reach it (interned)
+    refsets: Vec<u32>,
+    refset_refs: Vec<Rc<[String]>>,
+    /// per commit: whether a spec (not only HEAD) reaches it
+    reported: Vec<bool>,
+    history: PolicyHistory,
+    known: &'r dyn Fn(&ObjectId) -> Option<CommitInfo>,
+}
+
+/// One pass over the history: every commit, parents first.
+struct Pass {
+    results: Vec<ObjectResult>,
+    state: IdMap<State>,
+}
+
+impl Judge<'_> {
+    #[allow(clippy::too_many_arguments)]
+    fn run(
+        &mut self,
+        engine: &mut Engine,
+        commits: &[CommitInfo],
+        checks: &[Option<Check>],
+        tips: &[Rc<Resolved>],
+        excepted: &IdSet,
+        progress: &dyn Fn(usize),
+    ) -> Pass {
+        let by_id: IdMap<usize> = commits.iter().enumerate().map(|(i, c)| (c.id, i)).collect();
+        let mut state: IdMap<State> =
+            IdMap::with_capacity_and_hasher(commits.len(), Default::default());
+        let mut results = Vec::with_capacity(commits.len());
+        let mut env_memo: HashMap<(PolicyId, u32), Rc<[String]>> = HashMap::new();
+        for (n, c) in commits.iter().enumerate() {
+            if n % 2048 == 0 {
+                progress(n);
+            }
+            let mut result = ObjectResult::new(c.id, Kind::Commit);
+            let outcome = self.judge_one(
+                engine,
+                c,
+                n,
+                &checks[n],
+                tips,
+                &by_id,
+                commits,
+                &state,
+                excepted,
+                &mut env_memo,
+            );
+            let parent_valid = |state: &IdMap<State>, p: &ObjectId| {
+                state.get(p).map_or(
+                    self.base_ancestors.contains(p) || excepted.contains(p),
+                    |s| s.valid,
+                )
+            };
+            match outcome {
+                Ok((identity, checked)) => {
+                    result.verdict = Verdict::Valid;
+                    result.identity = Some(identity);
+                    result.reason = Reason::Authorised;
+                    result.message = "signed by an identity the policy in force authorises".into();
+                    result.signed_at = Some(checked.signed_at);
+                    result.time_source = checked.time_source;
+                    state.insert(
+                        c.id,
+                        State {
+                            valid: true,
+                            signed_valid: true,
+                            first_failure: None,
+                        },
+                    );
+                }
+                Err((reason, message, judged_at)) => {
+                    if let Some((at, source)) = judged_at {
+                        result.signed_at = Some(at);
+                        result.time_source = source;
+                    }
+                    result.verdict = if reason == Reason::Unsigned {
+                        Verdict::Unsigned
+                    } else {
+                        Verdict::Invalid
+                    };
+                    result.reason = reason;
+                    result.message = message.into();
+                    // an exception passes a failing commit, but never a
+                    // policy change nor history foreign to the trust root
+                    let mut keeps_policy = || {
+                        c.parents.iter().any(|p| {
+                            parent_valid(&state, p)
+                                && by_id.get(p).map_or_else(
+                                    || {
+                                        engine
+                                            .repo
+                                            .commit_info(p)
+                                            .ok()
+                                            .and_then(|i| engine.policy_id(&i.tree).ok())
+                                            .flatten()
+                                    },
+                                    |&i| self.own[i],
+                                ) == self.own[n]
+                        })
+                    };
+                    if excepted.contains(&c.id)
+                        && reason != Reason::ForeignHistory
+                        && keeps_policy()
+                    {
+                        result.verdict = Verdict::Valid;
+                        result.message = format!(
+                            "{} (excepted by an exception of an authenticated policy at a verified tip)",
+                            result.message
+                        )
+                        .into();
+                        state.insert(
+                            c.id,
+                            State {
+                                valid: true,
+                                signed_valid: false,
+                                first_failure: None,
+                            },
+                        );
+                    } else {
+                        let first = if reason == Reason::BrokenChain {
+                            c.parents
+                                .iter()
+                                .find_map(|p| state.get(p).and_then(|s| s.first_failure))
+                        } else {
+                            Some(c.id)
+                        };
+                        state.insert(
+                            c.id,
+                            State {
+                                valid: false,
+                                signed_valid: false,
+                                first_failure: first.or(Some(c.id)),
+                            },
+                        );
+                    }
+                }
+            }
+            if self.reported[n] {
+                results.push(result);
+            }
+        }
+        Pass { results, state }
+    }
+
+    #[allow(clippy::too_many_arguments, clippy::type_complexity)]
+    fn judge_one(
+        &mut self,
+        engine: &mut Engine,
+        c: &CommitInfo,
+        n: usize,
+        check: &Option<Check>,
+        tips: &[Rc<Resolved>],
+        by_id: &IdMap<usize>,
+        commits: &[CommitInfo],
+        state: &IdMap<State>,
+        excepted: &IdSet,
+        env_memo: &mut HashMap<(PolicyId, u32), Rc<[String]>>,
+    ) -> std::result::Result<
+        (Arc<str>, Checked),
+        (Reason, String, Option<(OffsetDateTime, &'static str)>),
+    > {
+        let no_time = |(r, m): (Reason, String)| (r, m, None);
+        let descends = c.id == self.root
+            || c.parents
+                .iter()
+                .any(|p| state.contains_key(p) || self.base_ancestors.contains(p));
+        if !descends {
+            return Err(no_time((
+                Reason::ForeignHistory,
+                format!(
+                    "not descended from the trust root {}",
+                    self.root.to_hex_with_len(12)
+                ),
+            )));
+        }
+        if c.duplicate_signature {
+            return Err(no_time((
+                Reason::BadSignature,
+                "the commit carries more than one gpgsig header".into(),
+            )));
+        }
+        if !c.signed {
+            return Err(no_time((
+                Reason::Unsigned,
+                "the commit is not signed".into(),
+            )));
+        }
+        let checked = match check {
+            Some(Ok(c)) => c,
+            Some(Err(e)) => return Err(no_time(e.clone())),
+            None => {
+                return Err(no_time((
+                    Reason::BadSignature,
+                    "the signature was not checked".into(),
+                )));
+            }
+        };
+        let judged_at = Some((checked.signed_at, checked.time_source));
+        let fail = |e: (Reason, String)| (e.0, e.1, judged_at);
+        let own = self.own[n];
+        let own_policy = engine
+            .policy_of_tree(&c.tree)
+            .map_err(|e| fail((Reason::NoPolicy, e.to_string())))?;
+        // the policies that may vouch: the parents' (the trust root: its own)
+        let mut parents = Vec::with_capacity(c.parents.len().max(1));
+        let mut parent_ids = Vec::with_capacity(c.parents.len());
+        if c.id == self.root {
+            parents.push(ParentView {
+                policy: own_policy.clone(),
+                valid: true,
+            });
+        } else {
+            for p in &c.parents {
+                let tree = match by_id.get(p) {
+                    Some(&i) => commits[i].tree,
+                    None => match (self.known)(p) {
+                        Some(info) => info.tree,
+                        None => {
+                            engine
+                                .repo
+                                .commit_info(p)
+                                .map_err(|e| fail((Reason::NoPolicy, e.to_string())))?
+                                .tree
+                        }
+                    },
+                };
+                let policy = engine
+                    .policy_of_tree(&tree)
+                    .map_err(|e| fail((Reason::NoPolicy, e.to_string())))?;
+                let valid = state
+                    .get(p)
+                    .map_or(self.base_ancestors.contains(p), |s| s.valid)
+                    || excepted.contains(p);
+                parents.push(ParentView { policy, valid });
+                parent_ids.push(*p);
+            }
+        }
+        let refset = self.refsets[n];
+        let refs = self.refset_refs[refset as usize].clone();
+        let mut envs = |pol: &Resolved| -> Rc<[String]> {
+            env_memo
+                .entry((pol.id, refset))
+                .or_insert_with(|| {
+                    let mut e: Vec<String> = refs
+                        .iter()
+                        .filter_map(|r| environment_of(&pol.raw, r))
+                        .collect();
+                    e.sort();
+                    e.dedup();
+                    e.into()
+                })
+                .clone()
+        };
+        let known = self.known;
+        let history = &mut self.history;
+        let mut replaced = |j: usize, policy: PolicyId| -> bool {
+            parent_ids
+                .get(j)
+                .is_some_and(|p| history.of(engine, known, p).contains(&policy))
+        };
+        match rules::judge_commit(
+            own,
+            own_policy.as_deref(),
+            &parents,
+            tips,
+            checked,
+            &mut envs,
+            &mut replaced,
+        ) {
+            Judged::Ok(signed, i) => {
+                let pol = parents[i].policy.as_deref();
+                let checked = match pol {
+                    Some(p) => with_trusted_time(p, checked.clone()),
+                    None => checked.clone(),
+                };
+                Ok((signed.identity, checked))
+            }
+            Judged::Chain(i) => {
+                let first = parent_ids
+                    .get(i)
+                    .and_then(|p| state.get(p).and_then(|s| s.first_failure).or(Some(*p)));
+                Err(fail((
+                    Reason::BrokenChain,
+                    format!(
+                        "the chain from the trust root is broken at {}",
+                        first.map_or_else(|| "?".to_owned(), |f| f.to_hex_with_len(12).to_string())
+                    ),
+                )))
+            }
+            Judged::Refused(reason, message) => Err(fail((reason, message))),
+        }
+    }
+}
+
+/// The exceptions of the policies at the verified tips that list commits:
+/// (tip index, excepted commit). Full ids only, and only unexpired ones.
+fn commit_exceptions(
+    tip_policies: &[(usize, Rc<Resolved>)],
+    now: OffsetDateTime,
+) -> Vec<(usize, ObjectId)> {
+    let mut out = Vec::new();
+    for (tip, p) in tip_policies {
+        for x in p.raw.exceptions.iter().filter(|x| x.expires.get().0 > now) {
+            for c in &x.commits {
+                let hex = c.get().trim();
+                // a prefix matches nothing: an id can be ground to match one
+                if (hex.len() == 40 || hex.len() == 64)
+                    && hex.bytes().all(|b| b.is_ascii_hexdigit())
+                    && let Ok(id) = ObjectId::from_hex(hex.to_ascii_lowercase().as_bytes())
+                {
+                    out.push((*tip, id));
+                }
+            }
+        }
+    }
+    out
+}
+
+/// Verify what `opts` names.
 pub fn verify(
     repo: &Repo,
     opts: &VerifyOptions,
     config_trust_root: Option<String>,
-    _now: OffsetDateTime,
+    now: OffsetDateTime,
     progress: Option<Progress>,
 ) -> Result<VerifyReport> {
     let report = |stage: &str, done: usize, total: usize| {
@@ -969,14 +508,24 @@ pub fn verify(
     } else {
         opts.specs.clone()
     };
-    let mut tips = Vec::new();
+    let mut tips: Vec<Tip> = Vec::new();
+    let mut ranged: Vec<bool> = Vec::new();
     let mut bases = Vec::new();
     for s in &specs {
         let (tip, base) = repo.resolve_spec(s)?;
         tips.push(tip);
+        ranged.push(base.is_some());
         bases.extend(base);
     }
     let tip_commits: Vec<ObjectId> = tips.iter().map(|t| t.commit).collect();
+    // HEAD's revocations reach what is verified, once HEAD itself verifies:
+    // a tag verified alone meets the revocations of the branch it is on
+    let head = repo
+        .resolve_commit_id("HEAD")
+        .ok()
+        .filter(|h| !tip_commits.contains(h));
+    let mut walk_tips = tip_commits.clone();
+    walk_tips.extend(head);
     let mut warnings = Vec::new();
 
     let mut engine = Engine::new(repo);
@@ -987,24 +536,35 @@ pub fn verify(
         None => IdMap::default(),
     };
     let known = |id: &ObjectId| cached.get(id).map(|e| e.commit.clone());
-    // one walk: everything the specs reach, less what their bases already reach
-    let (all, fresh) = walk_checking(repo, &tip_commits, &bases, &known)?;
+    // one walk: everything the specs (and HEAD) reach, less what the bases reach
+    let (all, fresh) = walk::walk_checking(repo, &walk_tips, &bases, &known)?;
 
-    // the trust root
     let (root, pinned) = match opts.trust_root.clone().or(config_trust_root) {
         Some(r) => (repo.resolve_commit_id(&r)?, true),
         None => {
-            let mut root = introducing_commit(&mut engine, &all)?;
-            if root.is_none() && !bases.is_empty() {
-                // the policy came in before the range's base
-                let full = repo.commits_parents_first(&tip_commits, &[], &known)?;
-                root = introducing_commit(&mut engine, &full)?;
-            }
+            // from the history of the plain specs and of the ranges' bases,
+            // never from commits a range brings (nor from HEAD's)
+            let plain: Vec<ObjectId> = tips
+                .iter()
+                .zip(&ranged)
+                .filter(|(_, r)| !**r)
+                .map(|(t, _)| t.commit)
+                .collect();
+            let root = if bases.is_empty() && head.is_none() {
+                trust_root::introducing_commit(&mut engine, &all)?
+            } else {
+                let mut sources = plain;
+                sources.extend(bases.iter().copied());
+                let history = repo.commits_parents_first(&sources, &[], &known)?;
+                trust_root::introducing_commit(&mut engine, &history)?
+            };
             let root = root.ok_or_else(|| {
-                Error::Git(
+                Error::Git(if bases.is_empty() {
                     "no commit in this history has a signing.toml: nothing to verify against"
-                        .into(),
-                )
+                        .into()
+                } else {
+                    "no trust root: no commit before the range's base has a signing.toml, and a trust root is never taken from the commits a range brings; pin one with --trust-root COMMIT or `git config sigctl.trustRoot COMMIT`".into()
+                })
             })?;
             warnings.push(format!(
                 "trust root {} is the commit that introduced signing.toml, found by walking history: pin it with --trust-root or `git config sigctl.trustRoot {}`",
@@ -1022,58 +582,117 @@ pub fn verify(
     let pre = repo.ancestors(&root_info.parents, &known)?;
     let commits: Vec<CommitInfo> = all.into_iter().filter(|c| !pre.contains(&c.id)).collect();
     let base_ancestors = repo.ancestors(&bases, &known)?;
+
+    // a spec that reaches nothing descended from the trust root fails
+    let mut stray: Vec<ObjectResult> = Vec::new();
+    {
+        let walked: IdSet = commits.iter().map(|c| c.id).collect();
+        for t in &tips {
+            let c = t.commit;
+            let descends = c == root
+                || walked.contains(&c)
+                || (!pre.contains(&c) && repo.ancestors(&[c], &known)?.contains(&root));
+            if !descends && !stray.iter().any(|r| r.object == c) {
+                let mut r = ObjectResult::new(c, Kind::Commit);
+                r.reason = Reason::NotDescendantOfTrustRoot;
+                r.message = format!(
+                    "{} is not the trust root {} nor descended from it",
+                    t.refname.as_deref().unwrap_or("the spec's commit"),
+                    root.to_hex_with_len(12)
+                )
+                .into();
+                stray.push(r);
+            }
+        }
+    }
     drop(pre);
 
-    // the policies at the tips: their revocations and exceptions speak for the whole range
-    let mut tip_policies: Vec<Rc<Resolved>> = Vec::new();
-    for t in &tip_commits {
-        let tree = repo.commit_info(t)?.tree;
+    // the policies at the tips: their revocations reach the whole range (by
+    // time), their exceptions count once the tip itself verifies
+    let mut tip_policies: Vec<(usize, Rc<Resolved>)> = Vec::new();
+    for (i, t) in tip_commits.iter().enumerate() {
+        let tree = match known(t) {
+            Some(info) => info.tree,
+            None => repo.commit_info(t)?.tree,
+        };
         if let Some(p) = engine.policy_of_tree(&tree)? {
-            tip_policies.push(p);
+            tip_policies.push((i, p));
         }
     }
-    let excepted: std::collections::HashSet<String> = tip_policies
-        .iter()
-        .flat_map(|p| p.raw.exceptions.iter())
-        .flat_map(|x| x.commits.iter().map(|c| c.get().clone()))
-        .collect();
-    let is_excepted = |id: &ObjectId| {
-        !excepted.is_empty() && {
-            let id = id.to_string();
-            excepted
-                .iter()
-                .any(|e| e.len() >= 7 && id.starts_with(e.as_str()))
+    let head_policy = match head {
+        Some(h) => {
+            let tree = match known(&h) {
+                Some(info) => info.tree,
+                None => repo.commit_info(&h)?.tree,
+            };
+            engine.policy_of_tree(&tree)?
         }
+        None => None,
     };
 
-    // the environment of each verified branch (tags are judged on the tag
-    // object); a remote-tracking branch is judged as the branch it tracks
-    let mut branch_envs: Vec<String> = Vec::new();
+    // the branch refs whose environments each commit must meet; a
+    // remote-tracking branch is judged as the branch it tracks
+    let mut branch_of: Vec<Option<String>> = Vec::new();
     for t in &tips {
-        let Some(r) = &t.refname else { continue };
-        if r.starts_with("refs/tags/") {
-            continue;
-        }
-        let as_branch = match r
-            .strip_prefix("refs/remotes/")
-            .and_then(|rest| rest.split_once('/'))
+        let branch = t
+            .refname
+            .as_ref()
+            .filter(|r| !r.starts_with("refs/tags/"))
+            .map(|r| {
+                match r
+                    .strip_prefix("refs/remotes/")
+                    .and_then(|rest| rest.split_once('/'))
+                {
+                    Some((_, branch)) => format!("refs/heads/{branch}"),
+                    None => r.clone(),
+                }
+            });
+        if let Some(b) = &branch
+            && !tip_policies
+                .iter()
+                .any(|(_, p)| environment_of(&p.raw, b).is_some())
         {
-            Some((_, branch)) => format!("refs/heads/{branch}"),
-            None => r.clone(),
-        };
-        match tip_policies
-            .iter()
-            .find_map(|p| environment_of(&p.raw, &as_branch))
-        {
-            Some(env) => branch_envs.push(env),
-            None => warnings.push(format!(
-                "{r} matches no environment of signing.toml: only the base rule applies"
-            )),
+            warnings.push(format!(
+                "{} matches no environment of signing.toml: only the base rule applies",
+                t.refname.as_deref().unwrap_or(b)
+            ));
         }
+        branch_of.push(branch);
     }
+    let mut seeds: Vec<(ObjectId, usize)> = tip_commits
+        .iter()
+        .enumerate()
+        .map(|(i, c)| (*c, i))
+        .collect();
+    if let Some(h) = head {
+        seeds.push((h, tips.len()));
+    }
+    let reach = Reach::new(&commits, &seeds, seeds.len());
+    let mut refset_ids: HashMap<Vec<String>, u32> = HashMap::new();
+    let mut refset_refs: Vec<Rc<[String]>> = Vec::new();
+    let mut refsets = Vec::with_capacity(commits.len());
+    let mut reported = Vec::with_capacity(commits.len());
+    for i in 0..commits.len() {
+        let bits = reach.of(i);
+        let mut refs: Vec<String> = branch_of
+            .iter()
+            .enumerate()
+            .filter(|(b, r)| r.is_some() && Reach::has(bits, *b))
+            .filter_map(|(_, r)| r.clone())
+            .collect();
+        refs.sort();
+        refs.dedup();
+        let id = *refset_ids.entry(refs.clone()).or_insert_with(|| {
+            refset_refs.push(refs.into());
+            (refset_refs.len() - 1) as u32
+        });
+        refsets.push(id);
+        reported.push((0..tips.len()).any(|b| Reach::has(bits, b)));
+    }
+    drop(reach);
 
     report("checking signatures", 0, commits.len());
-    let (mut checks, fresh) = check_all(&mut engine, &commits, &cached, fresh);
+    let (checks, fresh) = walk::check_all(&mut engine, &commits, &cached, fresh);
     report("checking signatures", commits.len(), commits.len());
     if let Some(k) = opts.cache_key.as_ref().filter(|_| fresh) {
         // what was cached, and each new commit as it is written
@@ -1095,153 +714,70 @@ pub fn verify(
             k,
         );
     }
-    drop(cached);
-    let by_id: IdMap<&CommitInfo> = commits.iter().map(|c| (c.id, c)).collect();
-    // per commit: valid?, and the first failing ancestor
-    let mut state: IdMap<(bool, Option<ObjectId>)> =
-        IdMap::with_capacity_and_hasher(commits.len(), Default::default());
-    let mut results = Vec::with_capacity(commits.len());
-    for (n, c) in commits.iter().enumerate() {
-        if n % 2048 == 0 {
-            report("judging", n, commits.len());
-        }
-        let descends = c.id == root
-            || c.parents
-                .iter()
-                .any(|p| state.contains_key(p) || base_ancestors.contains(p));
-        let mut result = ObjectResult::new(c.id, Kind::Commit);
-        let mut judged_at: Option<(OffsetDateTime, &'static str)> = None;
-        let outcome: std::result::Result<(Arc<str>, Checked), (Reason, String)> = (|| {
-            if !descends {
-                return Err((
-                    Reason::ForeignHistory,
-                    format!(
-                        "not descended from the trust root {}",
-                        root.to_hex_with_len(12)
-                    ),
-                ));
-            }
-            if c.duplicate_signature {
-                return Err((
-                    Reason::BadSignature,
-                    "the commit carries more than one gpgsig header".into(),
-                ));
-            }
-            if !c.signed {
-                return Err((Reason::Unsigned, "the commit is not signed".into()));
-            }
-            let checked = checks[n].take().unwrap_or_else(|| {
-                Err((Reason::BadSignature, "the signature was not checked".into()))
-            })?;
-            judged_at = Some((checked.signed_at, checked.time_source));
-            let own_blob = engine
-                .policy_blob(&c.tree)
-                .map_err(|e| (Reason::NoPolicy, e.to_string()))?;
-            // the policies that may vouch: the parents' (the trust root: its own)
-            let candidates: Vec<(Option<ObjectId>, ObjectId)> = if c.id == root {
-                vec![(None, c.tree)]
-            } else {
-                c.parents
-                    .iter()
-                    .filter_map(|p| {
-                        let tree = by_id
-                            .get(p)
-                            .map(|pc| pc.tree)
-                            .or_else(|| repo.commit_info(p).ok().map(|i| i.tree))?;
-                        Some((Some(*p), tree))
-                    })
-                    .collect()
-            };
-            let mut last = (Reason::NoPolicy, "no parent has a signing.toml".to_owned());
-            let mut chain_failure = None;
-            for (parent, tree) in candidates {
-                let Some(pol) = engine
-                    .policy_of_tree(&tree)
-                    .map_err(|e| (Reason::NoPolicy, e.to_string()))?
-                else {
-                    continue;
-                };
-                let changes_policy = parent.is_some() && own_blob != Some(pol.blob);
-                match authorise(&pol, &tip_policies, &checked, &branch_envs, changes_policy) {
-                    Ok(identity) => {
-                        let parent_valid = match &parent {
-                            None => true,
-                            Some(p) => {
-                                state
-                                    .get(p)
-                                    .map(|s| s.0)
-                                    .unwrap_or(base_ancestors.contains(p))
-                                    || is_excepted(p)
-                            }
-                        };
-                        if parent_valid {
-                            return Ok((identity, with_trusted_time(&pol, checked)));
-                        }
-                        let first = parent
-                            .as_ref()
-                            .and_then(|p| state.get(p).and_then(|s| s.1))
-                            .or(parent);
-                        chain_failure = first;
-                    }
-                    Err(e) => last = e,
-                }
-            }
-            if let Some(first) = chain_failure {
-                return Err((
-                    Reason::BrokenChain,
-                    format!(
-                        "the chain from the trust root is broken at {}",
-                        first.to_hex_with_len(12)
-                    ),
-                ));
-            }
-            Err(last)
-        })();
-        match outcome {
-            Ok((identity, checked)) => {
-                result.verdict = Verdict::Valid;
-                result.identity = Some(identity);
-                result.reason = Reason::Authorised;
-                result.message = "signed by an identity the policy in force authorises".into();
-                result.signed_at = Some(checked.signed_at);
-                result.time_source = checked.time_source;
-                state.insert(c.id, (true, None));
-            }
-            Err((reason, message)) => {
-                if let Some((at, source)) = judged_at {
-                    result.signed_at = Some(at);
-                    result.time_source = source;
-                }
-                let excepted_here = is_excepted(&c.id);
-                result.verdict = if reason == Reason::Unsigned {
-                    Verdict::Unsigned
-                } else {
-                    Verdict::Invalid
-                };
-                result.reason = reason;
-                result.message = message.into();
-                if excepted_here {
-                    result.verdict = Verdict::Valid;
-                    result.message = format!(
-                        "{} (excepted by an exception of the policy at the tip)",
-                        result.message
-                    )
-                    .into();
-                    state.insert(c.id, (true, None));
-                } else {
-                    let first = if reason == Reason::BrokenChain {
-                        c.parents
-                            .iter()
-                            .find_map(|p| state.get(p).and_then(|s| s.1))
-                    } else {
-                        Some(c.id)
-                    };
-                    state.insert(c.id, (false, first.or(Some(c.id))));
-                }
-            }
-        }
-        results.push(result);
+    let mut own = Vec::with_capacity(commits.len());
+    for c in &commits {
+        own.push(engine.policy_id(&c.tree)?);
     }
+    let mut judge = Judge {
+        root,
+        base_ancestors,
+        own,
+        refsets,
+        refset_refs,
+        reported,
+        history: PolicyHistory::default(),
+        known: &known,
+    };
+
+    // exceptions count only from tips that verify by their own signature,
+    // and HEAD's revocations only once HEAD verifies: judge until neither
+    // changes (each pass can only remove exceptions or add revocations)
+    let exceptions = commit_exceptions(&tip_policies, now);
+    let mut trusted_tips: Vec<bool> = vec![true; tips.len()];
+    let mut with_head = false;
+    let total = commits.len();
+    let pass = loop {
+        let excepted: IdSet = exceptions
+            .iter()
+            .filter(|(t, _)| trusted_tips[*t])
+            .map(|(_, c)| *c)
+            .collect();
+        let mut revoking: Vec<Rc<Resolved>> = tip_policies.iter().map(|(_, p)| p.clone()).collect();
+        if with_head && let Some(p) = &head_policy {
+            revoking.push(p.clone());
+        }
+        let pass = judge.run(&mut engine, &commits, &checks, &revoking, &excepted, &|n| {
+            report("judging", n, total)
+        });
+        let verifies = |id: &ObjectId, own_signature: bool| match pass.state.get(id) {
+            Some(s) => s.valid && (s.signed_valid || !own_signature),
+            None => judge.base_ancestors.contains(id),
+        };
+        let mut changed = false;
+        for (t, _) in &exceptions {
+            if trusted_tips[*t] && !verifies(&tip_commits[*t], true) {
+                trusted_tips[*t] = false;
+                changed = true;
+            }
+        }
+        if !with_head
+            && let (Some(h), Some(p)) = (&head, &head_policy)
+            && !p.revoked.is_empty()
+            && verifies(h, false)
+        {
+            with_head = true;
+            changed = true;
+        }
+        if !changed {
+            break pass;
+        }
+    };
+    let Pass { mut results, state } = pass;
+    let mut revoking: Vec<Rc<Resolved>> = tip_policies.iter().map(|(_, p)| p.clone()).collect();
+    if with_head && let Some(p) = &head_policy {
+        revoking.push(p.clone());
+    }
+    results.extend(stray);
 
     // tags named by the specs: the tag object itself
     for tip in &tips {
@@ -1252,7 +788,7 @@ pub fn verify(
             // a lightweight tag carries no signature of its own
             let env = tip_policies
                 .iter()
-                .find_map(|p| environment_of(&p.raw, refname));
+                .find_map(|(_, p)| environment_of(&p.raw, refname));
             match env {
                 Some(env) => {
                     let mut result = ObjectResult::new(tip.commit, Kind::Tag);
@@ -1267,70 +803,9 @@ pub fn verify(
             }
             continue;
         };
-        let tag = repo.tag_info(tag_id)?;
-        let mut result = ObjectResult::new(tag.id, Kind::Tag);
-        let mut judged_at: Option<(OffsetDateTime, &'static str)> = None;
-        let outcome: std::result::Result<(Arc<str>, Checked), (Reason, String)> = (|| {
-            let Some((sig, payload)) = &tag.signature else {
-                return Err((
-                    Reason::Unsigned,
-                    format!("tag `{}` is not signed", tag.name),
-                ));
-            };
-            let checked = check_signature(sig, payload, tag.tagger_time)?;
-            judged_at = Some((checked.signed_at, checked.time_source));
-            let tree = repo
-                .commit_info(&tag.target)
-                .map_err(|e| (Reason::NoPolicy, e.to_string()))?
-                .tree;
-            let pol = engine
-                .policy_of_tree(&tree)
-                .map_err(|e| (Reason::NoPolicy, e.to_string()))?
-                .ok_or_else(|| {
-                    (
-                        Reason::NoPolicy,
-                        "the tagged commit has no signing.toml".to_owned(),
-                    )
-                })?;
-            let env = environment_of(&pol.raw, refname);
-            let envs: Vec<String> = env.into_iter().collect();
-            let identity = authorise(&pol, &tip_policies, &checked, &envs, false)?;
-            if state.get(&tag.target).is_some_and(|s| !s.0) {
-                return Err((
-                    Reason::BrokenChain,
-                    "the tagged commit does not verify".into(),
-                ));
-            }
-            Ok((identity, with_trusted_time(&pol, checked)))
-        })();
-        match outcome {
-            Ok((identity, checked)) => {
-                result.verdict = Verdict::Valid;
-                result.identity = Some(identity);
-                result.reason = Reason::Authorised;
-                result.message = format!(
-                    "tag `{}` signed by an identity its environment admits",
-                    tag.name
-                )
-                .into();
-                result.signed_at = Some(checked.signed_at);
-                result.time_source = checked.time_source;
-            }
-            Err((reason, message)) => {
-                if let Some((at, source)) = judged_at {
-                    result.signed_at = Some(at);
-                    result.time_source = source;
-                }
-                result.verdict = if reason == Reason::Unsigned {
-                    Verdict::Unsigned
-                } else {
-                    Verdict::Invalid
-                };
-                result.reason = reason;
-                result.message = message.into();
-            }
-        }
-        results.push(result);
+        results.push(judge_tag(&mut engine, refname, tag_id, &revoking, |c| {
+            state.get(c).is_some_and(|s| !s.valid)
+        })?);
     }
 
     Ok(VerifyReport {
@@ -1339,6 +814,92 @@ pub fn verify(
         results,
         warnings,
     })
+}
+
+/// A signed tag object verified under `refname`: it names that ref, and is
+/// signed by an identity the tagged commit's policy admits to the tag's
+/// environment, unrevoked at every verified tip and at HEAD.
+fn judge_tag(
+    engine: &mut Engine,
+    refname: &str,
+    tag_id: &str,
+    revoking: &[Rc<Resolved>],
+    target_fails: impl Fn(&ObjectId) -> bool,
+) -> Result<ObjectResult> {
+    let repo = engine.repo;
+    let tag = repo.tag_info(tag_id)?;
+    let mut result = ObjectResult::new(tag.id, Kind::Tag);
+    let mut judged_at: Option<(OffsetDateTime, &'static str)> = None;
+    let outcome: std::result::Result<(Arc<str>, Checked), (Reason, String)> = (|| {
+        let Some((sig, payload)) = &tag.signature else {
+            return Err((
+                Reason::Unsigned,
+                format!("tag `{}` is not signed", tag.name),
+            ));
+        };
+        let served_as = refname.strip_prefix("refs/tags/").unwrap_or(refname);
+        if tag.name != served_as {
+            return Err((
+                Reason::TagNameMismatch,
+                format!(
+                    "the tag object names `{}` but is served as {refname}: a signed tag cannot be moved to another name",
+                    tag.name
+                ),
+            ));
+        }
+        let checked = check_signature(sig, payload, tag.tagger_time)?;
+        judged_at = Some((checked.signed_at, checked.time_source));
+        let tree = repo
+            .commit_info(&tag.target)
+            .map_err(|e| (Reason::NoPolicy, e.to_string()))?
+            .tree;
+        let pol = engine
+            .policy_of_tree(&tree)
+            .map_err(|e| (Reason::NoPolicy, e.to_string()))?
+            .ok_or_else(|| {
+                (
+                    Reason::NoPolicy,
+                    "the tagged commit has no signing.toml".to_owned(),
+                )
+            })?;
+        let envs: Vec<String> = environment_of(&pol.raw, refname).into_iter().collect();
+        let signed = rules::authorise(&pol, &[&pol], revoking, &checked, &envs)?;
+        if target_fails(&tag.target) {
+            return Err((
+                Reason::BrokenChain,
+                "the tagged commit does not verify".into(),
+            ));
+        }
+        Ok((signed.identity, with_trusted_time(&pol, checked)))
+    })();
+    match outcome {
+        Ok((identity, checked)) => {
+            result.verdict = Verdict::Valid;
+            result.identity = Some(identity);
+            result.reason = Reason::Authorised;
+            result.message = format!(
+                "tag `{}` signed by an identity its environment admits",
+                tag.name
+            )
+            .into();
+            result.signed_at = Some(checked.signed_at);
+            result.time_source = checked.time_source;
+        }
+        Err((reason, message)) => {
+            if let Some((at, source)) = judged_at {
+                result.signed_at = Some(at);
+                result.time_source = source;
+            }
+            result.verdict = if reason == Reason::Unsigned {
+                Verdict::Unsigned
+            } else {
+                Verdict::Invalid
+            };
+            result.reason = reason;
+            result.message = message.into();
+        }
+    }
+    Ok(result)
 }
 
 /// How one signed object stands with the policy that governs it, without a
@@ -1351,9 +912,12 @@ pub struct Judgement {
     pub time_source: &'static str,
 }
 
-/// Judge a signature over a commit or tag payload: the policy of each parent
-/// (a root commit: its own tree; a tag: the tagged commit's tree) may
-/// authorise the signer. No environment applies: git names no ref.
+/// Judge a signature over a commit or tag payload by the commit rule of
+/// `sigctl verify`: the policy of each parent (a root commit: its own tree;
+/// a tag: the tagged commit's tree) may authorise the signer, a policy
+/// change needs an admin, a merge may not roll a policy back, and the
+/// revocations of every parent and of HEAD's policy apply. No environment
+/// applies (git names no ref) and the chain is not walked.
 pub fn judge_object(
     repo: &Repo,
     sig: &[u8],
@@ -1381,60 +945,109 @@ pub fn judge_object(
     let mut engine = Engine::new(repo);
     let err = |e: Error| (Reason::NoPolicy, e.to_string());
     let oid = |s: &String| ObjectId::from_hex(s.as_bytes()).ok();
-    let (candidates, own_tree): (Vec<ObjectId>, Option<ObjectId>) = if header.starts_with("object ")
+    let mut tips: Vec<Rc<Resolved>> = Vec::new();
+    if let Ok(head) = repo.resolve_commit_id("HEAD")
+        && let Ok(info) = repo.commit_info(&head)
+        && let Ok(Some(p)) = engine.policy_of_tree(&info.tree)
     {
-        let trees = field("object ")
-            .iter()
-            .filter_map(|o| repo.resolve_commit_id(o).ok())
-            .filter_map(|c| repo.commit_info(&c).ok().map(|i| i.tree))
-            .collect();
-        (trees, None)
-    } else {
-        let parents = field("parent ");
-        let own = field("tree ").first().and_then(oid);
-        if parents.is_empty() {
-            (own.into_iter().collect(), None)
-        } else {
-            let trees = parents
-                .iter()
-                .filter_map(oid)
-                .filter_map(|p| repo.commit_info(&p).ok().map(|i| i.tree))
-                .collect();
-            (trees, own)
-        }
-    };
-    let own_blob = match &own_tree {
-        Some(t) => engine.policy_blob(t).map_err(err)?,
-        None => None,
-    };
-    let mut last = (
-        Reason::NoPolicy,
-        "no signing.toml governs this object".to_owned(),
-    );
-    for tree in candidates {
-        let Some(pol) = engine.policy_of_tree(&tree).map_err(err)? else {
-            continue;
-        };
-        let changes_policy = own_tree.is_some() && own_blob != Some(pol.blob);
-        match authorise(&pol, &[], &checked, &[], changes_policy) {
-            Ok(identity) => {
-                let checked = with_trusted_time(&pol, checked);
-                return Ok(Judgement {
-                    identity: identity.to_string(),
-                    signed_at: checked.signed_at,
-                    time_source: checked.time_source,
-                });
-            }
-            Err(e) => last = e,
-        }
+        tips.push(p);
     }
-    Err(last)
+    let is_tag = header.starts_with("object ");
+    // (parent commit, its tree); the commit's own tree
+    let (parent_commits, own_tree): (Vec<(Option<ObjectId>, ObjectId)>, Option<ObjectId>) =
+        if is_tag {
+            let trees = field("object ")
+                .iter()
+                .filter_map(|o| repo.resolve_commit_id(o).ok())
+                .filter_map(|c| repo.commit_info(&c).ok().map(|i| (None, i.tree)))
+                .collect();
+            (trees, None)
+        } else {
+            let parents = field("parent ");
+            let own = field("tree ").first().and_then(oid);
+            if parents.is_empty() {
+                (own.map(|t| (None, t)).into_iter().collect(), None)
+            } else {
+                let trees = parents
+                    .iter()
+                    .filter_map(oid)
+                    .filter_map(|p| repo.commit_info(&p).ok().map(|i| (Some(p), i.tree)))
+                    .collect();
+                (trees, own)
+            }
+        };
+    let mut parents = Vec::new();
+    let mut ids = Vec::new();
+    for (commit, tree) in &parent_commits {
+        parents.push(ParentView {
+            policy: engine.policy_of_tree(tree).map_err(err)?,
+            valid: true,
+        });
+        ids.push(*commit);
+    }
+    // a tag or a root commit does not change the policy it is judged by
+    let (own, own_policy) = match &own_tree {
+        Some(t) => (
+            engine.policy_id(t).map_err(err)?,
+            engine.policy_of_tree(t).map_err(err)?,
+        ),
+        None => {
+            let p = parents.first().and_then(|p| p.policy.clone());
+            (p.as_ref().map(|p| p.id), p)
+        }
+    };
+    let known = |_: &ObjectId| None;
+    let mut history = PolicyHistory::default();
+    let mut replaced = |j: usize, policy: PolicyId| -> bool {
+        ids.get(j)
+            .copied()
+            .flatten()
+            .is_some_and(|p| history.of(&mut engine, &known, &p).contains(&policy))
+    };
+    let none: Rc<[String]> = Rc::from(Vec::new());
+    match rules::judge_commit(
+        own,
+        own_policy.as_deref(),
+        &parents,
+        &tips,
+        &checked,
+        &mut |_| none.clone(),
+        &mut replaced,
+    ) {
+        Judged::Ok(signed, i) => {
+            let checked = match parents[i].policy.as_deref() {
+                Some(p) => with_trusted_time(p, checked),
+                None => checked,
+            };
+            Ok(Judgement {
+                identity: signed.identity.to_string(),
+                signed_at: checked.signed_at,
+                time_source: checked.time_source,
+            })
+        }
+        Judged::Chain(_) => Err((Reason::BrokenChain, "a parent does not verify".to_owned())),
+        Judged::Refused(reason, message) => Err((reason, message)),
+    }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::policy;
     use crate::repo::walk::split_commit_signature;
+    use crate::signature::{fulcio, openpgp, x509};
+    use signer::{REKOR_TIME, Signer, effective_time};
+
+    /// `rules::authorise` with no other parent and no tip: the identity.
+    fn authorise(
+        policy: &Resolved,
+        _tips: &[Rc<Resolved>],
+        checked: &Checked,
+        envs: &[String],
+        _changes_policy: bool,
+    ) -> std::result::Result<Arc<str>, (Reason, String)> {
+        rules::authorise(policy, &[], &[], checked, envs).map(|s| s.identity)
+    }
 
     const TESTDATA: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../shared/testdata");
 
@@ -1475,17 +1088,10 @@ mod tests {
                 })
             })
             .collect();
-        Resolved {
-            raw: Rc::new(raw),
-            blob: ObjectId::null(gix::hash::Kind::Sha1),
-            by_cert: HashMap::new(),
-            by_ssh: HashMap::new(),
-            validity: HashMap::new(),
-            keyless,
-            by_pgp: Vec::new(),
-            anchored: Vec::new(),
-            trust,
-        }
+        let mut r = Resolved::bare(raw);
+        r.keyless = keyless;
+        r.trust = trust;
+        r
     }
 
     const CTADEU: &str = "2a9386b15d6f644d949eeb18e03a959fc7d71282";

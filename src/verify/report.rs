@@ -49,6 +49,13 @@ pub enum Reason {
     BrokenChain,
     /// No policy in force.
     NoPolicy,
+    /// The signer's certificate does not carry the key its identity's
+    /// `public_key` pins.
+    CertificateKeyMismatch,
+    /// A spec's tip is neither the trust root nor descended from it.
+    NotDescendantOfTrustRoot,
+    /// A tag object whose `tag` header names another tag than its ref.
+    TagNameMismatch,
 }
 
 impl Reason {
@@ -67,6 +74,9 @@ impl Reason {
         Reason::ForeignHistory,
         Reason::BrokenChain,
         Reason::NoPolicy,
+        Reason::CertificateKeyMismatch,
+        Reason::NotDescendantOfTrustRoot,
+        Reason::TagNameMismatch,
     ];
 
     pub fn parse(s: &str) -> Option<Reason> {
@@ -88,6 +98,9 @@ impl Reason {
             Reason::ForeignHistory => "foreign-history",
             Reason::BrokenChain => "broken-chain",
             Reason::NoPolicy => "no-policy",
+            Reason::CertificateKeyMismatch => "certificate-key-mismatch",
+            Reason::NotDescendantOfTrustRoot => "not-descendant-of-trust-root",
+            Reason::TagNameMismatch => "tag-name-mismatch",
         }
     }
 }

@@ -1,0 +1,346 @@
+//! The policy in force at a tree: signing.toml *and every file it names*
+//! (certificates, CA files, OpenPGP key files, the Sigstore trusted root),
+//! resolved once per distinct set of blobs for fast lookups. Two trees hold
+//! the same policy exactly when all those blobs are the same: that is what
+//! "a commit changes the policy" means.
+
+use std::collections::HashMap;
+use std::rc::Rc;
+use std::sync::Arc;
+
+use time::OffsetDateTime;
+
+use crate::error::Result;
+use crate::policy::raw::{RawPolicy, RevocationReason};
+use crate::policy::{self, ref_pattern};
+use crate::repo::walk::IdMap;
+use crate::repo::{ObjectId, Repo};
+use crate::signature::{fulcio, openpgp, ssh, x509};
+
+/// The identity of a policy (signing.toml + the blobs it names), interned.
+pub(super) type PolicyId = u32;
+
+/// A revocation, bound to the key material its identity had in the policy
+/// that holds it (so it reaches any identity that signs with that material).
+pub(super) struct Revoked {
+    pub identity: Arc<str>,
+    pub material: Vec<String>,
+    /// Signatures from this time on are revoked (by a tip's policy).
+    pub from: OffsetDateTime,
+}
+
+/// A policy as it stood in one tree, resolved for fast lookups.
+pub(super) struct Resolved {
+    pub id: PolicyId,
+    pub raw: Rc<RawPolicy>,
+    /// certificate SHA-256 fingerprint → identity
+    pub by_cert: HashMap<String, Arc<str>>,
+    /// certificates that do not carry their identity's `public_key` pin
+    pub pin_mismatch: HashMap<String, Arc<str>>,
+    /// SSH public key blob → identity
+    pub by_ssh: HashMap<Vec<u8>, Arc<str>>,
+    /// identity → (not before, not after) of its certificate
+    pub validity: HashMap<String, (OffsetDateTime, OffsetDateTime)>,
+    /// keyless identities: (name, issuer, subject)
+    pub keyless: Vec<(Arc<str>, String, String)>,
+    /// identities with an OpenPGP key file: (name, its keys)
+    pub by_pgp: Vec<(Arc<str>, Vec<openpgp::PublicKey>)>,
+    /// identities anchored at a CA: (name, the CA certificates, the subject)
+    pub anchored: Vec<(Arc<str>, fulcio::TrustedRoot, String)>,
+    /// the Sigstore trusted root the policy names, if any
+    pub trust: Option<fulcio::TrustedRoot>,
+    /// the revocations this policy holds
+    pub revoked: Vec<Revoked>,
+}
+
+impl Resolved {
+    /// Whether this policy holds a revocation naming `identity`.
+    pub fn revokes_name(&self, identity: &str) -> bool {
+        self.revoked.iter().any(|r| &*r.identity == identity)
+    }
+
+    /// A policy resolved from its parts alone (unit tests).
+    #[cfg(test)]
+    pub fn bare(raw: RawPolicy) -> Resolved {
+        Resolved {
+            id: 0,
+            raw: Rc::new(raw),
+            by_cert: HashMap::new(),
+            pin_mismatch: HashMap::new(),
+            by_ssh: HashMap::new(),
+            validity: HashMap::new(),
+            keyless: Vec::new(),
+            by_pgp: Vec::new(),
+            anchored: Vec::new(),
+            trust: None,
+            revoked: Vec::new(),
+        }
+    }
+}
+
+/// Key material in one vocabulary for identities and signers: a revocation
+/// of one identity reaches another that lists the same material.
+pub(super) mod material {
+    use crate::signature::x509;
+
+    pub fn spki(public_key_sha256: &str) -> String {
+        format!("spki:{public_key_sha256}")
+    }
+    pub fn ssh(blob: &[u8]) -> String {
+        format!("ssh:{}", x509::hex(blob))
+    }
+    pub fn keyless(issuer: &str, subject: &str) -> String {
+        format!("keyless:{issuer}\n{subject}")
+    }
+    pub fn pgp(primary: &str) -> String {
+        format!("pgp:{}", primary.to_ascii_uppercase())
+    }
+    pub fn x509_subject(subject: &str) -> String {
+        format!("x509:{subject}")
+    }
+}
+
+pub(super) struct Engine<'a> {
+    pub repo: &'a Repo,
+    policies: IdMap<Option<Rc<RawPolicy>>>,
+    trees: IdMap<Option<Rc<Resolved>>>,
+    /// tree id → its policy's identity (None: no signing.toml)
+    tree_ids: IdMap<Option<PolicyId>>,
+    fingerprints: IdMap<Option<x509::CertFacts>>,
+    /// tree id → blob id of its signing.toml
+    pub policy_blobs: IdMap<Option<ObjectId>>,
+    /// policy key (signing.toml blob + the blobs it names) → its id
+    ids: HashMap<String, PolicyId>,
+    /// policy id → resolution (None: it does not parse)
+    resolutions: HashMap<PolicyId, Option<Rc<Resolved>>>,
+}
+
+impl<'a> Engine<'a> {
+    pub fn new(repo: &'a Repo) -> Self {
+        Engine {
+            repo,
+            policies: IdMap::default(),
+            trees: IdMap::default(),
+            tree_ids: IdMap::default(),
+            fingerprints: IdMap::default(),
+            policy_blobs: IdMap::default(),
+            ids: HashMap::new(),
+            resolutions: HashMap::new(),
+        }
+    }
+
+    /// The parsed signing.toml blob (None: it does not parse).
+    fn raw(&mut self, blob: &ObjectId) -> Result<Option<Rc<RawPolicy>>> {
+        if let Some(p) = self.policies.get(blob) {
+            return Ok(p.clone());
+        }
+        let bytes = self.repo.blob_by_id(blob)?;
+        let parsed = policy::load::parse(policy::FILE_NAME, &bytes)
+            .result
+            .ok()
+            .map(Rc::new);
+        self.policies.insert(*blob, parsed.clone());
+        Ok(parsed)
+    }
+
+    /// The identity of the policy in a tree: None when the tree has no
+    /// signing.toml. A signing.toml that does not parse still has one (it
+    /// differs from every policy that does).
+    pub fn policy_id(&mut self, tree: &ObjectId) -> Result<Option<PolicyId>> {
+        if let Some(id) = self.tree_ids.get(tree) {
+            return Ok(*id);
+        }
+        let id = match self.policy_blob(tree)? {
+            None => None,
+            Some(blob) => {
+                let mut key = blob.to_string();
+                if let Some(raw) = self.raw(&blob)? {
+                    let mut file = |sep: &str, path: &str| -> Result<()> {
+                        key.push_str(sep);
+                        key.push_str(path);
+                        key.push('=');
+                        if let Some(b) = self.repo.blob_in_tree(tree, path)? {
+                            key.push_str(&b.to_string());
+                        }
+                        Ok(())
+                    };
+                    if let Some(sg) = &raw.sigstore {
+                        file("\nsigstore:", sg.trusted_root.get())?;
+                    }
+                    for id in raw.identities.values() {
+                        if let Some(path) = &id.openpgp_key {
+                            file("\npgp:", path.get())?;
+                        }
+                        if let Some(path) = &id.certificate {
+                            file("\ncert:", path.get())?;
+                        }
+                        if let Some(x) = &id.x509 {
+                            file("\nca:", x.get().ca.get())?;
+                        }
+                    }
+                }
+                let next = self.ids.len() as PolicyId;
+                Some(*self.ids.entry(key).or_insert(next))
+            }
+        };
+        self.tree_ids.insert(*tree, id);
+        Ok(id)
+    }
+
+    /// The policy in force in a tree, resolved (None: no signing.toml, or
+    /// one that does not parse: it authorises nobody).
+    pub fn policy_of_tree(&mut self, tree: &ObjectId) -> Result<Option<Rc<Resolved>>> {
+        if let Some(r) = self.trees.get(tree) {
+            return Ok(r.clone());
+        }
+        let resolved = match self.policy_id(tree)? {
+            None => None,
+            Some(id) => match self.resolutions.get(&id) {
+                Some(r) => r.clone(),
+                None => {
+                    let blob = self.policy_blob(tree)?;
+                    let raw = match &blob {
+                        Some(b) => self.raw(b)?,
+                        None => None,
+                    };
+                    let r = match raw {
+                        Some(raw) => Some(Rc::new(self.resolve(tree, raw, id)?)),
+                        None => None,
+                    };
+                    self.resolutions.insert(id, r.clone());
+                    r
+                }
+            },
+        };
+        self.trees.insert(*tree, resolved.clone());
+        Ok(resolved)
+    }
+
+    /// The blob id of signing.toml in a tree (memoised).
+    pub fn policy_blob(&mut self, tree: &ObjectId) -> Result<Option<ObjectId>> {
+        if let Some(b) = self.policy_blobs.get(tree) {
+            return Ok(*b);
+        }
+        let b = self.repo.blob_in_tree(tree, policy::FILE_NAME)?;
+        self.policy_blobs.insert(*tree, b);
+        Ok(b)
+    }
+
+    fn resolve(&mut self, tree: &ObjectId, raw: Rc<RawPolicy>, id: PolicyId) -> Result<Resolved> {
+        let mut r = Resolved {
+            id,
+            raw: raw.clone(),
+            by_cert: HashMap::new(),
+            pin_mismatch: HashMap::new(),
+            by_ssh: HashMap::new(),
+            validity: HashMap::new(),
+            keyless: Vec::new(),
+            by_pgp: Vec::new(),
+            anchored: Vec::new(),
+            trust: None,
+            revoked: Vec::new(),
+        };
+        let mut materials: HashMap<String, Vec<String>> = HashMap::new();
+        for (name, ident) in &raw.identities {
+            let shared: Arc<str> = name.get().as_str().into();
+            let mut material = Vec::new();
+            if let Some(path) = &ident.certificate
+                && let Some(cert_blob) = self.repo.blob_in_tree(tree, path.get())?
+            {
+                if !self.fingerprints.contains_key(&cert_blob) {
+                    let facts = x509::parse(&self.repo.blob_by_id(&cert_blob)?).ok();
+                    self.fingerprints.insert(cert_blob, facts);
+                }
+                if let Some(Some(f)) = self.fingerprints.get(&cert_blob) {
+                    material.push(material::spki(&f.public_key_sha256));
+                    let pinned = ident.public_key.as_ref().map(|pin| {
+                        let want = pin.get().trim().to_ascii_lowercase();
+                        want.strip_prefix("sha256:").unwrap_or(&want) == f.public_key_sha256
+                    });
+                    if pinned == Some(false) {
+                        // a certificate without the pinned key is no one's
+                        r.pin_mismatch
+                            .insert(f.fingerprint_sha256.clone(), shared.clone());
+                    } else {
+                        r.by_cert
+                            .insert(f.fingerprint_sha256.clone(), shared.clone());
+                        r.validity
+                            .insert(name.get().clone(), (f.not_before, f.not_after));
+                    }
+                }
+            }
+            if let Some(k) = &ident.ssh_key
+                && let Some(b) = ssh::key_blob(k.get())
+            {
+                material.push(material::ssh(&b));
+                r.by_ssh.insert(b, shared.clone());
+            }
+            if let Some(path) = &ident.openpgp_key
+                && let Some(b) = self.repo.blob_in_tree(tree, path.get())?
+                && let Ok(keys) = openpgp::read_keys(&self.repo.blob_by_id(&b)?)
+            {
+                for k in &keys {
+                    material.push(material::pgp(&k.primary));
+                }
+                r.by_pgp.push((shared.clone(), keys));
+            }
+            // a CA file that is missing or holds no CA anchors nothing
+            if let Some(x) = &ident.x509 {
+                material.push(material::x509_subject(x.get().subject.get()));
+                if let Some(b) = self.repo.blob_in_tree(tree, x.get().ca.get())?
+                    && let Ok(cas) = x509::ca_certificates(&self.repo.blob_by_id(&b)?)
+                {
+                    r.anchored.push((
+                        shared.clone(),
+                        fulcio::TrustedRoot {
+                            cas,
+                            tlogs: Vec::new(),
+                        },
+                        x.get().subject.get().clone(),
+                    ));
+                }
+            }
+            if let Some(kl) = &ident.keyless {
+                material.push(material::keyless(kl.issuer.get(), kl.subject.get()));
+                r.keyless.push((
+                    shared.clone(),
+                    kl.issuer.get().clone(),
+                    kl.subject.get().clone(),
+                ));
+            }
+            materials.insert(name.get().clone(), material);
+        }
+        // a trusted root that is missing or does not parse trusts nothing
+        if let Some(sg) = &raw.sigstore
+            && let Some(b) = self.repo.blob_in_tree(tree, sg.trusted_root.get())?
+        {
+            r.trust = fulcio::TrustedRoot::from_json(&self.repo.blob_by_id(&b)?).ok();
+        }
+        for rev in &raw.revocations {
+            let from = match (rev.reason.get(), &rev.compromised_since) {
+                (RevocationReason::KeyCompromise, Some(since)) => since.get().0,
+                _ => rev.revoked_at.get().0,
+            };
+            r.revoked.push(Revoked {
+                identity: rev.identity.get().as_str().into(),
+                material: materials
+                    .get(rev.identity.get())
+                    .cloned()
+                    .unwrap_or_default(),
+                from,
+            });
+        }
+        Ok(r)
+    }
+}
+
+/// The environment a ref belongs to under a policy (the most specific pattern).
+pub(super) fn environment_of(policy: &RawPolicy, refname: &str) -> Option<String> {
+    policy
+        .environments
+        .iter()
+        .flat_map(|(name, env)| env.refs.iter().map(move |p| (name.get(), p.get())))
+        .filter(|(_, p)| ref_pattern::matches(p, refname))
+        .max_by_key(|(_, p)| ref_pattern::specificity(p))
+        .map(|(n, _)| n.clone())
+}
