@@ -11,6 +11,7 @@ pub mod ref_pattern;
 pub mod rules;
 pub mod schema;
 pub mod timestamp;
+pub mod view;
 
 use std::collections::BTreeMap;
 

@@ -259,9 +259,32 @@ pub fn audit(
     let mut introduced: HashMap<String, ObjectId> = HashMap::new();
     let mut declared: Declared = HashSet::new();
     let mut seen_certs: HashSet<(String, ObjectId)> = HashSet::new();
+    // the policy is signing.toml and every file it names: a change to any
+    // of them is a policy change (the verify engine's own definition)
+    let mut key_of: HashMap<ObjectId, Option<String>> = HashMap::new();
     for c in &commits {
         let own = repo.blob_in_tree(&c.tree, policy::FILE_NAME)?;
         blob_of.insert(c.id, own);
+        let own_key = match own {
+            None => None,
+            Some(b) => {
+                let mut key = b.to_string();
+                if let Some(p) = raw_policy(repo, &b, &mut memo) {
+                    for (what, path) in policy::view::trust_files(&p) {
+                        key.push_str(&format!("\n{}:{path}=", what.as_str()));
+                        if let Some(f) = repo.blob_in_tree(&c.tree, path)? {
+                            key.push_str(&f.to_string());
+                        }
+                    }
+                }
+                Some(key)
+            }
+        };
+        let parent_key = c
+            .parents
+            .first()
+            .and_then(|p| key_of.get(p).cloned().flatten());
+        key_of.insert(c.id, own_key.clone());
         let parent_blob = c
             .parents
             .first()
@@ -279,7 +302,7 @@ pub fn audit(
                 }
             }
         }
-        if own == parent_blob || own.is_none() && parent_blob.is_none() {
+        if own_key == parent_key {
             continue;
         }
         let names =
@@ -552,10 +575,7 @@ pub fn audit(
             });
         }
         for r in &p.revocations {
-            let from = match (r.reason.get(), &r.compromised_since) {
-                (RevocationReason::KeyCompromise, Some(since)) => since.get().0,
-                _ => r.revoked_at.get().0,
-            };
+            let from = policy::view::revoked_from(r.get());
             let events_after = signing_events
                 .iter()
                 .filter(|e| e.record.identity == *r.identity.get())

@@ -15,7 +15,7 @@ use crate::check::read_certificate;
 use crate::error::Error;
 use crate::policy::pkcs11_uri::{self, Pkcs11Uri};
 use crate::policy::raw::{Custody, RawIdentity, RawPolicy, RevocationReason};
-use crate::policy::{self, CertInput, ref_pattern};
+use crate::policy::{self, CertInput};
 use crate::repo::Repo;
 use crate::signature::cms::{self, CmsSigner};
 use crate::signature::x509::{self, CertFacts};
@@ -255,13 +255,7 @@ impl PolicyView {
 
     /// The environment a ref belongs to: the most specific matching pattern wins.
     pub fn environment_of(&self, refname: &str) -> Option<String> {
-        self.raw
-            .environments
-            .iter()
-            .flat_map(|(name, env)| env.refs.iter().map(move |p| (name.get(), p.get())))
-            .filter(|(_, p)| ref_pattern::matches(p, refname))
-            .max_by_key(|(_, p)| ref_pattern::specificity(p))
-            .map(|(name, _)| name.clone())
+        policy::view::environment_of(&self.raw, refname)
     }
 
     /// Certificates of every identity, keyed by the policy path (for verifying signers).
@@ -299,12 +293,7 @@ pub fn clear(
     now: OffsetDateTime,
 ) -> Result<Cleared, SignError> {
     let id = view.identity(name)?;
-    if let Some(rev) = view
-        .raw
-        .revocations
-        .iter()
-        .find(|r| r.identity.get() == name)
-    {
+    if let Some(rev) = policy::view::revocations(&view.raw, name).next() {
         let reason = match rev.reason.get() {
             RevocationReason::KeyCompromise => "key-compromise",
             RevocationReason::Superseded => "superseded",
@@ -359,13 +348,8 @@ pub fn clear(
     if let Some(refname) = refname {
         match view.environment_of(refname) {
             Some(env) => {
-                let listed = id.environments.iter().any(|e| e.get() == &env);
-                let excepted = view.raw.exceptions.iter().any(|ex| {
-                    ex.identity.get() == name
-                        && ex.environments.iter().any(|e| e.get() == &env)
-                        && now < ex.expires.get().0
-                });
-                if !listed && !excepted {
+                let admission = policy::view::admits(&view.raw, name, &env, now);
+                if admission == policy::view::Admission::Refused {
                     return Err(SignError::WrongEnvironment {
                         name: name.to_owned(),
                         refname: refname.to_owned(),
@@ -373,9 +357,9 @@ pub fn clear(
                         envs: id.environments.iter().map(|e| e.get().clone()).collect(),
                     });
                 }
-                if excepted && !listed {
+                if let policy::view::Admission::Excepted(x) = admission {
                     notes.push(format!(
-                        "signing `{refname}` under an exception for environment `{env}`"
+                        "signing `{refname}` under exception `{x}` for environment `{env}`"
                     ));
                 }
             }

@@ -474,16 +474,10 @@ fn commit_exceptions(
 ) -> Vec<(usize, ObjectId)> {
     let mut out = Vec::new();
     for (tip, p) in tip_policies {
-        for x in p.raw.exceptions.iter().filter(|x| x.expires.get().0 > now) {
-            for c in &x.commits {
-                let hex = c.get().trim();
-                // a prefix matches nothing: an id can be ground to match one
-                if (hex.len() == 40 || hex.len() == 64)
-                    && hex.bytes().all(|b| b.is_ascii_hexdigit())
-                    && let Ok(id) = ObjectId::from_hex(hex.to_ascii_lowercase().as_bytes())
-                {
-                    out.push((*tip, id));
-                }
+        // full ids only: a prefix can be ground to match
+        for hex in crate::policy::view::excepted_commits(&p.raw, now) {
+            if let Ok(id) = ObjectId::from_hex(hex.as_bytes()) {
+                out.push((*tip, id));
             }
         }
     }

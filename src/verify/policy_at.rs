@@ -11,8 +11,8 @@ use std::sync::Arc;
 use time::OffsetDateTime;
 
 use crate::error::Result;
-use crate::policy::raw::{RawPolicy, RevocationReason};
-use crate::policy::{self, ref_pattern};
+use crate::policy::raw::RawPolicy;
+use crate::policy::{self, view};
 use crate::repo::walk::IdMap;
 use crate::repo::{ObjectId, Repo};
 use crate::signature::{fulcio, openpgp, ssh, x509};
@@ -155,27 +155,15 @@ impl<'a> Engine<'a> {
             Some(blob) => {
                 let mut key = blob.to_string();
                 if let Some(raw) = self.raw(&blob)? {
-                    let mut file = |sep: &str, path: &str| -> Result<()> {
-                        key.push_str(sep);
+                    // every file the policy names is part of it
+                    for (what, path) in view::trust_files(&raw) {
+                        key.push('\n');
+                        key.push_str(what.as_str());
+                        key.push(':');
                         key.push_str(path);
                         key.push('=');
                         if let Some(b) = self.repo.blob_in_tree(tree, path)? {
                             key.push_str(&b.to_string());
-                        }
-                        Ok(())
-                    };
-                    if let Some(sg) = &raw.sigstore {
-                        file("\nsigstore:", sg.trusted_root.get())?;
-                    }
-                    for id in raw.identities.values() {
-                        if let Some(path) = &id.openpgp_key {
-                            file("\npgp:", path.get())?;
-                        }
-                        if let Some(path) = &id.certificate {
-                            file("\ncert:", path.get())?;
-                        }
-                        if let Some(x) = &id.x509 {
-                            file("\nca:", x.get().ca.get())?;
                         }
                     }
                 }
@@ -253,11 +241,7 @@ impl<'a> Engine<'a> {
                 }
                 if let Some(Some(f)) = self.fingerprints.get(&cert_blob) {
                     material.push(material::spki(&f.public_key_sha256));
-                    let pinned = ident.public_key.as_ref().map(|pin| {
-                        let want = pin.get().trim().to_ascii_lowercase();
-                        want.strip_prefix("sha256:").unwrap_or(&want) == f.public_key_sha256
-                    });
-                    if pinned == Some(false) {
+                    if !view::pin_admits(ident, &f.public_key_sha256) {
                         // a certificate without the pinned key is no one's
                         r.pin_mismatch
                             .insert(f.fingerprint_sha256.clone(), shared.clone());
@@ -317,10 +301,7 @@ impl<'a> Engine<'a> {
             r.trust = fulcio::TrustedRoot::from_json(&self.repo.blob_by_id(&b)?).ok();
         }
         for rev in &raw.revocations {
-            let from = match (rev.reason.get(), &rev.compromised_since) {
-                (RevocationReason::KeyCompromise, Some(since)) => since.get().0,
-                _ => rev.revoked_at.get().0,
-            };
+            let from = view::revoked_from(rev.get());
             r.revoked.push(Revoked {
                 identity: rev.identity.get().as_str().into(),
                 material: materials
@@ -336,11 +317,5 @@ impl<'a> Engine<'a> {
 
 /// The environment a ref belongs to under a policy (the most specific pattern).
 pub(super) fn environment_of(policy: &RawPolicy, refname: &str) -> Option<String> {
-    policy
-        .environments
-        .iter()
-        .flat_map(|(name, env)| env.refs.iter().map(move |p| (name.get(), p.get())))
-        .filter(|(_, p)| ref_pattern::matches(p, refname))
-        .max_by_key(|(_, p)| ref_pattern::specificity(p))
-        .map(|(n, _)| n.clone())
+    view::environment_of(policy, refname)
 }

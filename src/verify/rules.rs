@@ -9,7 +9,7 @@ use std::sync::Arc;
 
 use time::OffsetDateTime;
 
-use crate::policy;
+use crate::policy::{self, view};
 use crate::signature::{fulcio, openpgp, x509};
 
 use super::policy_at::{PolicyId, Resolved, material};
@@ -281,35 +281,20 @@ pub(super) fn authorise(
             ),
         ));
     }
-    let id = parent
-        .raw
-        .identities
-        .iter()
-        .find(|(k, _)| **k.get() == **identity)
-        .map(|(_, v)| v.get())
-        .ok_or_else(|| {
-            (
-                Reason::UnknownSigner,
-                format!("identity `{identity}` is not declared"),
-            )
-        })?;
+    if view::identity(&parent.raw, identity).is_none() {
+        return Err((
+            Reason::UnknownSigner,
+            format!("identity `{identity}` is not declared"),
+        ));
+    }
     for env in envs {
-        let listed = id.environments.iter().any(|e| e.get() == env);
-        let excepted = parent.raw.exceptions.iter().any(|x| {
-            **x.identity.get() == **identity
-                && x.environments.iter().any(|e| e.get() == env)
-                && at < x.expires.get().0
-        });
-        if !listed && !excepted {
+        if view::admits(&parent.raw, identity, env, at) == view::Admission::Refused {
             return Err((
                 Reason::WrongEnvironment,
                 format!("identity `{identity}` does not sign for environment `{env}`"),
             ));
         }
-        let trusted_time_required = parent.raw.environments.iter().any(|(k, e)| {
-            k.get() == env.as_str() && e.require_trusted_time.as_ref().is_some_and(|b| *b.get())
-        });
-        if trusted_time_required && !trusted {
+        if view::requires_trusted_time(&parent.raw, env) && !trusted {
             return Err((
                 Reason::UntrustedTime,
                 format!(
@@ -323,15 +308,7 @@ pub(super) fn authorise(
 
 /// Whether `identity` is owned by an admin of `policy`.
 pub(super) fn is_admin(policy: &Resolved, identity: &str) -> bool {
-    policy
-        .raw
-        .identities
-        .iter()
-        .find(|(k, _)| k.get() == identity)
-        .is_some_and(|(_, id)| {
-            let owner = id.get().owner.get();
-            policy.raw.policy.admins.iter().any(|a| a.get() == owner)
-        })
+    view::is_admin(&policy.raw, identity)
 }
 
 /// One parent of a commit, as the commit rule sees it.

@@ -90,6 +90,7 @@ const DEPS: &[(&str, &str)] = &[
     ("git", "git"),
     ("openssl", "openssl"),
     ("ssh-keygen", "openssh-client"),
+    ("softhsm2-util", "softhsm2"),
 ];
 
 /// Install missing tools with apt-get (as root, or through sudo).
