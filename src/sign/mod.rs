@@ -254,6 +254,23 @@ impl PolicyView {
     }
 
     /// The environment a ref belongs to: the most specific matching pattern wins.
+    /// A file the policy names, from where the policy itself came: HEAD's
+    /// tree when signing.toml is committed (the policy in force for what is
+    /// signed next is HEAD's, trust files included), else the work tree.
+    pub fn trust_file(&self, repo: &Repo, path: &str) -> CertInput {
+        if self.blob.is_none() {
+            return read_certificate(repo.root(), path);
+        }
+        match repo.file_at_head(path) {
+            Ok(None) => CertInput::Missing,
+            Ok(Some((_, b))) if b.len() as u64 > policy::MAX_CERTIFICATE_BYTES => {
+                CertInput::TooLarge(b.len() as u64)
+            }
+            Ok(Some((_, b))) => CertInput::Bytes(b),
+            Err(e) => CertInput::Unreadable(e.to_string()),
+        }
+    }
+
     pub fn environment_of(&self, refname: &str) -> Option<String> {
         policy::view::environment_of(&self.raw, refname)
     }
@@ -265,7 +282,7 @@ impl PolicyView {
             .iter()
             .filter_map(|(name, id)| {
                 let path = id.certificate.as_ref()?;
-                match read_certificate(repo.root(), path.get()) {
+                match self.trust_file(repo, path.get()) {
                     CertInput::Bytes(b) => Some((name.get().clone(), b)),
                     _ => None,
                 }
@@ -314,7 +331,7 @@ pub fn clear(
         .certificate
         .as_ref()
         .ok_or_else(|| no_cert("the identity declares no `certificate`".into()))?;
-    let bytes = match read_certificate(repo.root(), path.get()) {
+    let bytes = match view.trust_file(repo, path.get()) {
         CertInput::Bytes(b) => b,
         CertInput::Missing => return Err(no_cert(format!("`{}` does not exist", path.get()))),
         other => {

@@ -514,13 +514,13 @@ fn records_signed_with_a_certificate_renewed_in_place_stay_authenticated() {
         &s.repo,
         &["commit", "-S", "-q", "-m", "renew the certificate"],
     );
+    let renewal = rev(&s.hsm, &dir, "HEAD");
     s.repo.write("dist/app.tar", b"after renewal\n");
     s.hsm.sigctl_ok(
         &s.repo,
         &["sign", "artifact", "dist/app.tar", "--identity", "release"],
     );
     let (code, a) = audit(&s.hsm, &dir);
-    assert_eq!(code, 0, "{a:#}");
     let events = a["signing_events"].as_array().cloned().unwrap_or_default();
     let fingerprints: BTreeSet<String> = events
         .iter()
@@ -528,6 +528,18 @@ fn records_signed_with_a_certificate_renewed_in_place_stay_authenticated() {
         .collect();
     assert_eq!(fingerprints.len(), 2, "old and renewed certificate: {a:#}");
     assert!(events.iter().all(|e| e["authenticated"] == true), "{a:#}");
+    // the certificate file is part of the policy: replacing it is a policy
+    // change, and `release` (owner `release`) is no admin of the template
+    let errors: Vec<&Value> = a["findings"]
+        .as_array()
+        .map(|f| f.iter().filter(|f| f["severity"] == "error").collect())
+        .unwrap_or_default();
+    assert_eq!(code, 1, "{a:#}");
+    assert_eq!(errors.len(), 1, "{a:#}");
+    assert_eq!(errors[0]["code"], "policy-change-not-authorised", "{a:#}");
+    let message = errors[0]["message"].as_str().unwrap_or_default();
+    assert!(message.contains(&renewal[..12]), "{message}");
+    assert!(message.contains("policy-change-without-admin"), "{message}");
 }
 
 #[test]

@@ -105,6 +105,14 @@ fn assert_nothing_written(
 }
 
 /// Replace `from` (which must occur) in signing.toml and commit it unsigned.
+/// Commit `certs/release.pem` with `bytes`: the policy in force for what is
+/// signed next is HEAD's, certificate included.
+fn commit_certificate(s: &Setup, bytes: &[u8]) {
+    s.repo.write("certs/release.pem", bytes);
+    s.hsm
+        .git_ok(&s.repo, &["commit", "-q", "-am", "replace the certificate"]);
+}
+
 fn edit_policy(s: &Setup, from: &str, to: &str) {
     let policy = s.repo.read("signing.toml");
     assert!(policy.contains(from), "signing.toml has no {from:?}");
@@ -1000,10 +1008,7 @@ fn an_expired_or_not_yet_valid_certificate_is_refused() {
     );
     assert_eq!(s.repo.read("certs/release.pem"), current, "import wrote");
 
-    s.repo.write(
-        "certs/release.pem",
-        std::fs::read(&expired).expect("expired"),
-    );
+    commit_certificate(&s, &std::fs::read(&expired).expect("expired"));
     let shown_expired = assert_stopped(
         &s,
         &untouchable(&s),
@@ -1014,8 +1019,7 @@ fn an_expired_or_not_yet_valid_certificate_is_refused() {
 
     let future =
         s.ca.issue("future", &s.csr, "20300101000000Z", "20310101000000Z");
-    s.repo
-        .write("certs/release.pem", std::fs::read(&future).expect("future"));
+    commit_certificate(&s, &std::fs::read(&future).expect("future"));
     let shown_future = assert_stopped(
         &s,
         &untouchable(&s),
@@ -1111,11 +1115,8 @@ fn a_certificate_for_another_key_is_refused() {
     assert!(import.stderr.contains(says), "{}", import.snapshot());
     assert_eq!(s.repo.read("certs/release.pem"), current, "import wrote");
 
-    // written past `cert import`: signing reads the token key and refuses
-    s.repo.write(
-        "certs/release.pem",
-        std::fs::read(&foreign).expect("foreign"),
-    );
+    // committed past `cert import`: signing reads the token key and refuses
+    commit_certificate(&s, &std::fs::read(&foreign).expect("foreign"));
     let shown = assert_stopped(&s, &s.hsm, "release", 1, says);
     insta::assert_snapshot!(format!(
         "=== cert import\n{}{shown}",

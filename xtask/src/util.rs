@@ -91,6 +91,7 @@ const DEPS: &[(&str, &str)] = &[
     ("openssl", "openssl"),
     ("ssh-keygen", "openssh-client"),
     ("softhsm2-util", "softhsm2"),
+    ("pkcs11-tool", "opensc"),
 ];
 
 /// Install missing tools with apt-get (as root, or through sudo).
