@@ -23,6 +23,16 @@ pub fn codes_markdown() -> String {
             c.description()
         ));
     }
+    s.push_str(
+        "\n## `sigctl verify` reasons\n\n\
+         Each commit and tag `sigctl verify` judges gets one `reason`: `authorised` when valid, \
+         else the code of the rule that refused it (the `verify:` codes above, and \
+         `certificate-key-mismatch`). The rules are in README (\"Verification semantics\") \
+         and docs/threat-model.md.\n\n",
+    );
+    for r in crate::verify::Reason::ALL {
+        s.push_str(&format!("- `{}`\n", r.as_str()));
+    }
     s.push_str("\n## `sigctl check` rules\n\n");
     for r in RULES {
         s.push_str(&format!("### {}\n\n{}\n\n", r.name, r.doc));

@@ -77,6 +77,21 @@ codes! {
     UnknownRevokedIdentity = "unknown-revoked-identity", Error, "a revocation that names no declared identity";
     InvalidRevocation = "invalid-revocation", Error, "a revocation whose dates or reason contradict each other";
     IdentityRevoked = "identity-revoked", Warning, "a revoked identity that still lists environments to sign for";
+    // `sigctl verify` verdicts (a commit or tag's `reason`; `certificate-key-mismatch` above is one too)
+    Unsigned = "unsigned", Error, "verify: a commit or tag in range carries no signature";
+    BadSignature = "bad-signature", Error, "verify: a signature that does not verify over the object, is garbled, or is duplicated";
+    UnsupportedSignature = "unsupported-signature", Error, "verify: a signature format or algorithm sigctl does not verify";
+    UnknownSigner = "unknown-signer", Error, "verify: the signer is no identity of the policy in force at the parent";
+    WrongEnvironment = "wrong-environment", Error, "verify: the identity does not sign for the environment of a verified ref (by the parent policy's names)";
+    PolicyChangeWithoutAdmin = "policy-change-without-admin", Error, "verify: the policy (signing.toml or a file it names) changed, restored a replaced policy or dropped a revocation, signed by no admin of the parent's policy";
+    RevokedKey = "revoked-key", Error, "verify: the signing key is revoked (in a parent's policy, or from its time at a verified tip or HEAD), under any identity";
+    CertificateInvalidAtSigning = "certificate-invalid-at-signing", Error, "verify: the certificate was not valid, or did not chain to its anchor, at signing time";
+    UntrustedTime = "untrusted-time", Error, "verify: the environment requires a Rekor or RFC 3161 time the signature lacks";
+    ForeignHistory = "foreign-history", Error, "verify: a commit in range that does not descend from the trust root";
+    BrokenChain = "broken-chain", Error, "verify: every authorising parent fails: the chain from the trust root is broken";
+    NoPolicy = "no-policy", Error, "verify: no parent has a signing.toml that parses";
+    NotDescendantOfTrustRoot = "not-descendant-of-trust-root", Error, "verify: a spec whose tip is neither the trust root nor descended from it";
+    TagNameMismatch = "tag-name-mismatch", Error, "verify: a tag object whose `tag` header names another tag than the ref it is verified under";
 }
 
 impl Serialize for Code {

@@ -2,6 +2,8 @@
 //! codes are public: documented in README, never renamed.
 
 use serde::Serialize;
+
+use crate::diag::Code;
 use time::OffsetDateTime;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -83,25 +85,30 @@ impl Reason {
         Self::ALL.iter().copied().find(|r| r.as_str() == s)
     }
 
+    /// The registered code of a failure (`authorised` is no finding).
+    pub fn code(self) -> Option<Code> {
+        Some(match self {
+            Reason::Authorised => return None,
+            Reason::Unsigned => Code::Unsigned,
+            Reason::BadSignature => Code::BadSignature,
+            Reason::UnsupportedSignature => Code::UnsupportedSignature,
+            Reason::UnknownSigner => Code::UnknownSigner,
+            Reason::WrongEnvironment => Code::WrongEnvironment,
+            Reason::PolicyChangeWithoutAdmin => Code::PolicyChangeWithoutAdmin,
+            Reason::RevokedKey => Code::RevokedKey,
+            Reason::CertificateInvalidAtSigning => Code::CertificateInvalidAtSigning,
+            Reason::UntrustedTime => Code::UntrustedTime,
+            Reason::ForeignHistory => Code::ForeignHistory,
+            Reason::BrokenChain => Code::BrokenChain,
+            Reason::NoPolicy => Code::NoPolicy,
+            Reason::CertificateKeyMismatch => Code::CertificateKeyMismatch,
+            Reason::NotDescendantOfTrustRoot => Code::NotDescendantOfTrustRoot,
+            Reason::TagNameMismatch => Code::TagNameMismatch,
+        })
+    }
+
     pub fn as_str(self) -> &'static str {
-        match self {
-            Reason::Authorised => "authorised",
-            Reason::Unsigned => "unsigned",
-            Reason::BadSignature => "bad-signature",
-            Reason::UnsupportedSignature => "unsupported-signature",
-            Reason::UnknownSigner => "unknown-signer",
-            Reason::WrongEnvironment => "wrong-environment",
-            Reason::PolicyChangeWithoutAdmin => "policy-change-without-admin",
-            Reason::RevokedKey => "revoked-key",
-            Reason::CertificateInvalidAtSigning => "certificate-invalid-at-signing",
-            Reason::UntrustedTime => "untrusted-time",
-            Reason::ForeignHistory => "foreign-history",
-            Reason::BrokenChain => "broken-chain",
-            Reason::NoPolicy => "no-policy",
-            Reason::CertificateKeyMismatch => "certificate-key-mismatch",
-            Reason::NotDescendantOfTrustRoot => "not-descendant-of-trust-root",
-            Reason::TagNameMismatch => "tag-name-mismatch",
-        }
+        self.code().map_or("authorised", Code::as_str)
     }
 }
 
