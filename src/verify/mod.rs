@@ -216,14 +216,14 @@ impl Judge<'_> {
                 &by_id,
                 commits,
                 &state,
-                excepted,
                 &mut env_memo,
             );
             let parent_valid = |state: &IdMap<State>, p: &ObjectId| {
-                state.get(p).map_or(
-                    self.base_ancestors.contains(p) || excepted.contains(p),
-                    |s| s.valid,
-                )
+                // an exception shows in the state: it never covers a
+                // commit it could not pass (a policy change, foreign history)
+                state
+                    .get(p)
+                    .map_or(self.base_ancestors.contains(p), |s| s.valid)
             };
             match outcome {
                 Ok((identity, checked)) => {
@@ -327,7 +327,6 @@ impl Judge<'_> {
         by_id: &IdMap<usize>,
         commits: &[CommitInfo],
         state: &IdMap<State>,
-        excepted: &IdSet,
         env_memo: &mut HashMap<(PolicyId, u32), Rc<[String]>>,
     ) -> std::result::Result<
         (Arc<str>, Checked),
@@ -403,8 +402,7 @@ impl Judge<'_> {
                     .map_err(|e| fail((Reason::NoPolicy, e.to_string())))?;
                 let valid = state
                     .get(p)
-                    .map_or(self.base_ancestors.contains(p), |s| s.valid)
-                    || excepted.contains(p);
+                    .map_or(self.base_ancestors.contains(p), |s| s.valid);
                 parents.push(ParentView { policy, valid });
                 parent_ids.push(*p);
             }
