@@ -201,3 +201,262 @@ fn an_exception_does_not_cover_a_policy_change() {
     expect(&run, &root, "valid", "authorised");
 }
 
+// ---------------------------------------------------------------------------
+// R1, R2: the policy is signing.toml plus every file it references
+
+const TESTDATA: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../shared/testdata");
+
+fn testdata(path: &str) -> Vec<u8> {
+    std::fs::read(format!("{TESTDATA}/{path}")).unwrap_or_else(|e| panic!("{path}: {e}"))
+}
+
+/// A self-signed CA in HOME (`name.pem`); its PEM.
+fn self_signed_ca(h: &History, name: &str) -> Vec<u8> {
+    h.repo.openssl(&[
+        "req",
+        "-x509",
+        "-newkey",
+        "ec",
+        "-pkeyopt",
+        "ec_paramgen_curve:P-256",
+        "-nodes",
+        "-keyout",
+        &format!("{name}.key"),
+        "-subj",
+        &format!("/CN={name}"),
+        "-days",
+        "3650",
+        "-out",
+        &format!("{name}.pem"),
+    ]);
+    std::fs::read(h.repo.home().join(format!("{name}.pem"))).expect("the CA")
+}
+
+/// A policy with Alice and Bob, and custody `hsm` allowed in both environments.
+fn policy_allowing_hsm(h: &History, extra: &str) -> String {
+    h.policy_text(&["alice", "bob"], extra).replace(
+        "custody = [\"unmanaged\"]",
+        "custody = [\"unmanaged\", \"hsm\"]",
+    )
+}
+
+#[test]
+fn a_developer_cannot_replace_a_file_the_policy_references() {
+    // Attack: signing.toml names other files that decide who is trusted (a
+    // Sigstore trusted root, a CA, an OpenPGP key, a certificate). Bob (no
+    // admin) swaps one for his own in an ordinary signed commit, leaving
+    // signing.toml byte for byte as it was: the policy changed all the same.
+    struct TrustFile {
+        kind: &'static str,
+        path: &'static str,
+        extra: &'static str,
+        original: Vec<u8>,
+        replacement: Vec<u8>,
+    }
+    let h0 = History::new();
+    let variants = || -> Vec<TrustFile> {
+        vec![
+            TrustFile {
+                kind: "sigstore trusted_root",
+                path: "trust/root.json",
+                extra: "\n[sigstore]\ntrusted_root = \"trust/root.json\"\n",
+                original: testdata("trust/sigstore-public-good.trusted_root.json"),
+                replacement: br#"{"mediaType":"application/vnd.dev.sigstore.trustedroot+json;version=0.1","tlogs":[],"certificateAuthorities":[],"ctlogs":[],"timestampAuthorities":[]}"#.to_vec(),
+            },
+            TrustFile {
+                kind: "x509 ca",
+                path: "certs/ca.pem",
+                extra: "\n[identities.ci]\nowner = \"dev\"\nenvironments = [\"dev\"]\ncustody = \"hsm\"\nx509 = { ca = \"certs/ca.pem\", subject = \"ci\" }\n",
+                original: self_signed_ca(&h0, "corporate-ca"),
+                replacement: self_signed_ca(&h0, "bobs-ca"),
+            },
+            TrustFile {
+                kind: "openpgp key",
+                path: "keys/web.asc",
+                extra: "\n[identities.web]\nowner = \"dev\"\nenvironments = [\"dev\"]\ncustody = \"unmanaged\"\nopenpgp_key = \"keys/web.asc\"\n",
+                original: testdata(
+                    "openpgp/github-web-flow-968479A1AFF927E37D1A566BB5690EEEBB952194.asc",
+                ),
+                replacement: testdata(
+                    "openpgp/github-web-flow-5DE3E0509C47EA3CF04A42D34AEE18F83AFDEB23.asc",
+                ),
+            },
+            TrustFile {
+                kind: "hsm certificate",
+                path: "certs/release.pem",
+                extra: "\n[identities.release]\nowner = \"sec\"\nenvironments = [\"prod\"]\ncustody = \"hsm\"\nkey = \"pkcs11:token=release;object=release\"\ncertificate = \"certs/release.pem\"\n",
+                original: h0
+                    .repo
+                    .certificate("release", "20260101000000Z", "20310101000000Z", true),
+                replacement: h0
+                    .repo
+                    .certificate("bobs-release", "20260101000000Z", "20310101000000Z", true),
+            },
+        ]
+    };
+    for f in variants() {
+        let h = alice_and_bob();
+        h.repo.write(f.path, &f.original);
+        h.repo
+            .write("signing.toml", policy_allowing_hsm(&h, f.extra));
+        let root = h.signed("alice", "root");
+
+        // Bob replaces the file
+        h.repo.write(f.path, &f.replacement);
+        let replaced = h.signed("bob", "bob replaces a trust file");
+        let run = h.verify(&[]);
+        exits(&run, 1);
+        let r = result_of(&run, &replaced);
+        assert_eq!(
+            (r["verdict"].as_str(), r["reason"].as_str()),
+            (Some("invalid"), Some("policy-change-without-admin")),
+            "{}: bob replaced {}: {}",
+            f.kind,
+            f.path,
+            run.stdout
+        );
+
+        // nor may he delete it
+        h.git(&["reset", "-q", "--hard", &root]);
+        h.git(&["rm", "-q", f.path]);
+        let deleted = h.signed("bob", "bob deletes a trust file");
+        let run = h.verify(&[]);
+        exits(&run, 1);
+        let r = result_of(&run, &deleted);
+        assert_eq!(
+            r["reason"].as_str(),
+            Some("policy-change-without-admin"),
+            "{}: bob deleted {}: {}",
+            f.kind,
+            f.path,
+            run.stdout
+        );
+
+        // kept: Alice (an admin) may replace it
+        h.git(&["reset", "-q", "--hard", &root]);
+        h.repo.write(f.path, &f.replacement);
+        let by_alice = h.signed("alice", "alice replaces a trust file");
+        let run = h.verify(&[]);
+        exits(&run, 0);
+        expect(&run, &by_alice, "valid", "authorised");
+
+        // kept: and Bob may change any file the policy does not name
+        h.git(&["reset", "-q", "--hard", &root]);
+        h.repo.write("certs/README", "certificates live here\n");
+        h.repo.write("src/lib.rs", "// work\n");
+        let work = h.signed("bob", "bob's ordinary work");
+        let run = h.verify(&[]);
+        exits(&run, 0);
+        expect(&run, &work, "valid", "authorised");
+    }
+}
+
+/// `sha256:<hex>` of the SubjectPublicKeyInfo of certificate `HOME/ca/<name>.crt`.
+fn spki_pin(h: &History, name: &str) -> String {
+    use sha2::Digest;
+    let pem = h.repo.openssl(&[
+        "x509",
+        "-in",
+        &format!("ca/{name}.crt"),
+        "-pubkey",
+        "-noout",
+    ]);
+    let der = h
+        .repo
+        .openssl_stdin(&["pkey", "-pubin", "-outform", "DER"], &pem);
+    let digest = sha2::Sha256::digest(&der);
+    format!(
+        "sha256:{}",
+        digest
+            .iter()
+            .map(|b| format!("{b:02x}"))
+            .collect::<String>()
+    )
+}
+
+/// Stage everything and commit, signed with a detached CMS signature by the
+/// key of certificate `HOME/ca/<cert>.crt` (made by openssl, as git's x509
+/// program makes it: PEM `SIGNED MESSAGE` over the commit without the
+/// header); the branch moves to the signed commit. Its id.
+fn cms_signed(h: &History, cert: &str, msg: &str) -> String {
+    let unsigned = h.unsigned(msg);
+    let raw = h.git(&["cat-file", "commit", &unsigned]);
+    let home = h.repo.home();
+    std::fs::write(home.join("payload"), raw.as_bytes()).expect("payload");
+    h.repo.openssl(&[
+        "cms",
+        "-sign",
+        "-binary",
+        "-nosmimecap",
+        "-md",
+        "sha256",
+        "-in",
+        "payload",
+        "-signer",
+        &format!("ca/{cert}.crt"),
+        "-inkey",
+        &format!("ca/{cert}.key"),
+        "-outform",
+        "DER",
+        "-out",
+        "sig.der",
+    ]);
+    let der = std::fs::read(home.join("sig.der")).expect("the signature");
+    let b64 = base64::engine::general_purpose::STANDARD.encode(der);
+    let mut armour = "-----BEGIN SIGNED MESSAGE-----\n".to_owned();
+    for line in b64.as_bytes().chunks(64) {
+        armour.push_str(std::str::from_utf8(line).expect("base64"));
+        armour.push('\n');
+    }
+    armour.push_str("-----END SIGNED MESSAGE-----");
+    let header = format!("gpgsig {}", armour.replace('\n', "\n "));
+    let end = raw.find("\n\n").expect("the end of the headers");
+    let signed = format!("{}\n{}{}", &raw[..end], header, &raw[end..]);
+    h.forge(&signed, &branch(h), &format!("{msg} (CMS)"))
+}
+
+#[test]
+fn a_public_key_pin_that_does_not_match_the_certificate_authorises_nothing() {
+    // Attack: the identity's certificate is swapped for one with another key
+    // (or the pin names a key the certificate never carried): the pin says
+    // which key the identity is, and a certificate without it vouches for
+    // nothing. (The CMS signature is made with openssl, not on a token: an
+    // hsm identity needs only its certificate to be verified.)
+    let h = alice_and_bob();
+    let carol = h
+        .repo
+        .certificate("carol", "20260101000000Z", "20310101000000Z", true);
+    h.repo
+        .certificate("other", "20260101000000Z", "20310101000000Z", true);
+    h.repo.write("certs/carol.pem", &carol);
+    let identity = |pin: &str| {
+        format!(
+            "\n[identities.carol]\nowner = \"dev\"\nenvironments = [\"dev\"]\ncustody = \"hsm\"\n\
+             key = \"pkcs11:token=carol;object=carol\"\ncertificate = \"certs/carol.pem\"\npublic_key = {pin:?}\n"
+        )
+    };
+    h.repo.write(
+        "signing.toml",
+        policy_allowing_hsm(&h, &identity(&spki_pin(&h, "other"))),
+    );
+    let root = h.signed("alice", "root: carol pinned to another key");
+    let by_carol = cms_signed(&h, "carol", "carol signs with her certificate");
+
+    let run = h.verify(&[]);
+    exits(&run, 1);
+    expect(&run, &by_carol, "invalid", "certificate-key-mismatch");
+
+    // kept: pinned to the key her certificate carries, the same signature passes
+    h.git(&["reset", "-q", "--hard", &root]);
+    h.repo.write(
+        "signing.toml",
+        policy_allowing_hsm(&h, &identity(&spki_pin(&h, "carol"))),
+    );
+    h.signed("alice", "alice pins carol's real key");
+    let by_carol = cms_signed(&h, "carol", "carol signs again");
+    let run = h.verify(&[]);
+    exits(&run, 0);
+    let r = expect(&run, &by_carol, "valid", "authorised");
+    assert_eq!(r["identity"], "carol", "{r}");
+}
+
