@@ -460,3 +460,145 @@ fn a_public_key_pin_that_does_not_match_the_certificate_authorises_nothing() {
     assert_eq!(r["identity"], "carol", "{r}");
 }
 
+// ---------------------------------------------------------------------------
+// R4: merges, without rollback
+
+#[test]
+fn a_non_admin_merge_cannot_keep_a_policy_an_admin_replaced() {
+    // Attack: Alice (admin) removes Carol from main's policy. Bob (no admin,
+    // still listed) merges a branch forked before the removal and keeps that
+    // branch's signing.toml: the merge is authorised through the old branch's
+    // policy (unchanged there), and Carol is back.
+    let h = alice_and_bob();
+    h.person("carol", "dev", &["dev"]);
+    h.policy(&["alice", "bob", "carol"], "");
+    let root = h.signed("alice", "root");
+    h.git(&["checkout", "-q", "-b", "feature"]);
+    h.repo.write("feature.txt", "feature\n");
+    let work = h.signed("bob", "feature: bob's work");
+    h.git(&["checkout", "-q", "main"]);
+    h.policy(&["alice", "bob"], "");
+    let removal = h.signed("alice", "alice removes carol");
+
+    h.git(&["merge", "-q", "--no-ff", "--no-commit", "feature"]);
+    h.git(&["checkout", "feature", "--", "signing.toml"]);
+    let merge = h.signed("bob", "bob merges feature, keeping its signing.toml");
+    let carol = h.signed("carol", "carol is back");
+
+    let run = h.verify(&[]);
+    exits(&run, 1);
+    expect(&run, &merge, "invalid", "policy-change-without-admin");
+    assert_ne!(
+        result_of(&run, &carol)["verdict"],
+        "valid",
+        "{}",
+        run.stdout
+    );
+    expect(&run, &removal, "valid", "authorised");
+    expect(&run, &work, "valid", "authorised");
+    expect(&run, &root, "valid", "authorised");
+}
+
+#[test]
+fn a_revoked_thief_cannot_merge_an_old_policy_back_into_main() {
+    // Attack: Carol's key is stolen; Alice revokes it at main's tip. The
+    // thief commits on an old commit (whose policy has no revocation) and
+    // merges it with main keeping the old signing.toml: either main into
+    // her branch, then pushed as main (a fast-forward), or her branch into
+    // main. Revocations are monotonic: main's revocation applies to the
+    // merge, and dropping it is a policy change no admin made.
+    for thief_first in [true, false] {
+        let h = alice_and_bob();
+        h.person("carol", "dev", &["dev"]);
+        h.policy(&["alice", "bob", "carol"], "");
+        let root = h.at(day(0)).signed("alice", "root");
+        h.at(day(1)).signed("carol", "carol's work");
+        h.policy(
+            &["alice", "bob", "carol"],
+            &revocation("carol", "key-compromise", day(10), Some(day(5))),
+        );
+        h.at(day(10)).signed("alice", "alice revokes carol");
+
+        h.git(&["checkout", "-q", "-b", "old", &root]);
+        h.repo.write("backdoor.txt", "backdoor\n");
+        h.at(day(12)).signed("carol", "the thief's commit");
+        if thief_first {
+            h.git(&["merge", "-q", "--no-ff", "--no-commit", "main"]);
+        } else {
+            h.git(&["checkout", "-q", "main"]);
+            h.git(&["merge", "-q", "--no-ff", "--no-commit", "old"]);
+        }
+        h.git(&["checkout", "old", "--", "signing.toml"]);
+        let merge = h
+            .at(day(12) + HOUR)
+            .signed("carol", "merge, keeping the old signing.toml");
+        if thief_first {
+            h.git(&["checkout", "-q", "main"]);
+            h.git(&["merge", "-q", "--ff-only", "old"]);
+        }
+        assert!(!h.repo.read("signing.toml").contains("[[revocations]]"));
+
+        let run = h.verify(&["main"]);
+        exits(&run, 1);
+        let r = result_of(&run, &merge);
+        assert_eq!(
+            r["verdict"], "invalid",
+            "thief's branch first: {thief_first}: {r}"
+        );
+        assert!(
+            ["revoked-key", "policy-change-without-admin"]
+                .contains(&r["reason"].as_str().unwrap_or("")),
+            "thief's branch first: {thief_first}: {r}"
+        );
+    }
+}
+
+#[test]
+fn a_feature_branch_forked_before_an_admin_change_merges_keeping_the_newer_policy() {
+    // kept: the everyday merge after an admin changed main's policy
+    let h = alice_and_bob();
+    h.person("dave", "dev", &["dev"]);
+    h.policy(&["alice", "bob"], "");
+    h.signed("alice", "root");
+    h.git(&["checkout", "-q", "-b", "feature"]);
+    h.repo.write("feature.txt", "feature\n");
+    let work = h.signed("bob", "feature: bob's work");
+    h.git(&["checkout", "-q", "main"]);
+    h.policy(&["alice", "bob", "dave"], "");
+    let added = h.signed("alice", "alice adds dave");
+    let merge = h.signed_merge("bob", "feature", "bob merges feature");
+    let by_dave = h.signed("dave", "dave after the merge");
+
+    let run = h.verify(&[]);
+    exits(&run, 0);
+    expect(&run, &work, "valid", "authorised");
+    expect(&run, &added, "valid", "authorised");
+    expect(&run, &merge, "valid", "authorised");
+    expect(&run, &by_dave, "valid", "authorised");
+}
+
+#[test]
+fn a_fork_whose_admin_changed_its_policy_merges_upstream_keeping_its_own_policy() {
+    // kept: a fork administers its own policy and keeps merging upstream
+    let h = alice_and_bob();
+    h.person("dave", "dev", &["dev"]);
+    h.policy(&["alice", "bob"], "");
+    h.signed("alice", "root");
+    h.repo.write("upstream.txt", "upstream\n");
+    let upstream = h.signed("bob", "upstream work");
+    h.git(&["checkout", "-q", "-b", "fork", "HEAD~1"]);
+    h.policy(&["alice", "bob", "dave"], "");
+    let added = h.signed("alice", "fork: alice adds dave");
+    h.repo.write("fork.txt", "fork\n");
+    h.signed("dave", "fork: dave's work");
+    let merge = h.signed_merge("dave", "main", "fork: dave merges upstream");
+    assert!(h.repo.read("signing.toml").contains("[identities.dave]"));
+
+    let run = h.verify(&["fork"]);
+    exits(&run, 0);
+    expect(&run, &upstream, "valid", "authorised");
+    expect(&run, &added, "valid", "authorised");
+    let r = expect(&run, &merge, "valid", "authorised");
+    assert_eq!(r["identity"], "dave", "{r}");
+}
+
