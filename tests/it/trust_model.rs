@@ -602,3 +602,147 @@ fn a_fork_whose_admin_changed_its_policy_merges_upstream_keeping_its_own_policy(
     assert_eq!(r["identity"], "dave", "{r}");
 }
 
+// ---------------------------------------------------------------------------
+// R6: the trust root, and ranges
+
+/// On a new orphan branch `orphan`: Mallory's own policy, naming her the
+/// admin, and two commits she signs. (root, child).
+fn orphan_history(h: &History) -> (String, String) {
+    h.person("mallory", "sec", &["dev", "prod"]);
+    h.git(&["checkout", "-q", "--orphan", "orphan"]);
+    h.git(&["rm", "-rqf", "--ignore-unmatch", "."]);
+    h.policy(&["mallory"], "");
+    let o1 = h.signed("mallory", "orphan root: mallory's policy");
+    h.repo.write("evil.txt", "evil\n");
+    let o2 = h.signed("mallory", "orphan: mallory's work");
+    (o1, o2)
+}
+
+#[test]
+fn a_range_cannot_bring_its_own_trust_root() {
+    // Attack: `verify main..pr` with no pinned root, where the pull request
+    // brings an orphan root commit with its own signing.toml (merged with
+    // --allow-unrelated-histories). The trust root is looked for in main's
+    // history only: the orphan's commits are foreign.
+    let (h, root) = rooted();
+    h.signed("bob", "main: bob's work");
+    h.git(&["checkout", "-q", "-b", "pr"]);
+    let pr_work = h.signed("bob", "pr: bob's work");
+    let (o1, o2) = orphan_history(&h);
+    h.git(&["checkout", "-q", "-f", "pr"]);
+    h.git(&[
+        "merge",
+        "-q",
+        "--no-ff",
+        "--no-commit",
+        "-s",
+        "ours",
+        "--allow-unrelated-histories",
+        "orphan",
+    ]);
+    h.git(&["checkout", "orphan", "--", "signing.toml", "evil.txt"]);
+    let merge = h.signed("mallory", "pr: merge mallory's history and policy");
+
+    let run = h.verify(&["main..pr"]);
+    exits(&run, 1);
+    let doc = run.json();
+    assert_eq!(
+        (&doc["trust_root"], &doc["trust_root_pinned"]),
+        (&Value::from(root.as_str()), &Value::Bool(false)),
+        "{}",
+        run.stdout
+    );
+    expect(&run, &o1, "invalid", "foreign-history");
+    assert_eq!(result_of(&run, &o2)["verdict"], "invalid", "{}", run.stdout);
+    assert_eq!(
+        result_of(&run, &merge)["verdict"],
+        "invalid",
+        "{}",
+        run.stdout
+    );
+    expect(&run, &pr_work, "valid", "authorised");
+}
+
+#[test]
+fn a_range_over_history_without_a_policy_has_no_trust_root() {
+    // Attack: as above, but main has no signing.toml at all: the only policy
+    // in sight is the one the range brings. No trust root: exit 2, saying
+    // how to pin one.
+    let h = alice_and_bob();
+    h.repo.write("README", "no policy here\n");
+    h.signed("alice", "main: no policy");
+    // the pull request is only the merge: under the old rules, exit 0
+    h.git(&["checkout", "-q", "-b", "pr"]);
+    orphan_history(&h);
+    h.git(&["checkout", "-q", "-f", "pr"]);
+    let sign = h.signing("mallory");
+    let mut args: Vec<&str> = sign.iter().map(String::as_str).collect();
+    args.extend([
+        "merge",
+        "-q",
+        "--no-ff",
+        "-S",
+        "--allow-unrelated-histories",
+        "-m",
+        "pr: merge mallory's history",
+        "orphan",
+    ]);
+    h.git(&args);
+
+    for format in ["json", "human"] {
+        let run = h.repo.sigctl(&["verify", "main..pr", "--format", format]);
+        assert_eq!(run.code, 2, "{}", run.snapshot());
+        assert!(run.stdout.is_empty(), "{}", run.snapshot());
+        assert!(run.stderr.contains("--trust-root"), "{}", run.snapshot());
+    }
+}
+
+/// The results whose reason is `not-descendant-of-trust-root`.
+fn not_descendant(run: &Run) -> Vec<Value> {
+    run.json()["results"]
+        .as_array()
+        .expect("results")
+        .iter()
+        .filter(|r| r["reason"] == "not-descendant-of-trust-root")
+        .cloned()
+        .collect()
+}
+
+#[test]
+fn a_ref_behind_the_trust_root_is_reported_not_passed() {
+    // Attack: a ref moved back to a commit before the pinned trust root.
+    // Everything before the root is "not verified", so the report was
+    // "0 of 0 verified", exit 0: a rollback to before the policy passed.
+    let h = alice_and_bob();
+    h.repo.write("README", "before the policy\n");
+    let pre = h.signed("alice", "before the policy");
+    h.policy(&["alice", "bob"], "");
+    let root = h.signed("alice", "root: introduces signing.toml");
+    h.signed("bob", "bob's work");
+    h.git(&["branch", "old", &pre]);
+
+    let run = h.verify(&["old", "--trust-root", &root]);
+    exits(&run, 1);
+    let hits = not_descendant(&run);
+    assert_eq!(hits.len(), 1, "{}", run.stdout);
+    assert!(
+        hits.iter().all(|r| r["verdict"] != "valid"),
+        "{}",
+        run.stdout
+    );
+
+    // pinned in git config, the same; and next to a good branch
+    h.git(&["config", "sigctl.trustRoot", &root]);
+    let run = h.verify(&["old"]);
+    exits(&run, 1);
+    assert_eq!(not_descendant(&run).len(), 1, "{}", run.stdout);
+    let run = h.verify(&["main", "old"]);
+    exits(&run, 1);
+    assert_eq!(not_descendant(&run).len(), 1, "{}", run.stdout);
+    expect(&run, &root, "valid", "authorised");
+
+    // kept: the trust root itself, and its descendants
+    exits(&h.verify(&[&root]), 0);
+    exits(&h.verify(&["main"]), 0);
+}
+
