@@ -746,3 +746,87 @@ fn a_ref_behind_the_trust_root_is_reported_not_passed() {
     exits(&h.verify(&["main"]), 0);
 }
 
+// ---------------------------------------------------------------------------
+// R7: objects are what they are
+
+/// An unsigned commit at main's tip, and a signed commit with the same
+/// parent that `git replace` shows in its place. (unsigned, signed).
+fn replaced() -> (History, String, String) {
+    let (h, _) = rooted();
+    h.git(&["checkout", "-q", "-b", "side"]);
+    h.repo.write("work.txt", "work\n");
+    let signed = h.signed("alice", "work");
+    h.git(&["checkout", "-q", "main"]);
+    h.repo.write("work.txt", "work\n");
+    let unsigned = h.unsigned("work");
+    h.git(&["branch", "-q", "-D", "side"]);
+    h.git(&["replace", &unsigned, &signed]);
+    assert!(
+        h.git(&["cat-file", "commit", &unsigned])
+            .contains("gpgsig "),
+        "git shows the replacement"
+    );
+    (h, unsigned, signed)
+}
+
+#[test]
+fn a_replace_ref_does_not_change_what_is_verified() {
+    // Attack: `git replace <unsigned> <signed>` (refs/replace/* is fetched
+    // and pushed like any ref): git shows the signed commit under the
+    // unsigned one's id. Verification reads objects as they are.
+    let (h, unsigned, _) = replaced();
+    let run = h.verify(&["--no-cache"]);
+    exits(&run, 1);
+    expect(&run, &unsigned, "unsigned", "unsigned");
+}
+
+#[test]
+fn nothing_a_replace_ref_showed_is_cached() {
+    // Attack: one run with the replace ref in place and the cache on (the
+    // default: its key under HOME/.cache/sigctl); the replace ref is then
+    // deleted, and the poisoned cache must not outlive it.
+    let (h, unsigned, _) = replaced();
+    let with_replace = h.verify(&[]);
+    let cache = sigctl::verify::cache::path(&h.repo.path().join(".git"));
+    assert!(cache.exists(), "the run wrote the cache");
+    h.git(&["replace", "-d", &unsigned]);
+
+    let run = h.verify(&[]);
+    exits(&run, 1);
+    expect(&run, &unsigned, "unsigned", "unsigned");
+    assert_eq!(
+        verdicts(&run),
+        verdicts(&h.verify(&["--no-cache"])),
+        "cached and uncached runs agree"
+    );
+    // and the run with the replace ref in place saw the true object too
+    exits(&with_replace, 1);
+    expect(&with_replace, &unsigned, "unsigned", "unsigned");
+}
+
+#[test]
+fn a_gpgsig_sha256_header_in_a_sha1_repository_is_not_a_signature() {
+    // Attack: git reads `gpgsig` in a SHA-1 repository, never
+    // `gpgsig-sha256`, so a commit whose only signature header is
+    // gpgsig-sha256 is unsigned to git (`%G?` N). Carrying a valid SSH
+    // signature there must not make it signed to sigctl.
+    let (h, _) = rooted();
+    let genuine = h.signed("alice", "genuine");
+    let raw = h.git(&["cat-file", "commit", &genuine]);
+    let renamed = edit(&raw, "\ngpgsig ", "\ngpgsig-sha256 ");
+    let forged = h.forge(&renamed, "sha256-header", "gpgsig-sha256 only");
+    assert_eq!(
+        h.git(&["log", "-1", "--format=%G?", "sha256-header"])
+            .trim(),
+        "N",
+        "git sees no signature"
+    );
+
+    let run = h.verify(&["sha256-header"]);
+    exits(&run, 1);
+    expect(&run, &forged, "unsigned", "unsigned");
+
+    // kept: the genuine commit
+    exits(&h.verify(&["main"]), 0);
+}
+
