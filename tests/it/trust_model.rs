@@ -830,3 +830,77 @@ fn a_gpgsig_sha256_header_in_a_sha1_repository_is_not_a_signature() {
     exits(&h.verify(&["main"]), 0);
 }
 
+// ---------------------------------------------------------------------------
+// R5: revocations reach everything
+
+#[test]
+fn a_tag_verified_alone_meets_the_revocations_at_head() {
+    // Attack: the release key is stolen; Alice revokes it at main's tip
+    // (key-compromise since day 5). The thief signs a tag on an old commit,
+    // whose own policy has no revocation, and `sigctl verify v1.0` is run
+    // alone (HEAD = main): the revocation at HEAD applies.
+    let h = alice_and_bob();
+    h.person("release", "sec", &["prod"]);
+    h.policy(&["alice", "bob", "release"], "");
+    h.at(day(0)).signed("alice", "root");
+    let old = h.at(day(1)).signed("bob", "bob's work");
+    h.policy(
+        &["alice", "bob", "release"],
+        &revocation("release", "key-compromise", day(10), Some(day(5))),
+    );
+    h.at(day(10))
+        .signed("alice", "alice revokes the release key");
+
+    h.git(&["checkout", "-q", "--detach", &old]);
+    let before = h.at(day(3)).tag(Some("release"), "v0.9");
+    let stolen = h.at(day(7)).tag(Some("release"), "v1.0");
+    h.git(&["checkout", "-q", "main"]);
+
+    let run = h.verify(&["v1.0"]);
+    exits(&run, 1);
+    expect(&run, &stolen, "invalid", "revoked-key");
+
+    // kept: signed before compromised_since
+    let run = h.verify(&["v0.9"]);
+    exits(&run, 0);
+    expect(&run, &before, "valid", "authorised");
+}
+
+#[test]
+fn a_key_revoked_under_one_name_is_revoked_under_every_name() {
+    // Attack: one SSH key declared as two identities, `release` and
+    // `release2`. The revocation names one; the thief's signature matches
+    // the key, which is just as much the other's. The revocation binds the
+    // key material, whichever name the signature is matched to.
+    for revoked in ["release", "release2"] {
+        let h = alice_and_bob();
+        h.person("release", "dev", &["dev", "prod"]);
+        let copy = format!(
+            "\n[identities.release2]\nowner = \"dev\"\nenvironments = [\"dev\", \"prod\"]\ncustody = \"unmanaged\"\nssh_key = {:?}\n",
+            h.public_key("release")
+        );
+        h.policy(&["alice", "bob", "release"], &copy);
+        h.at(day(0)).signed("alice", "root");
+        let early = h.at(day(2)).signed("release", "before the theft");
+        h.policy(
+            &["alice", "bob", "release"],
+            &format!(
+                "{copy}{}",
+                revocation(revoked, "key-compromise", day(10), Some(day(5)))
+            ),
+        );
+        h.at(day(10)).signed("alice", "alice revokes one name");
+        let stolen = h.at(day(12)).signed("release", "the thief");
+
+        let run = h.verify(&[]);
+        exits(&run, 1);
+        let r = result_of(&run, &stolen);
+        assert_eq!(
+            (r["verdict"].as_str(), r["reason"].as_str()),
+            (Some("invalid"), Some("revoked-key")),
+            "revoked as `{revoked}`: {r}"
+        );
+        expect(&run, &early, "valid", "authorised");
+    }
+}
+
