@@ -904,3 +904,54 @@ fn a_key_revoked_under_one_name_is_revoked_under_every_name() {
     }
 }
 
+// ---------------------------------------------------------------------------
+// R8: tags
+
+#[test]
+fn a_tag_object_served_under_another_name_is_a_tag_name_mismatch() {
+    // Attack: the signed tag object of v1.0 (its `tag` header says v1.0) is
+    // pointed at by refs/tags/v2.0, passing an old signed release off as
+    // the new one.
+    let (h, _) = rooted();
+    let tag = h.tag(Some("alice"), "v1.0");
+    h.signed("alice", "later work");
+    h.git(&["update-ref", "refs/tags/v2.0", &tag]);
+
+    let run = h.verify(&["v2.0"]);
+    exits(&run, 1);
+    let r = expect(&run, &tag, "invalid", "tag-name-mismatch");
+    assert_eq!(r["kind"], "tag", "{r}");
+
+    // kept: the tag under its own name
+    let run = h.verify(&["v1.0"]);
+    exits(&run, 0);
+    expect(&run, &tag, "valid", "authorised");
+}
+
+#[test]
+fn a_short_spec_naming_a_branch_and_a_tag_is_refused() {
+    // Attack: a tag called `main` next to the branch `main`: which one
+    // `verify main` judged depended on git's lookup order, and the report
+    // said `main`. A short spec naming both is refused, naming both.
+    let (h, _) = rooted();
+    h.signed("bob", "bob's work");
+    h.git(&["checkout", "-q", "--detach", "HEAD~1"]);
+    h.tag(Some("alice"), "main");
+    h.git(&["checkout", "-q", "main"]);
+
+    for format in ["json", "human"] {
+        let run = h.repo.sigctl(&["verify", "main", "--format", format]);
+        assert_eq!(run.code, 2, "{}", run.snapshot());
+        assert!(run.stdout.is_empty(), "{}", run.snapshot());
+        assert!(
+            run.stderr.contains("refs/heads/main") && run.stderr.contains("refs/tags/main"),
+            "{}",
+            run.snapshot()
+        );
+    }
+
+    // kept: full ref names
+    exits(&h.verify(&["refs/heads/main"]), 0);
+    exits(&h.verify(&["refs/tags/main"]), 0);
+}
+
