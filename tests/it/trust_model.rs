@@ -955,3 +955,38 @@ fn a_short_spec_naming_a_branch_and_a_tag_is_refused() {
     exits(&h.verify(&["refs/tags/main"]), 0);
 }
 
+// ---------------------------------------------------------------------------
+// R3: expiry
+
+#[test]
+fn an_expired_exception_does_not_let_the_chain_pass() {
+    // Attack: an exception for an unsigned commit (full id, admin-signed)
+    // that expired long ago keeps excusing it forever. `sigctl verify` has
+    // no --now: the expiry (day 100, 2026-09-09) is in the past of the real
+    // clock, the kept case's (ten years on) in its future.
+    for (expires, passes) in [(day(100), false), (day(3650), true)] {
+        let (h, _) = rooted();
+        let unsigned = h.at(day(1)).unsigned("unsigned");
+        let bob = h.at(day(2)).signed("bob", "bob's work");
+        h.policy(
+            &["alice", "bob"],
+            &exception("INC-3", "bob", "\"dev\"", expires, &[&unsigned]),
+        );
+        let tip = h
+            .at(day(3))
+            .signed("alice", "alice excepts the unsigned commit");
+
+        let run = h.verify(&[]);
+        if passes {
+            exits(&run, 0);
+            expect(&run, &unsigned, "valid", "unsigned");
+            expect(&run, &tip, "valid", "authorised");
+        } else {
+            exits(&run, 1);
+            expect(&run, &unsigned, "unsigned", "unsigned");
+            expect(&run, &bob, "invalid", "broken-chain");
+            expect(&run, &tip, "invalid", "broken-chain");
+        }
+    }
+}
+
