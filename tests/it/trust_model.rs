@@ -990,3 +990,79 @@ fn an_expired_exception_does_not_let_the_chain_pass() {
     }
 }
 
+// ---------------------------------------------------------------------------
+// R10: environments — false rejections
+
+/// `dev` is main only (Alice); `feature` is refs/heads/feature* (Alice and
+/// Bob). Alice administers.
+fn main_and_feature() -> History {
+    let h = History::new();
+    h.person("alice", "sec", &["dev", "feature", "prod"])
+        .person("bob", "dev", &["feature"]);
+    let policy = edit(
+        &h.policy_text(&["alice", "bob"], ""),
+        "refs = [\"refs/heads/*\"]\ncustody = [\"unmanaged\"]\n",
+        "refs = [\"refs/heads/main\"]\ncustody = [\"unmanaged\"]\n\n\
+         [environments.feature]\nrefs = [\"refs/heads/feature*\"]\ncustody = [\"unmanaged\"]\n",
+    );
+    h.repo.write("signing.toml", policy);
+    h
+}
+
+#[test]
+fn verifying_two_branches_together_equals_verifying_each_alone() {
+    // False rejection: each verified ref is judged by its own environment.
+    // Bob's commits are only on feature, which admits him; main admits only
+    // Alice. Together, Bob's commits must not meet main's environment.
+    let h = main_and_feature();
+    let root = h.signed("alice", "root");
+    h.git(&["checkout", "-q", "-b", "feature"]);
+    let f1 = h.signed("bob", "feature: bob 1");
+    let f2 = h.signed("bob", "feature: bob 2");
+    h.git(&["checkout", "-q", "main"]);
+    let m1 = h.signed("alice", "main: alice");
+
+    exits(&h.verify(&["main"]), 0);
+    exits(&h.verify(&["feature"]), 0);
+    for specs in [["main", "feature"], ["feature", "main"]] {
+        let run = h.verify(&specs);
+        exits(&run, 0);
+        for id in [&root, &f1, &f2, &m1] {
+            expect(&run, id, "valid", "authorised");
+        }
+    }
+
+    // the rule still bites where it should: Bob's commits reachable from main
+    h.signed_merge("alice", "feature", "alice merges feature into main");
+    let run = h.verify(&["main", "feature"]);
+    exits(&run, 1);
+    expect(&run, &f1, "invalid", "wrong-environment");
+}
+
+#[test]
+fn renaming_an_environment_does_not_make_earlier_commits_wrong_environment() {
+    // False rejection: an admin renames `dev` to `development` (same refs,
+    // identities updated). Commits made under the old name were judged by
+    // the names of their parents' policy, and still are.
+    let (h, root) = rooted();
+    let b1 = h.signed("bob", "bob under dev");
+    let b2 = h.signed("alice", "alice under dev");
+    let renamed = h
+        .policy_text(&["alice", "bob"], "")
+        .replace("[environments.dev]", "[environments.development]")
+        .replace("environments = [\"dev\"", "environments = [\"development\"");
+    assert!(
+        !renamed.contains("\"dev\"]") && !renamed.contains("\"dev\","),
+        "{renamed}"
+    );
+    h.repo.write("signing.toml", renamed);
+    let rename = h.signed("alice", "alice renames dev to development");
+    let b3 = h.signed("bob", "bob under development");
+
+    let run = h.verify(&[]);
+    exits(&run, 0);
+    for id in [&root, &b1, &b2, &rename, &b3] {
+        expect(&run, id, "valid", "authorised");
+    }
+}
+
