@@ -1066,3 +1066,137 @@ fn renaming_an_environment_does_not_make_earlier_commits_wrong_environment() {
     }
 }
 
+// ---------------------------------------------------------------------------
+// properties: several specs together are the union of each alone, and the
+// cache changes nothing
+
+mod properties {
+    use super::*;
+    use proptest::collection::vec;
+    use proptest::prelude::*;
+
+    const BRANCHES: [&str; 3] = ["main", "feature/a", "feature/b"];
+    const SIGNERS: [Option<&str>; 4] = [Some("alice"), Some("bob"), Some("bob"), None];
+
+    #[derive(Debug, Clone)]
+    enum Op {
+        /// On branch .0, a commit by SIGNERS[.1].
+        Commit(usize, usize),
+        /// On branch .0, merge branch .1, signed by Alice (false) or Bob (true).
+        Merge(usize, usize, bool),
+    }
+
+    fn op() -> impl Strategy<Value = Op> {
+        prop_oneof![
+            3 => (0..BRANCHES.len(), 0..SIGNERS.len()).prop_map(|(b, s)| Op::Commit(b, s)),
+            1 => (0..BRANCHES.len(), 0..BRANCHES.len(), any::<bool>())
+                .prop_filter("another branch", |(a, b, _)| a != b)
+                .prop_map(|(a, b, bob)| Op::Merge(a, b, bob)),
+        ]
+    }
+
+    /// Per object: whether it is valid.
+    fn valid(run: &Run) -> BTreeMap<String, bool> {
+        verdicts(run)
+            .into_iter()
+            .map(|(id, (verdict, _))| (id, verdict == "valid"))
+            .collect()
+    }
+
+    fn build(ops: &[Op]) -> (History, String) {
+        let h = main_and_feature();
+        let root = h.signed("alice", "root");
+        for b in &BRANCHES[1..] {
+            h.git(&["branch", b]);
+        }
+        for (n, op) in ops.iter().enumerate() {
+            match *op {
+                Op::Commit(b, s) => {
+                    h.git(&["checkout", "-q", BRANCHES[b]]);
+                    let msg = format!(
+                        "{n}: {} on {}",
+                        SIGNERS[s].unwrap_or("unsigned"),
+                        BRANCHES[b]
+                    );
+                    match SIGNERS[s] {
+                        Some(who) => h.signed(who, &msg),
+                        None => h.unsigned(&msg),
+                    };
+                }
+                Op::Merge(into, from, bob) => {
+                    h.git(&["checkout", "-q", BRANCHES[into]]);
+                    let who = if bob { "bob" } else { "alice" };
+                    // an empty history merges cleanly; "already up to date" makes nothing
+                    h.signed_merge(
+                        who,
+                        BRANCHES[from],
+                        &format!("{n}: {who} merges {}", BRANCHES[from]),
+                    );
+                }
+            }
+        }
+        h.git(&["checkout", "-q", "main"]);
+        (h, root)
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig {
+            cases: 8,
+            max_shrink_iters: 16,
+            failure_persistence: None,
+            ..ProptestConfig::default()
+        })]
+
+        #[test]
+        fn verifying_specs_together_is_the_union_of_verifying_each_alone_with_or_without_the_cache(
+            ops in vec(op(), 3..8)
+        ) {
+            let (h, root) = build(&ops);
+            let pin = ["--trust-root", root.as_str()];
+            let args = |specs: &[&str], cache: bool| -> Vec<String> {
+                let mut a: Vec<String> = specs.iter().map(|s| (*s).to_owned()).collect();
+                a.extend(pin.iter().map(|s| (*s).to_owned()));
+                if !cache {
+                    a.push("--no-cache".into());
+                }
+                a
+            };
+            let run = |specs: &[&str], cache: bool| -> Run {
+                let a = args(specs, cache);
+                let a: Vec<&str> = a.iter().map(String::as_str).collect();
+                h.verify(&a)
+            };
+
+            let alone: Vec<Run> = BRANCHES.iter().map(|b| run(&[b], false)).collect();
+            let together = run(&BRANCHES, false);
+
+            // a commit fails together iff it fails in some run of one spec
+            let mut union: BTreeMap<String, bool> = BTreeMap::new();
+            for r in &alone {
+                for (id, ok) in valid(r) {
+                    *union.entry(id).or_insert(true) &= ok;
+                }
+            }
+            prop_assert_eq!(
+                valid(&together),
+                union,
+                "together: {}\nalone: {:?}",
+                h.scrub(&together.stdout),
+                alone.iter().map(|r| h.scrub(&r.stdout)).collect::<Vec<_>>()
+            );
+            let worst = alone.iter().map(|r| r.code).max().unwrap_or(0);
+            prop_assert_eq!(together.code, worst);
+
+            // the cache, cold then warm, changes no verdict or reason
+            let cold = run(&BRANCHES, true);
+            let warm = run(&BRANCHES, true);
+            prop_assert_eq!(verdicts(&cold), verdicts(&together));
+            prop_assert_eq!(verdicts(&warm), verdicts(&together));
+            // nor does a cache written by the run of all specs, read by one
+            for (b, r) in BRANCHES.iter().zip(&alone) {
+                let cached = run(&[b], true);
+                prop_assert_eq!(verdicts(&cached), verdicts(r), "{}", b);
+            }
+        }
+    }
+}
