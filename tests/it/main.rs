@@ -8,5 +8,6 @@ mod init;
 mod provenance;
 mod schema;
 mod sign;
+mod trust_model;
 mod util;
 mod verify;
