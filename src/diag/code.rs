@@ -74,6 +74,7 @@ codes! {
     // exceptions and revocations
     StaleException = "stale-exception", Error, "an exception past `expires` that carries no `review`";
     UnapprovedException = "unapproved-exception", Error, "an exception with no `approved_by`";
+    InvalidCommitId = "invalid-commit-id", Error, "an exception `commits` entry that is not a full object id (40 or 64 lowercase hex): a prefix, upper case or junk matches no commit";
     UnknownRevokedIdentity = "unknown-revoked-identity", Error, "a revocation that names no declared identity";
     InvalidRevocation = "invalid-revocation", Error, "a revocation whose dates or reason contradict each other";
     IdentityRevoked = "identity-revoked", Warning, "a revoked identity that still lists environments to sign for";
