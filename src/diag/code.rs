@@ -63,6 +63,9 @@ codes! {
     BadCaFile = "bad-ca-file", Error, "an `x509.ca` file that is missing or holds no certificate authority";
     KeylessWithoutTrustedRoot = "keyless-without-trusted-root", Warning, "keyless identities, but no `[sigstore] trusted_root` to check their certificates against";
     ShadowKey = "shadow-key", Error, "private key material in a tracked file or in history";
+    // key separation
+    SharedKey = "shared-key", Error, "one key (SSH key, PKCS#11 key, certificate public key, keyless issuer+subject, OpenPGP key, x509 CA+subject) under two identities";
+    MixedEnvironmentClasses = "mixed-environment-classes", Error, "an identity whose environments declare different `class`es (a prod key that also signs dev)";
     // certificates
     CertificateMissing = "certificate-missing", Warning, "a declared certificate file that does not exist yet";
     BadCertificate = "bad-certificate", Error, "a certificate that cannot be read or parsed";
