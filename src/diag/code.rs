@@ -63,6 +63,9 @@ codes! {
     BadCaFile = "bad-ca-file", Error, "an `x509.ca` file that is missing or holds no certificate authority";
     KeylessWithoutTrustedRoot = "keyless-without-trusted-root", Warning, "keyless identities, but no `[sigstore] trusted_root` to check their certificates against";
     ShadowKey = "shadow-key", Error, "private key material in a tracked file or in history";
+    // key separation
+    SharedKey = "shared-key", Error, "one key (SSH key, PKCS#11 key, certificate public key, keyless issuer+subject, OpenPGP key, x509 CA+subject) under two identities";
+    MixedEnvironmentClasses = "mixed-environment-classes", Error, "an identity whose environments declare different `class`es (a prod key that also signs dev)";
     // certificates
     CertificateMissing = "certificate-missing", Warning, "a declared certificate file that does not exist yet";
     BadCertificate = "bad-certificate", Error, "a certificate that cannot be read or parsed";
@@ -74,6 +77,7 @@ codes! {
     // exceptions and revocations
     StaleException = "stale-exception", Error, "an exception past `expires` that carries no `review`";
     UnapprovedException = "unapproved-exception", Error, "an exception with no `approved_by`";
+    InvalidCommitId = "invalid-commit-id", Error, "an exception `commits` entry that is not a full object id (40 or 64 lowercase hex): a prefix, upper case or junk matches no commit";
     UnknownRevokedIdentity = "unknown-revoked-identity", Error, "a revocation that names no declared identity";
     InvalidRevocation = "invalid-revocation", Error, "a revocation whose dates or reason contradict each other";
     IdentityRevoked = "identity-revoked", Warning, "a revoked identity that still lists environments to sign for";

@@ -155,6 +155,34 @@ pub struct RawEnvironment {
     /// Accept only a transparency-log or RFC 3161 time, never a time the signer chose.
     #[serde(default)]
     pub require_trusted_time: Option<Sp<bool>>,
+    /// Trust class (`dev`, `test`, `prod`), for key separation: an identity may not sign
+    /// for environments of two different classes. An environment without a class is not
+    /// constrained.
+    #[serde(default)]
+    pub class: Option<Sp<EnvironmentClass>>,
+}
+
+/// An environment's trust class: a key that signs for one class signs for no other, so a
+/// lower-trust environment is no path to production trust.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Deserialize, JsonSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum EnvironmentClass {
+    /// Development: everyday branches, laptops.
+    Dev,
+    /// Testing and staging.
+    Test,
+    /// Production: releases and what ships.
+    Prod,
+}
+
+impl EnvironmentClass {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            EnvironmentClass::Dev => "dev",
+            EnvironmentClass::Test => "test",
+            EnvironmentClass::Prod => "prod",
+        }
+    }
 }
 
 #[derive(Debug, Clone, Deserialize, JsonSchema)]

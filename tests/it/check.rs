@@ -143,6 +143,41 @@ fn a_certificate_pinned_to_another_key_is_an_error() {
 }
 
 #[test]
+fn a_certificate_key_under_two_identities_is_a_shared_key() {
+    let repo = hsm_repo(true);
+    let policy = format!(
+        "{HSM_POLICY}\n[identities.release-copy]\nowner = \"security\"\nenvironments = [\"prod\"]\n\
+         custody = \"hsm\"\nkey = \"pkcs11:token=release;object=release-copy\"\n\
+         certificate = \"certs/copy.pem\"\n"
+    );
+    repo.write("signing.toml", &policy);
+    // another file, the same key
+    repo.write("certs/copy.pem", repo.read("certs/release.pem"));
+    let now = ["check", "--now", "2026-06-01T00:00:00Z", "--format", "json"];
+    let run = repo.sigctl(&now);
+    assert_eq!(run.code, 1, "{}", run.stdout);
+    assert_eq!(codes(&run), ["shared-key"]);
+    let d = &run.json()["diagnostics"][0];
+    assert_eq!(
+        (d["line"].as_u64(), d["column"].as_u64()),
+        (Some(26), Some(15)),
+        "{d}"
+    );
+    assert!(
+        d["message"]
+            .as_str()
+            .is_some_and(|m| m.contains("`release-copy`") && m.contains("`release`")),
+        "{d}"
+    );
+    // a certificate for a key of its own
+    let own = repo.certificate("copy", "20260101000000Z", "20270101000000Z", true);
+    repo.write("certs/copy.pem", own);
+    let run = repo.sigctl(&now);
+    assert_eq!(run.code, 0, "{}", run.stdout);
+    assert!(codes(&run).is_empty(), "{}", run.stdout);
+}
+
+#[test]
 fn check_takes_a_subdirectory_or_the_policy_file() {
     let repo = hsm_repo(true);
     std::fs::create_dir_all(repo.path().join("deep/er")).expect("dirs");

@@ -3,7 +3,7 @@
 //! fails on speed; the numbers go into issue notes.
 //!
 //! - check: `sigctl check` on a policy of 1,000 identities, each with its own
-//!   certificate (wall time, peak memory)
+//!   key and certificate (wall time, peak memory)
 //! - history: `sigctl check --history` on 10,000 commits holding 1,000
 //!   distinct blobs, against `git log -p --all | grep -c PRIVATE`
 //! - sign: `git commit -S` through sigctl + SoftHSM2 against an SSH file key
@@ -124,7 +124,7 @@ const IDENTITIES: usize = 1000;
 
 fn bench_check(sigctl: &Path, dir: &Path) -> Result {
     say(&format!(
-        "\n== check: {IDENTITIES} identities, each with its own certificate"
+        "\n== check: {IDENTITIES} identities, each with its own key and certificate"
     ));
     let repo = dir.join("repo");
     let ca = dir.join("ca");
@@ -159,26 +159,32 @@ fn bench_check(sigctl: &Path, dir: &Path) -> Result {
         "-out",
         "ca.pem",
     ])?;
-    o(&[
-        "req",
-        "-newkey",
-        "ec",
-        "-pkeyopt",
-        "ec_paramgen_curve:P-256",
-        "-nodes",
-        "-keyout",
-        "leaf.key",
-        "-subj",
-        "/CN=bench leaf",
-        "-out",
-        "leaf.csr",
-    ])?;
-    // one `openssl ca` signs the CSR a thousand times: distinct serials, distinct certificates
+    // a key of its own for each identity (one key under two identities is `shared-key`)
+    let csrs: Vec<String> = (1..=IDENTITIES)
+        .map(|n| format!("leaf-{n:04}.csr"))
+        .collect();
+    for csr in &csrs {
+        o(&[
+            "req",
+            "-newkey",
+            "ec",
+            "-pkeyopt",
+            "ec_paramgen_curve:P-256",
+            "-nodes",
+            "-keyout",
+            "leaf.key",
+            "-subj",
+            "/CN=bench leaf",
+            "-out",
+            csr,
+        ])?;
+    }
+    // one `openssl ca` signs every request: distinct serials, distinct certificates
     let mut args: Vec<String> = "ca -batch -config ca.cnf -cert ca.pem -keyfile ca.key -extensions codesign -notext -out all.pem -infiles"
         .split(' ')
         .map(String::from)
         .collect();
-    args.extend(std::iter::repeat_n("leaf.csr".to_owned(), IDENTITIES));
+    args.extend(csrs);
     let refs: Vec<&str> = args.iter().map(String::as_str).collect();
     o(&refs)?;
     let mut policy = String::from(

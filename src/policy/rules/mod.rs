@@ -11,6 +11,7 @@ pub mod expiry;
 mod key_uri;
 mod references;
 mod revocations;
+mod separation;
 mod signer;
 mod trust_files;
 mod version;
@@ -63,6 +64,11 @@ pub static RULES: &[Rule] = &[
         name: "certificate",
         doc: certificate::DOC,
         check: certificate::check,
+    },
+    Rule {
+        name: "key-separation",
+        doc: separation::DOC,
+        check: separation::check,
     },
     Rule {
         name: "expiry",

@@ -104,7 +104,7 @@ pub fn fixture_cert(name: &str) -> CertInput {
 
 fn run(
     policy: &str,
-    cert: Option<(&str, CertInput)>,
+    files: &[(&str, CertInput)],
     now: OffsetDateTime,
 ) -> (Vec<Diagnostic>, load::Parsed) {
     let parsed = load::parse("signing.toml", policy.as_bytes());
@@ -121,8 +121,10 @@ fn run(
         "sigstore/trusted_root.json".to_owned(),
         CertInput::Bytes(trusted_root.into_bytes()),
     );
-    if let Some((path, input)) = cert {
-        inputs.certificates.insert(path.to_owned(), input);
+    for (path, input) in files {
+        inputs
+            .certificates
+            .insert((*path).to_owned(), input.clone());
     }
     let diags = match &parsed.result {
         Ok(raw) => validate(raw, &parsed.source, &inputs, now),
@@ -135,34 +137,41 @@ fn codes_of(d: &[Diagnostic]) -> Vec<String> {
     d.iter().map(|d| d.code.to_string()).collect()
 }
 
-fn render(policy: &str, cert: Option<(&str, CertInput)>, now: OffsetDateTime) -> String {
-    let (diags, parsed) = run(policy, cert, now);
+fn render(policy: &str, files: &[(&str, CertInput)], now: OffsetDateTime) -> String {
+    let (diags, parsed) = run(policy, files, now);
     human::diagnostics(&diags, std::slice::from_ref(&parsed.source), 100)
 }
 
 pub fn codes(policy: &str) -> Vec<String> {
-    codes_of(&run(policy, None, now()).0)
+    codes_of(&run(policy, &[], now()).0)
 }
 pub fn codes_at_now(policy: &str, t: OffsetDateTime) -> Vec<String> {
-    codes_of(&run(policy, None, t).0)
+    codes_of(&run(policy, &[], t).0)
 }
 pub fn codes_with(policy: &str, path: &str, input: CertInput) -> Vec<String> {
-    codes_of(&run(policy, Some((path, input)), now()).0)
+    codes_of(&run(policy, &[(path, input)], now()).0)
+}
+/// Codes with several referenced files (certificates, key files, CA files).
+pub fn codes_with_all(policy: &str, files: &[(&str, CertInput)]) -> Vec<String> {
+    codes_of(&run(policy, files, now()).0)
 }
 pub fn codes_at(policy: &str, path: &str, input: CertInput, t: OffsetDateTime) -> Vec<String> {
-    codes_of(&run(policy, Some((path, input)), t).0)
+    codes_of(&run(policy, &[(path, input)], t).0)
 }
 pub fn snapshot(policy: &str) -> String {
-    render(policy, None, now())
+    render(policy, &[], now())
 }
 pub fn snapshot_at_now(policy: &str, t: OffsetDateTime) -> String {
-    render(policy, None, t)
+    render(policy, &[], t)
 }
 pub fn snapshot_with(policy: &str, path: &str, input: CertInput) -> String {
-    render(policy, Some((path, input)), now())
+    render(policy, &[(path, input)], now())
+}
+pub fn snapshot_with_all(policy: &str, files: &[(&str, CertInput)]) -> String {
+    render(policy, files, now())
 }
 pub fn snapshot_at(policy: &str, path: &str, input: CertInput, t: OffsetDateTime) -> String {
-    render(policy, Some((path, input)), t)
+    render(policy, &[(path, input)], t)
 }
 
 #[test]
