@@ -19,12 +19,26 @@ use std::time::{Duration, Instant};
 
 use crate::util::{self, Result, say};
 
+/// The path given after `--baseline`, which is no bench name.
+fn baseline_arg(args: &[String]) -> Option<&std::path::Path> {
+    args.iter()
+        .position(|a| a == "--baseline")
+        .and_then(|i| args.get(i + 1))
+        .map(std::path::Path::new)
+}
+
 pub fn run(args: &[String]) -> Result {
     let keep = args.iter().any(|a| a == "--keep");
+    // `--baseline PATH`: another sigctl binary measured on the same histories
+    let baseline = args
+        .iter()
+        .position(|a| a == "--baseline")
+        .and_then(|i| args.get(i + 1))
+        .map(std::path::PathBuf::from);
     let only = args
         .iter()
         .map(String::as_str)
-        .find(|a| !a.starts_with("--"));
+        .find(|a| !a.starts_with("--") && Some(std::path::Path::new(a)) != baseline_arg(args));
     util::install_deps()?;
     ensure_gnu_time()?;
     let sigctl = util::build_sigctl(true)?;
@@ -47,7 +61,7 @@ pub fn run(args: &[String]) -> Result {
             bench_sign(&sigctl, &dir.join("sign"))?;
         }
         if only.is_none_or(|o| o == "verify") {
-            crate::bench_verify::run(&sigctl, &dir)?;
+            crate::bench_verify::run(&sigctl, &dir, baseline.as_deref())?;
         }
         if only.is_none_or(|o| o == "provenance") {
             crate::bench_provenance::run(&sigctl, &dir.join("provenance"))?;

@@ -346,7 +346,7 @@ fn signed_history(dir: &Path, n: usize, signer: &Signer) -> Result<Vec<(Vec<u8>,
     Ok(pairs)
 }
 
-pub fn run(sigctl: &Path, dir: &Path) -> Result {
+pub fn run(sigctl: &Path, dir: &Path, baseline: Option<&Path>) -> Result {
     for (scheme, n) in [
         (Scheme::Ed25519, 10_000),
         (Scheme::P256, 10_000),
@@ -358,12 +358,12 @@ pub fn run(sigctl: &Path, dir: &Path) -> Result {
             "verify-{}-{n}",
             scheme.label().split(' ').next().unwrap_or("x")
         );
-        one(sigctl, &dir.join(name), scheme, n)?;
+        one(sigctl, &dir.join(name), scheme, n, baseline)?;
     }
     Ok(())
 }
 
-fn one(sigctl: &Path, dir: &Path, scheme: Scheme, n: usize) -> Result {
+fn one(sigctl: &Path, dir: &Path, scheme: Scheme, n: usize, baseline: Option<&Path>) -> Result {
     say(&format!("\n== verify: {n} {} commits", scheme.label()));
     std::fs::create_dir_all(dir).map_err(|e| e.to_string())?;
     let signer = Signer::new(scheme, dir)?;
@@ -419,6 +419,33 @@ fn one(sigctl: &Path, dir: &Path, scheme: Scheme, n: usize) -> Result {
         n as f64 / warm.as_secs_f64(),
         warm_peak as f64 / 1024.0
     ));
+    if let Some(base) = baseline {
+        // the other binary on the same history, its own cache primed first
+        let cold_cmd = format!(
+            "rm -rf .git/sigctl && {} verify --format json >/dev/null",
+            base.display()
+        );
+        let (base_cold, _) = measure(dir, &cold_cmd, 3)?;
+        let warm_cmd = format!("{} verify --format json >/dev/null", base.display());
+        let (base_warm, _) = measure(dir, &warm_cmd, 3)?;
+        say(&format!(
+            "baseline {}: cold median {} ({:+.1}% for this build), warm median {} ({:+.1}% for this build)",
+            base.display(),
+            ms(base_cold),
+            (cold.as_secs_f64() / base_cold.as_secs_f64() - 1.0) * 100.0,
+            ms(base_warm),
+            (warm.as_secs_f64() / base_warm.as_secs_f64() - 1.0) * 100.0,
+        ));
+        // leave this build's cache behind, as before
+        measure(
+            dir,
+            &format!(
+                "rm -rf .git/sigctl && {} verify --format json >/dev/null",
+                sigctl.display()
+            ),
+            1,
+        )?;
+    }
     if scheme == Scheme::Cms {
         // git verifies x509 signatures through gpgsm, which needs a keyring
         // of its own: the ratio is reported for the SSH histories

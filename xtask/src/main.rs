@@ -6,7 +6,9 @@
 //! - `deps`: install the system tools the tests and demo use (git, openssl, ssh-keygen, …)
 //! - `ci`: deps, then fmt, clippy, every test: the one command CI runs
 //! - `demo`: sigctl's main job end to end on a throwaway repository
-//! - `bench`: measured figures (release build), printed
+//! - `bench [NAME] [--keep] [--baseline PATH]`: measured figures (release
+//!   build), printed; `--baseline` also times another sigctl binary on the
+//!   same verify histories
 
 mod bench;
 mod bench_provenance;
