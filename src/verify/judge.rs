@@ -167,17 +167,7 @@ impl Judge<'_> {
                     );
                 }
                 Err((reason, message, judged_at)) => {
-                    if let Some((at, source)) = judged_at {
-                        result.signed_at = Some(at);
-                        result.time_source = source;
-                    }
-                    result.verdict = if reason == Reason::Unsigned {
-                        Verdict::Unsigned
-                    } else {
-                        Verdict::Invalid
-                    };
-                    result.reason = reason;
-                    result.message = message.into();
+                    result.refuse(reason, message, judged_at);
                     // an exception passes a failing commit, but never a
                     // policy change nor history foreign to the trust root
                     let mut keeps_policy = || {

@@ -294,19 +294,7 @@ fn judge_tag(
             result.signed_at = Some(checked.signed_at);
             result.time_source = checked.time_source;
         }
-        Err((reason, message)) => {
-            if let Some((at, source)) = judged_at {
-                result.signed_at = Some(at);
-                result.time_source = source;
-            }
-            result.verdict = if reason == Reason::Unsigned {
-                Verdict::Unsigned
-            } else {
-                Verdict::Invalid
-            };
-            result.reason = reason;
-            result.message = message.into();
-        }
+        Err((reason, message)) => result.refuse(reason, message, judged_at),
     }
     Ok(result)
 }

@@ -59,12 +59,11 @@ impl Resolved {
         self.revoked.iter().any(|r| &*r.identity == identity)
     }
 
-    /// A policy resolved from its parts alone (unit tests).
-    #[cfg(test)]
-    pub fn bare(raw: RawPolicy) -> Resolved {
+    /// A policy with nothing resolved yet.
+    pub fn bare(id: PolicyId, raw: Rc<RawPolicy>) -> Resolved {
         Resolved {
-            id: 0,
-            raw: Rc::new(raw),
+            id,
+            raw,
             by_cert: HashMap::new(),
             pin_mismatch: HashMap::new(),
             by_ssh: HashMap::new(),
@@ -215,19 +214,7 @@ impl<'a> Engine<'a> {
     }
 
     fn resolve(&mut self, tree: &ObjectId, raw: Rc<RawPolicy>, id: PolicyId) -> Result<Resolved> {
-        let mut r = Resolved {
-            id,
-            raw: raw.clone(),
-            by_cert: HashMap::new(),
-            pin_mismatch: HashMap::new(),
-            by_ssh: HashMap::new(),
-            validity: HashMap::new(),
-            keyless: Vec::new(),
-            by_pgp: Vec::new(),
-            anchored: Vec::new(),
-            trust: None,
-            revoked: Vec::new(),
-        };
+        let mut r = Resolved::bare(id, raw.clone());
         let mut materials: HashMap<String, Vec<String>> = HashMap::new();
         for (name, ident) in &raw.identities {
             let shared: Arc<str> = name.get().as_str().into();

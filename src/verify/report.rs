@@ -127,6 +127,26 @@ pub struct ObjectResult {
 }
 
 impl ObjectResult {
+    /// Record a refusal: its reason and message, and the time it judged at.
+    pub fn refuse(
+        &mut self,
+        reason: Reason,
+        message: String,
+        judged_at: Option<(OffsetDateTime, &'static str)>,
+    ) {
+        if let Some((at, source)) = judged_at {
+            self.signed_at = Some(at);
+            self.time_source = source;
+        }
+        self.verdict = if reason == Reason::Unsigned {
+            Verdict::Unsigned
+        } else {
+            Verdict::Invalid
+        };
+        self.reason = reason;
+        self.message = message.into();
+    }
+
     pub fn new(object: crate::repo::ObjectId, kind: Kind) -> Self {
         Self {
             object,

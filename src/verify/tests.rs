@@ -55,7 +55,7 @@ fn resolved(identity: &str, with_trust: bool) -> Resolved {
             })
         })
         .collect();
-    let mut r = Resolved::bare(raw);
+    let mut r = Resolved::bare(0, Rc::new(raw));
     r.keyless = keyless;
     r.trust = trust;
     r
