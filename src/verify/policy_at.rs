@@ -108,8 +108,8 @@ pub(super) struct Engine<'a> {
     fingerprints: IdMap<Option<x509::CertFacts>>,
     /// tree id → blob id of its signing.toml
     pub policy_blobs: IdMap<Option<ObjectId>>,
-    /// policy key (signing.toml blob + the blobs it names) → its id
-    ids: HashMap<String, PolicyId>,
+    /// policy key (signing.toml blob + the blobs of the files it names) → its id
+    ids: HashMap<(ObjectId, Vec<Option<ObjectId>>), PolicyId>,
     /// policy id → resolution (None: it does not parse)
     resolutions: HashMap<PolicyId, Option<Rc<Resolved>>>,
 }
@@ -152,22 +152,16 @@ impl<'a> Engine<'a> {
         let id = match self.policy_blob(tree)? {
             None => None,
             Some(blob) => {
-                let mut key = blob.to_string();
+                // the blob fixes which files the policy names: their blobs,
+                // in that order, complete the key
+                let mut files = Vec::new();
                 if let Some(raw) = self.raw(&blob)? {
-                    // every file the policy names is part of it
-                    for (what, path) in view::trust_files(&raw) {
-                        key.push('\n');
-                        key.push_str(what.as_str());
-                        key.push(':');
-                        key.push_str(path);
-                        key.push('=');
-                        if let Some(b) = self.repo.blob_in_tree(tree, path)? {
-                            key.push_str(&b.to_string());
-                        }
+                    for (_, path) in view::trust_files(&raw) {
+                        files.push(self.repo.blob_in_tree(tree, path)?);
                     }
                 }
                 let next = self.ids.len() as PolicyId;
-                Some(*self.ids.entry(key).or_insert(next))
+                Some(*self.ids.entry((blob, files)).or_insert(next))
             }
         };
         self.tree_ids.insert(*tree, id);

@@ -18,11 +18,33 @@ use super::signer::{Checked, KeylessSigner, Signer, certificate_facts, effective
 
 type Refusal = (Reason, String);
 
-/// Who signed under a policy: the identity, and the key material of the
-/// signature (what revocations bind).
+/// Who signed under a policy: the identity (and, for OpenPGP, the primary
+/// key that verified: the signature alone does not say).
 pub(super) struct Signed {
     pub identity: Arc<str>,
-    pub material: Vec<String>,
+    pub pgp_primary: Option<String>,
+}
+
+/// The key material of a signature (what revocations bind), computed only
+/// when a policy holds a revocation.
+fn signer_material(checked: &Checked, signed: &Signed) -> Vec<String> {
+    match &checked.signer {
+        Signer::Cert { certs, .. } => certificate_material(certs),
+        Signer::Keyless(k) => {
+            let mut m = certificate_material(&k.certs);
+            m.push(material::keyless(
+                k.identity.issuer.as_deref().unwrap_or(""),
+                &k.identity.subject,
+            ));
+            m
+        }
+        Signer::Pgp { .. } => signed
+            .pgp_primary
+            .iter()
+            .map(|p| material::pgp(p))
+            .collect(),
+        Signer::Ssh { blob } => vec![material::ssh(blob)],
+    }
 }
 
 /// The CA-anchored identity a certificate is for: it names the identity's
@@ -103,7 +125,7 @@ pub(super) fn identify(
             };
             Ok(Signed {
                 identity,
-                material: certificate_material(certs),
+                pgp_primary: None,
             })
         }
         Signer::Keyless(k) => {
@@ -114,15 +136,10 @@ pub(super) fn identify(
                 fingerprint,
                 ..
             } = &**k;
-            let mut m = certificate_material(certs);
-            m.push(material::keyless(
-                identity.issuer.as_deref().unwrap_or(""),
-                &identity.subject,
-            ));
             if let Some(name) = parent.by_cert.get(fingerprint) {
                 return Ok(Signed {
                     identity: name.clone(),
-                    material: m,
+                    pgp_primary: None,
                 });
             }
             if let Some(name) = parent.pin_mismatch.get(fingerprint) {
@@ -167,7 +184,7 @@ pub(super) fn identify(
             })?;
             Ok(Signed {
                 identity: name,
-                material: m,
+                pgp_primary: None,
             })
         }
         Signer::Pgp { sig, payload } => {
@@ -180,7 +197,7 @@ pub(super) fn identify(
                     Ok(v) => {
                         return Ok(Signed {
                             identity: name.clone(),
-                            material: vec![material::pgp(&v.primary)],
+                            pgp_primary: Some(v.primary),
                         });
                     }
                     Err(openpgp::PgpError::UnknownKey) => {}
@@ -203,7 +220,7 @@ pub(super) fn identify(
             })?;
             Ok(Signed {
                 identity,
-                material: vec![material::ssh(blob)],
+                pgp_primary: None,
             })
         }
     }
@@ -216,11 +233,18 @@ pub(super) fn identify(
 pub(super) fn not_revoked(
     parents: &[&Resolved],
     tips: &[Rc<Resolved>],
+    checked: &Checked,
     signed: &Signed,
     at: OffsetDateTime,
 ) -> Result<(), Refusal> {
+    let any =
+        parents.iter().any(|p| !p.revoked.is_empty()) || tips.iter().any(|t| !t.revoked.is_empty());
+    if !any {
+        return Ok(());
+    }
+    let material = signer_material(checked, signed);
     let hits = |r: &super::policy_at::Revoked| {
-        *r.identity == *signed.identity || r.material.iter().any(|m| signed.material.contains(m))
+        *r.identity == *signed.identity || r.material.iter().any(|m| material.contains(m))
     };
     for p in parents {
         if let Some(r) = p.revoked.iter().find(|r| hits(r)) {
@@ -266,7 +290,7 @@ pub(super) fn authorise(
 ) -> Result<Signed, Refusal> {
     let (at, trusted) = effective_time(parent, checked)?;
     let signed = identify(parent, checked, at)?;
-    not_revoked(parents, tips, &signed, at)?;
+    not_revoked(parents, tips, checked, &signed, at)?;
     let identity = &signed.identity;
     if let Some((nb, na)) = parent.validity.get(&**identity)
         && (at < *nb || at >= *na)

@@ -164,8 +164,17 @@ impl RefSets {
             refs: Vec::new(),
             reported: Vec::with_capacity(commits.len()),
         };
+        // neighbours in the walk are mostly reached by the same refs
+        let mut last: Option<(&[u64], u32, bool)> = None;
         for i in 0..commits.len() {
             let bits = reach.of(i);
+            if let Some((b, id, reported)) = last
+                && b == bits
+            {
+                out.ids.push(id);
+                out.reported.push(reported);
+                continue;
+            }
             let mut refs: Vec<String> = branches
                 .iter()
                 .enumerate()
@@ -178,9 +187,10 @@ impl RefSets {
                 out.refs.push(refs.into());
                 (out.refs.len() - 1) as u32
             });
+            let reported = (0..specs.tips.len()).any(|b| Reach::has(bits, b));
             out.ids.push(id);
-            out.reported
-                .push((0..specs.tips.len()).any(|b| Reach::has(bits, b)));
+            out.reported.push(reported);
+            last = Some((bits, id, reported));
         }
         out
     }
