@@ -3,6 +3,7 @@
 //! keys made by `openssl` and `ssh-keygen` in the test.
 
 mod check;
+mod git_agrees;
 mod hostile;
 mod init;
 mod provenance;

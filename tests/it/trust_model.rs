@@ -233,7 +233,7 @@ fn self_signed_ca(h: &History, name: &str) -> Vec<u8> {
 }
 
 /// A policy with Alice and Bob, and custody `hsm` allowed in both environments.
-fn policy_allowing_hsm(h: &History, extra: &str) -> String {
+pub(crate) fn policy_allowing_hsm(h: &History, extra: &str) -> String {
     h.policy_text(&["alice", "bob"], extra).replace(
         "custody = [\"unmanaged\"]",
         "custody = [\"unmanaged\", \"hsm\"]",
@@ -352,7 +352,7 @@ fn a_developer_cannot_replace_a_file_the_policy_references() {
 }
 
 /// `sha256:<hex>` of the SubjectPublicKeyInfo of certificate `HOME/ca/<name>.crt`.
-fn spki_pin(h: &History, name: &str) -> String {
+pub(crate) fn spki_pin(h: &History, name: &str) -> String {
     use sha2::Digest;
     let pem = h.repo.openssl(&[
         "x509",
@@ -378,7 +378,7 @@ fn spki_pin(h: &History, name: &str) -> String {
 /// key of certificate `HOME/ca/<cert>.crt` (made by openssl, as git's x509
 /// program makes it: PEM `SIGNED MESSAGE` over the commit without the
 /// header); the branch moves to the signed commit. Its id.
-fn cms_signed(h: &History, cert: &str, msg: &str) -> String {
+pub(crate) fn cms_signed(h: &History, cert: &str, msg: &str) -> String {
     let unsigned = h.unsigned(msg);
     let raw = h.git(&["cat-file", "commit", &unsigned]);
     let home = h.repo.home();
