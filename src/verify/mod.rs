@@ -313,12 +313,23 @@ pub struct Judgement {
 /// `sigctl verify`: the policy of each parent (a root commit: its own tree;
 /// a tag: the tagged commit's tree) may authorise the signer, a policy
 /// change needs an admin, a merge may not roll a policy back, and the
-/// revocations of every parent and of HEAD's policy apply. No environment
-/// applies (git names no ref) and the chain is not walked.
+/// revocations of every parent apply, and those of HEAD's policy by time
+/// once HEAD's own signature passes the same rule. No environment applies
+/// (git names no ref) and the chain is not walked.
 pub fn judge_object(
     repo: &Repo,
     sig: &[u8],
     payload: &[u8],
+) -> std::result::Result<Judgement, (Reason, String)> {
+    judge(repo, sig, payload, true)
+}
+
+/// [`judge_object`]; `with_head`: whether HEAD's revocations apply.
+fn judge(
+    repo: &Repo,
+    sig: &[u8],
+    payload: &[u8],
+    with_head: bool,
 ) -> std::result::Result<Judgement, (Reason, String)> {
     let text = String::from_utf8_lossy(payload);
     let header = text.split("\n\n").next().unwrap_or("");
@@ -342,9 +353,15 @@ pub fn judge_object(
     let mut engine = Engine::new(repo);
     let err = |e: Error| (Reason::NoPolicy, e.to_string());
     let oid = |s: &String| ObjectId::from_hex(s.as_bytes()).ok();
+    // HEAD's revocations, once HEAD's own signature passes the commit rule
+    // (one step: git's program has no walk); never for HEAD itself
     let mut tips: Vec<Rc<Resolved>> = Vec::new();
-    if let Ok(head) = repo.resolve_commit_id("HEAD")
+    if with_head
+        && let Ok(head) = repo.resolve_commit_id("HEAD")
         && let Ok(info) = repo.commit_info(&head)
+        && let Ok(Some((head_sig, head_payload))) = repo.commit_signature(&head)
+        && head_payload != payload
+        && judge(repo, &head_sig, &head_payload, false).is_ok()
         && let Ok(Some(p)) = engine.policy_of_tree(&info.tree)
     {
         tips.push(p);
