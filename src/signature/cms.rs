@@ -421,7 +421,7 @@ fn sha1_of(_bytes: &[u8]) -> Vec<u8> {
 mod tests {
     use super::*;
 
-    const TESTDATA: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../shared/testdata");
+    const TESTDATA: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/data");
 
     #[test]
     fn real_gitsign_and_smimesign_signatures_verify_and_tampered_ones_do_not() {

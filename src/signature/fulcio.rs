@@ -245,7 +245,7 @@ mod tests {
     use crate::repo::walk::{split_commit_signature, split_tag_signature};
     use crate::signature::cms;
 
-    const TESTDATA: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../shared/testdata");
+    const TESTDATA: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/data");
 
     #[test]
     fn every_real_gitsign_object_chains_to_the_public_good_root_with_its_identity() {

@@ -263,7 +263,7 @@ pub fn key_blob(line: &str) -> Option<Vec<u8>> {
 mod tests {
     use super::*;
 
-    const TESTDATA: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../shared/testdata/ssh");
+    const TESTDATA: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/data/ssh");
 
     #[test]
     fn real_git_ssh_signatures_verify_and_tampered_ones_do_not() {

@@ -16,7 +16,7 @@ fn authorise(
     rules::authorise(policy, &[], &[], checked, envs).map(|s| s.identity)
 }
 
-const TESTDATA: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../shared/testdata");
+const TESTDATA: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/data");
 
 fn checked(name: &str) -> Checked {
     let raw = std::fs::read(format!("{TESTDATA}/gitsign/{name}.commit")).unwrap_or_default();

@@ -204,7 +204,7 @@ fn an_exception_does_not_cover_a_policy_change() {
 // ---------------------------------------------------------------------------
 // R1, R2: the policy is signing.toml plus every file it references
 
-const TESTDATA: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../shared/testdata");
+const TESTDATA: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/data");
 
 fn testdata(path: &str) -> Vec<u8> {
     std::fs::read(format!("{TESTDATA}/{path}")).unwrap_or_else(|e| panic!("{path}: {e}"))

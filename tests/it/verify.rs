@@ -1147,7 +1147,7 @@ fn a_merge_of_a_signed_tag_keeps_the_mergetag_in_the_signed_payload() {
 // ---------------------------------------------------------------------------
 // real signatures made by other people's git
 
-const TESTDATA: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../shared/testdata");
+const TESTDATA: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/data");
 
 /// The git object id of `data` as a `kind` object.
 fn object_id(kind: &str, data: &[u8]) -> String {

@@ -439,10 +439,10 @@ mod tests {
 
     fn testdata(name: &str) -> Vec<u8> {
         let path = format!(
-            "{}/../shared/testdata/openpgp/{name}",
+            "{}/tests/data/openpgp/{name}",
             env!("CARGO_MANIFEST_DIR")
         );
-        std::fs::read(&path).unwrap_or_else(|e| panic!("the shared testdata {path}: {e}"))
+        std::fs::read(&path).unwrap_or_else(|e| panic!("the test data {path}: {e}"))
     }
 
     #[test]
