@@ -15,6 +15,7 @@ use super::policy_at::{Engine, PolicyId, Resolved, environment_of};
 use super::report::{Kind, ObjectResult, Reason, Verdict};
 use super::rules::{self, Judged, ParentView};
 use super::signer::{Check, Checked, with_trusted_time};
+use super::specs::Groups;
 
 /// Where a commit stands in the chain.
 #[derive(Clone, Copy)]
@@ -95,19 +96,20 @@ pub(super) struct Judge<'r> {
     pub base_ancestors: IdSet,
     /// per commit: the policy of its own tree
     pub own: Vec<Option<PolicyId>>,
-    /// per commit: the set of verified branch refs that reach it (interned)
-    pub refsets: Vec<u32>,
-    pub refset_refs: Vec<Rc<[String]>>,
-    /// per commit: whether a spec (not only HEAD) reaches it
-    pub reported: Vec<bool>,
+    /// the specs by the branch environment they apply, and what each reaches
+    pub groups: Groups,
     pub history: PolicyHistory,
     pub known: &'r dyn Fn(&ObjectId) -> Option<CommitInfo>,
+    /// commit id → its position in the walk
+    pub index: &'r IdMap<usize>,
 }
 
-/// One pass over the history: every commit, parents first.
+/// One pass over the history: every commit, parents first, once per group
+/// of specs; a commit's result is its first refusal in any group.
 pub(super) struct Pass {
     pub results: Vec<ObjectResult>,
-    pub state: IdMap<State>,
+    /// per group: where each commit it reaches stands
+    pub states: Vec<IdMap<State>>,
 }
 
 impl Judge<'_> {
@@ -121,113 +123,132 @@ impl Judge<'_> {
         excepted: &IdSet,
         progress: &dyn Fn(usize),
     ) -> Pass {
-        let by_id: IdMap<usize> = commits.iter().enumerate().map(|(i, c)| (c.id, i)).collect();
-        let mut state: IdMap<State> =
-            IdMap::with_capacity_and_hasher(commits.len(), Default::default());
-        let mut results = Vec::with_capacity(commits.len());
+        let by_id = self.index;
+        let mut combined: Vec<Option<ObjectResult>> = Vec::new();
+        combined.resize_with(commits.len(), || None);
+        let mut states = Vec::with_capacity(self.groups.groups.len());
         let mut env_memo: HashMap<(PolicyId, u32), Rc<[String]>> = HashMap::new();
-        for (n, c) in commits.iter().enumerate() {
-            if n % 2048 == 0 {
-                progress(n);
-            }
-            let mut result = ObjectResult::new(c.id, Kind::Commit);
-            let outcome = self.judge_one(
-                engine,
-                c,
-                n,
-                &checks[n],
-                tips,
-                &by_id,
-                commits,
-                &state,
-                &mut env_memo,
-            );
-            let parent_valid = |state: &IdMap<State>, p: &ObjectId| {
-                // an exception shows in the state: it never covers a
-                // commit it could not pass (a policy change, foreign history)
-                state
-                    .get(p)
-                    .map_or(self.base_ancestors.contains(p), |s| s.valid)
-            };
-            match outcome {
-                Ok((identity, checked)) => {
-                    result.verdict = Verdict::Valid;
-                    result.identity = Some(identity);
-                    result.reason = Reason::Authorised;
-                    result.message = "signed by an identity the policy in force authorises".into();
-                    result.signed_at = Some(checked.signed_at);
-                    result.time_source = checked.time_source;
-                    state.insert(
-                        c.id,
-                        State {
-                            valid: true,
-                            signed_valid: true,
-                            first_failure: None,
-                        },
-                    );
+        for g in 0..self.groups.groups.len() {
+            let refs = self.groups.groups[g].0.clone();
+            let mut state: IdMap<State> =
+                IdMap::with_capacity_and_hasher(commits.len(), Default::default());
+            for (n, c) in commits.iter().enumerate() {
+                if !self.groups.reaches(g, n) {
+                    continue;
                 }
-                Err((reason, message, judged_at)) => {
-                    result.refuse(reason, message, judged_at);
-                    // an exception passes a failing commit, but never a
-                    // policy change nor history foreign to the trust root
-                    let mut keeps_policy = || {
-                        c.parents.iter().any(|p| {
-                            parent_valid(&state, p)
-                                && by_id.get(p).map_or_else(
-                                    || {
-                                        engine
-                                            .repo
-                                            .commit_info(p)
-                                            .ok()
-                                            .and_then(|i| engine.policy_id(&i.tree).ok())
-                                            .flatten()
-                                    },
-                                    |&i| self.own[i],
-                                ) == self.own[n]
-                        })
-                    };
-                    if excepted.contains(&c.id)
-                        && reason != Reason::ForeignHistory
-                        && keeps_policy()
-                    {
+                if n % 2048 == 0 {
+                    progress(n);
+                }
+                let mut result = ObjectResult::new(c.id, Kind::Commit);
+                let outcome = self.judge_one(
+                    engine,
+                    c,
+                    n,
+                    &checks[n],
+                    tips,
+                    by_id,
+                    commits,
+                    &state,
+                    (&refs, g as u32),
+                    &mut env_memo,
+                );
+                let parent_valid = |state: &IdMap<State>, p: &ObjectId| {
+                    // an exception shows in the state: it never covers a
+                    // commit it could not pass (a policy change, foreign history)
+                    state
+                        .get(p)
+                        .map_or(self.base_ancestors.contains(p), |s| s.valid)
+                };
+                match outcome {
+                    Ok((identity, checked)) => {
                         result.verdict = Verdict::Valid;
-                        result.message = format!(
-                            "{} (excepted by an exception of an authenticated policy at a verified tip)",
-                            result.message
-                        )
-                        .into();
+                        result.identity = Some(identity);
+                        result.reason = Reason::Authorised;
+                        result.message =
+                            "signed by an identity the policy in force authorises".into();
+                        result.signed_at = Some(checked.signed_at);
+                        result.time_source = checked.time_source;
                         state.insert(
                             c.id,
                             State {
                                 valid: true,
-                                signed_valid: false,
+                                signed_valid: true,
                                 first_failure: None,
                             },
                         );
-                    } else {
-                        let first = if reason == Reason::BrokenChain {
-                            c.parents
-                                .iter()
-                                .find_map(|p| state.get(p).and_then(|s| s.first_failure))
-                        } else {
-                            Some(c.id)
+                    }
+                    Err((reason, message, judged_at)) => {
+                        result.refuse(reason, message, judged_at);
+                        // an exception passes a failing commit, but never a
+                        // policy change nor history foreign to the trust root
+                        let mut keeps_policy = || {
+                            c.parents.iter().any(|p| {
+                                parent_valid(&state, p)
+                                    && by_id.get(p).map_or_else(
+                                        || {
+                                            engine
+                                                .repo
+                                                .commit_info(p)
+                                                .ok()
+                                                .and_then(|i| engine.policy_id(&i.tree).ok())
+                                                .flatten()
+                                        },
+                                        |&i| self.own[i],
+                                    ) == self.own[n]
+                            })
                         };
-                        state.insert(
-                            c.id,
-                            State {
-                                valid: false,
-                                signed_valid: false,
-                                first_failure: first.or(Some(c.id)),
-                            },
-                        );
+                        if excepted.contains(&c.id)
+                            && reason != Reason::ForeignHistory
+                            && keeps_policy()
+                        {
+                            result.verdict = Verdict::Valid;
+                            result.message = format!(
+                            "{} (excepted by an exception of an authenticated policy at a verified tip)",
+                            result.message
+                        )
+                        .into();
+                            state.insert(
+                                c.id,
+                                State {
+                                    valid: true,
+                                    signed_valid: false,
+                                    first_failure: None,
+                                },
+                            );
+                        } else {
+                            let first = if reason == Reason::BrokenChain {
+                                c.parents
+                                    .iter()
+                                    .find_map(|p| state.get(p).and_then(|s| s.first_failure))
+                            } else {
+                                Some(c.id)
+                            };
+                            state.insert(
+                                c.id,
+                                State {
+                                    valid: false,
+                                    signed_valid: false,
+                                    first_failure: first.or(Some(c.id)),
+                                },
+                            );
+                        }
                     }
                 }
+                // the first refusal stands; a valid result only where none
+                if self.groups.reported[n]
+                    && combined[n].as_ref().is_none_or(|r| {
+                        r.verdict == Verdict::Valid && result.verdict != Verdict::Valid
+                    })
+                {
+                    combined[n] = Some(result);
+                }
             }
-            if self.reported[n] {
-                results.push(result);
-            }
+            states.push(state);
         }
-        Pass { results, state }
+        Pass {
+            results: combined.into_iter().flatten().collect(),
+            states,
+        }
     }
 
     /// Judge until the exceptions and HEAD's revocations settle:
@@ -262,13 +283,17 @@ impl Judge<'_> {
                 revoking.push(p.clone());
             }
             let pass = self.run(engine, commits, checks, &revoking, &excepted, progress);
-            let verifies = |id: &ObjectId, own_signature: bool| match pass.state.get(id) {
+            // a tip as its own spec judges it (HEAD: the last spec bit)
+            let verifies = |bit: usize, id: &ObjectId, own_signature: bool| match pass.states
+                [self.groups.of_spec[bit]]
+                .get(id)
+            {
                 Some(s) => s.valid && (s.signed_valid || !own_signature),
                 None => self.base_ancestors.contains(id),
             };
             let mut changed = false;
             for (t, _) in &exceptions {
-                if trusted_tips[*t] && !verifies(&tip_commits[*t], true) {
+                if trusted_tips[*t] && !verifies(*t, &tip_commits[*t], true) {
                     trusted_tips[*t] = false;
                     changed = true;
                 }
@@ -276,7 +301,7 @@ impl Judge<'_> {
             if !with_head
                 && let Some((h, Some(p))) = &head
                 && !p.revoked.is_empty()
-                && verifies(h, false)
+                && verifies(tip_commits.len(), h, false)
             {
                 with_head = true;
                 changed = true;
@@ -298,6 +323,7 @@ impl Judge<'_> {
         by_id: &IdMap<usize>,
         commits: &[CommitInfo],
         state: &IdMap<State>,
+        (refs, group): (&Rc<[String]>, u32),
         env_memo: &mut HashMap<(PolicyId, u32), Rc<[String]>>,
     ) -> std::result::Result<
         (Arc<str>, Checked),
@@ -342,9 +368,15 @@ impl Judge<'_> {
         let judged_at = Some((checked.signed_at, checked.time_source));
         let fail = |e: (Reason, String)| (e.0, e.1, judged_at);
         let own = self.own[n];
-        let own_policy = engine
-            .policy_of_tree(&c.tree)
-            .map_err(|e| fail((Reason::NoPolicy, e.to_string())))?;
+        // the commit's own resolved policy: the trust root's authority, and
+        // what a merge keeps (a commit of one parent needs only its id)
+        let own_policy = if c.id == self.root || c.parents.len() > 1 {
+            engine
+                .policy_of_tree(&c.tree)
+                .map_err(|e| fail((Reason::NoPolicy, e.to_string())))?
+        } else {
+            None
+        };
         // the policies that may vouch: the parents' (the trust root: its own)
         let mut parents = Vec::with_capacity(c.parents.len().max(1));
         let mut parent_ids = Vec::with_capacity(c.parents.len());
@@ -378,11 +410,10 @@ impl Judge<'_> {
                 parent_ids.push(*p);
             }
         }
-        let refset = self.refsets[n];
-        let refs = self.refset_refs[refset as usize].clone();
+        let refs = refs.clone();
         let mut envs = |pol: &Resolved| -> Rc<[String]> {
             env_memo
-                .entry((pol.id, refset))
+                .entry((pol.id, group))
                 .or_insert_with(|| {
                     let mut e: Vec<String> = refs
                         .iter()

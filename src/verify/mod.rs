@@ -37,11 +37,11 @@ use crate::repo::walk::{CommitInfo, IdMap};
 use crate::repo::{ObjectId, Repo};
 pub use report::{Kind, ObjectResult, Reason, Verdict, VerifyReport};
 
-use judge::{Judge, Pass, PolicyHistory};
+use judge::{Judge, PolicyHistory};
 use policy_at::{Engine, PolicyId, Resolved, environment_of};
 use rules::{Judged, ParentView};
 use signer::{Checked, check_signature, to_stored, with_trusted_time};
-use specs::{RefSets, Specs};
+use specs::{Groups, Specs};
 
 /// What to verify.
 #[derive(Debug, Clone, Default)]
@@ -136,7 +136,8 @@ pub fn verify(
         None => None,
     };
     let branches = specs.branches(&tip_policies, &mut warnings);
-    let refsets = RefSets::new(&commits, &specs, &branches);
+    let index: IdMap<usize> = commits.iter().enumerate().map(|(i, c)| (c.id, i)).collect();
+    let groups = Groups::new(&commits, &index, &specs, &branches);
 
     report("checking signatures", 0, commits.len());
     let (checks, fresh) = walk::check_all(&mut engine, &commits, &cached, fresh);
@@ -169,14 +170,13 @@ pub fn verify(
         root,
         base_ancestors,
         own,
-        refsets: refsets.ids,
-        refset_refs: refsets.refs,
-        reported: refsets.reported,
+        groups,
         history: PolicyHistory::default(),
         known: &known,
+        index: &index,
     };
     let total = commits.len();
-    let (Pass { mut results, state }, revoking) = judge.settle(
+    let (pass, revoking) = judge.settle(
         &mut engine,
         &commits,
         &checks,
@@ -186,6 +186,7 @@ pub fn verify(
         now,
         &|n| report("judging", n, total),
     );
+    let mut results = pass.results;
     results.extend(stray);
 
     // tags named by the specs: the tag object itself
@@ -213,7 +214,9 @@ pub fn verify(
             continue;
         };
         results.push(judge_tag(&mut engine, refname, tag_id, &revoking, |c| {
-            state.get(c).is_some_and(|s| !s.valid)
+            pass.states
+                .iter()
+                .any(|s| s.get(c).is_some_and(|s| !s.valid))
         })?);
     }
 

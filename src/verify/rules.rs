@@ -369,28 +369,44 @@ pub(super) fn judge_commit(
     envs: &mut dyn FnMut(&Resolved) -> Rc<[String]>,
     replaced: &mut dyn FnMut(usize, PolicyId) -> bool,
 ) -> Judged {
-    let all: Vec<&Resolved> = parents.iter().filter_map(|p| p.policy.as_deref()).collect();
-    let mut last = (Reason::NoPolicy, "no parent has a signing.toml".to_owned());
+    // every parent's policy (revocations); one parent: no allocation
+    let one: [&Resolved; 1];
+    let many: Vec<&Resolved>;
+    let all: &[&Resolved] = match parents {
+        [
+            ParentView {
+                policy: Some(p), ..
+            },
+        ] => {
+            one = [&**p];
+            &one
+        }
+        _ => {
+            many = parents.iter().filter_map(|p| p.policy.as_deref()).collect();
+            &many
+        }
+    };
+    let mut last: Option<Refusal> = None;
     let mut chain = None;
     'parents: for (i, p) in parents.iter().enumerate() {
         let Some(pol) = p.policy.as_deref() else {
             continue;
         };
-        let signed = match authorise(pol, &all, tips, checked, &envs(pol)) {
+        let signed = match authorise(pol, all, tips, checked, &envs(pol)) {
             Ok(s) => s,
             Err(e) => {
-                last = e;
+                last = Some(e);
                 continue;
             }
         };
         if own != Some(pol.id) && !is_admin(pol, &signed.identity) {
-            last = (
+            last = Some((
                 Reason::PolicyChangeWithoutAdmin,
                 format!(
                     "the policy (signing.toml or a file it names) changed, but `{}` is not owned by an admin of the previous policy",
                     signed.identity
                 ),
-            );
+            ));
             continue;
         }
         for (j, q) in parents.iter().enumerate() {
@@ -405,23 +421,23 @@ pub(super) fn judge_commit(
                 .iter()
                 .find(|r| !own_policy.is_some_and(|o| o.revokes_name(&r.identity)));
             if let Some(r) = dropped {
-                last = (
+                last = Some((
                     Reason::PolicyChangeWithoutAdmin,
                     format!(
                         "the merge drops the revocation of `{}` that a parent's policy holds, and `{}` is not owned by an admin of that policy",
                         r.identity, signed.identity
                     ),
-                );
+                ));
                 continue 'parents;
             }
             if own.is_some_and(|o| replaced(j, o)) {
-                last = (
+                last = Some((
                     Reason::PolicyChangeWithoutAdmin,
                     format!(
                         "the merge restores a policy that a parent's history had already replaced, and `{}` is not owned by an admin of that parent's policy",
                         signed.identity
                     ),
-                );
+                ));
                 continue 'parents;
             }
         }
@@ -432,6 +448,10 @@ pub(super) fn judge_commit(
     }
     match chain {
         Some(i) => Judged::Chain(i),
-        None => Judged::Refused(last.0, last.1),
+        None => {
+            let (reason, message) = last
+                .unwrap_or_else(|| (Reason::NoPolicy, "no parent has a signing.toml".to_owned()));
+            Judged::Refused(reason, message)
+        }
     }
 }

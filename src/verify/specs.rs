@@ -18,10 +18,14 @@ pub(super) struct Reach {
 }
 
 impl Reach {
-    pub(super) fn new(commits: &[CommitInfo], seeds: &[(ObjectId, usize)], n: usize) -> Self {
+    pub(super) fn new(
+        commits: &[CommitInfo],
+        index: &IdMap<usize>,
+        seeds: &[(ObjectId, usize)],
+        n: usize,
+    ) -> Self {
         let words = n.div_ceil(64).max(1);
         let mut bits = vec![0u64; commits.len() * words];
-        let index: IdMap<usize> = commits.iter().enumerate().map(|(i, c)| (c.id, i)).collect();
         for (id, bit) in seeds {
             if let Some(i) = index.get(id) {
                 bits[i * words + bit / 64] |= 1 << (bit % 64);
@@ -134,20 +138,28 @@ impl Specs {
     }
 }
 
-/// Per commit: the (interned) set of verified branch refs that reach it,
-/// and whether a spec (not only HEAD) reaches it, so it is reported.
-pub(super) struct RefSets {
-    pub ids: Vec<u32>,
-    pub refs: Vec<Rc<[String]>>,
+/// The specs grouped by the branch whose environment they apply (tags,
+/// bare commits and HEAD: none, the base rule). Each group is judged on its
+/// own, over the commits its specs reach: a commit's chain is judged with
+/// the environment of the ref it is verified for, so verifying several
+/// specs together gives what verifying each alone gives.
+pub(super) struct Groups {
+    pub reach: Reach,
+    /// per group: the branch ref (none or one) and its spec bits
+    pub groups: Vec<(Rc<[String]>, Vec<usize>)>,
+    /// spec bit (HEAD last) → its group
+    pub of_spec: Vec<usize>,
+    /// per commit: whether a spec (not only HEAD) reaches it
     pub reported: Vec<bool>,
 }
 
-impl RefSets {
+impl Groups {
     pub(super) fn new(
         commits: &[CommitInfo],
+        index: &IdMap<usize>,
         specs: &Specs,
         branches: &[Option<String>],
-    ) -> RefSets {
+    ) -> Groups {
         let mut seeds: Vec<(ObjectId, usize)> = specs
             .tips
             .iter()
@@ -157,41 +169,33 @@ impl RefSets {
         if let Some(h) = specs.head {
             seeds.push((h, specs.tips.len()));
         }
-        let reach = Reach::new(commits, &seeds, seeds.len());
-        let mut interned: HashMap<Vec<String>, u32> = HashMap::new();
-        let mut out = RefSets {
-            ids: Vec::with_capacity(commits.len()),
-            refs: Vec::new(),
-            reported: Vec::with_capacity(commits.len()),
-        };
-        // neighbours in the walk are mostly reached by the same refs
-        let mut last: Option<(&[u64], u32, bool)> = None;
-        for i in 0..commits.len() {
-            let bits = reach.of(i);
-            if let Some((b, id, reported)) = last
-                && b == bits
-            {
-                out.ids.push(id);
-                out.reported.push(reported);
-                continue;
-            }
-            let mut refs: Vec<String> = branches
-                .iter()
-                .enumerate()
-                .filter(|(b, r)| r.is_some() && Reach::has(bits, *b))
-                .filter_map(|(_, r)| r.clone())
-                .collect();
-            refs.sort();
-            refs.dedup();
-            let id = *interned.entry(refs.clone()).or_insert_with(|| {
-                out.refs.push(refs.into());
-                (out.refs.len() - 1) as u32
+        let reach = Reach::new(commits, index, &seeds, seeds.len());
+        let mut by_branch: HashMap<Option<&str>, usize> = HashMap::new();
+        let mut groups: Vec<(Rc<[String]>, Vec<usize>)> = Vec::new();
+        let mut of_spec = Vec::with_capacity(seeds.len());
+        for bit in 0..seeds.len() {
+            let branch = branches.get(bit).and_then(|b| b.as_deref());
+            let g = *by_branch.entry(branch).or_insert_with(|| {
+                groups.push((branch.map(str::to_owned).into_iter().collect(), Vec::new()));
+                groups.len() - 1
             });
-            let reported = (0..specs.tips.len()).any(|b| Reach::has(bits, b));
-            out.ids.push(id);
-            out.reported.push(reported);
-            last = Some((bits, id, reported));
+            groups[g].1.push(bit);
+            of_spec.push(g);
         }
-        out
+        let reported = (0..commits.len())
+            .map(|i| (0..specs.tips.len()).any(|b| Reach::has(reach.of(i), b)))
+            .collect();
+        Groups {
+            reach,
+            groups,
+            of_spec,
+            reported,
+        }
+    }
+
+    /// Whether group `g` reaches commit `n`.
+    pub(super) fn reaches(&self, g: usize, n: usize) -> bool {
+        let bits = self.reach.of(n);
+        self.groups[g].1.iter().any(|b| Reach::has(bits, *b))
     }
 }

@@ -59,12 +59,11 @@ pub(super) fn stray_tips(
     pre: &IdSet,
     known: &dyn Fn(&ObjectId) -> Option<CommitInfo>,
 ) -> Result<Vec<ObjectResult>> {
-    let walked: IdSet = commits.iter().map(|c| c.id).collect();
     let mut out: Vec<ObjectResult> = Vec::new();
     for t in tips {
         let c = t.commit;
         let descends = c == *root
-            || walked.contains(&c)
+            || commits.iter().any(|w| w.id == c)
             || (!pre.contains(&c) && repo.ancestors(&[c], known)?.contains(root));
         if !descends && !out.iter().any(|r| r.object == c) {
             let mut r = ObjectResult::new(c, Kind::Commit);

@@ -438,10 +438,7 @@ mod tests {
     }
 
     fn testdata(name: &str) -> Vec<u8> {
-        let path = format!(
-            "{}/tests/data/openpgp/{name}",
-            env!("CARGO_MANIFEST_DIR")
-        );
+        let path = format!("{}/tests/data/openpgp/{name}", env!("CARGO_MANIFEST_DIR"));
         std::fs::read(&path).unwrap_or_else(|e| panic!("the test data {path}: {e}"))
     }
 
