@@ -124,8 +124,16 @@ impl Judge<'_> {
         progress: &dyn Fn(usize),
     ) -> Pass {
         let by_id = self.index;
+        // one group (the usual case): results in walk order as they come;
+        // several: per commit, the first refusal in any group
+        let single = self.groups.groups.len() == 1;
+        let mut results: Vec<ObjectResult> = Vec::new();
         let mut combined: Vec<Option<ObjectResult>> = Vec::new();
-        combined.resize_with(commits.len(), || None);
+        if single {
+            results.reserve(commits.len());
+        } else {
+            combined.resize_with(commits.len(), || None);
+        }
         let mut states = Vec::with_capacity(self.groups.groups.len());
         let mut env_memo: HashMap<(PolicyId, u32), Rc<[String]>> = HashMap::new();
         for g in 0..self.groups.groups.len() {
@@ -234,21 +242,24 @@ impl Judge<'_> {
                         }
                     }
                 }
-                // the first refusal stands; a valid result only where none
-                if self.groups.reported[n]
-                    && combined[n].as_ref().is_none_or(|r| {
-                        r.verdict == Verdict::Valid && result.verdict != Verdict::Valid
-                    })
+                if !self.groups.reported[n] {
+                    continue;
+                }
+                if single {
+                    results.push(result);
+                } else if combined[n]
+                    .as_ref()
+                    .is_none_or(|r| r.verdict == Verdict::Valid && result.verdict != Verdict::Valid)
                 {
                     combined[n] = Some(result);
                 }
             }
             states.push(state);
         }
-        Pass {
-            results: combined.into_iter().flatten().collect(),
-            states,
+        if !single {
+            results = combined.into_iter().flatten().collect();
         }
+        Pass { results, states }
     }
 
     /// Judge until the exceptions and HEAD's revocations settle:

@@ -805,6 +805,25 @@ fn nothing_a_replace_ref_showed_is_cached() {
 }
 
 #[test]
+fn a_graft_does_not_hide_a_commit_from_verification() {
+    // Attack: `.git/info/grafts` (still honoured by git) gives a signed
+    // commit a parent other than its own, hiding the unsigned commit it
+    // sits on. Verification reads the parents the commit object names.
+    let (h, root) = rooted();
+    h.repo.write("x.txt", "unsigned\n");
+    let unsigned = h.unsigned("unsigned");
+    let tip = h.signed("alice", "signed, on the unsigned commit");
+    h.repo.write(".git/info/grafts", format!("{tip} {root}\n"));
+    let shown = h.git(&["log", "--format=%H"]);
+    assert!(!shown.contains(&unsigned), "git honours the graft: {shown}");
+
+    let run = h.verify(&["--no-cache"]);
+    exits(&run, 1);
+    expect(&run, &unsigned, "unsigned", "unsigned");
+    expect(&run, &tip, "invalid", "broken-chain");
+}
+
+#[test]
 fn a_gpgsig_sha256_header_in_a_sha1_repository_is_not_a_signature() {
     // Attack: git reads `gpgsig` in a SHA-1 repository, never
     // `gpgsig-sha256`, so a commit whose only signature header is

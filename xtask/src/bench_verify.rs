@@ -420,31 +420,53 @@ fn one(sigctl: &Path, dir: &Path, scheme: Scheme, n: usize, baseline: Option<&Pa
         warm_peak as f64 / 1024.0
     ));
     if let Some(base) = baseline {
-        // the other binary on the same history, its own cache primed first
-        let cold_cmd = format!(
-            "rm -rf .git/sigctl && {} verify --format json >/dev/null",
-            base.display()
+        // the other binary on the same history, interleaved with this one
+        // round by round (cold, then warm on its own cache), medians
+        let rounds = if n >= 100_000 { 5 } else { 9 };
+        let cold_of = |bin: &Path| {
+            format!(
+                "rm -rf .git/sigctl && {} verify --format json >/dev/null",
+                bin.display()
+            )
+        };
+        let warm_of = |bin: &Path| format!("{} verify --format json >/dev/null", bin.display());
+        let mut times: [Vec<Duration>; 4] = Default::default();
+        let mut peaks = [0u64; 2];
+        for _ in 0..rounds {
+            for (k, bin) in [sigctl, base].into_iter().enumerate() {
+                let (cold, peak) = measure(dir, &cold_of(bin), 1)?;
+                let (warm, _) = measure(dir, &warm_of(bin), 1)?;
+                times[2 * k].push(cold);
+                times[2 * k + 1].push(warm);
+                peaks[k] = peaks[k].max(peak);
+            }
+        }
+        let median = |v: &mut Vec<Duration>| {
+            v.sort();
+            v[v.len() / 2]
+        };
+        let [mut a, mut b, mut c, mut d] = times;
+        let (ours_cold, ours_warm, base_cold, base_warm) = (
+            median(&mut a),
+            median(&mut b),
+            median(&mut c),
+            median(&mut d),
         );
-        let (base_cold, _) = measure(dir, &cold_cmd, 3)?;
-        let warm_cmd = format!("{} verify --format json >/dev/null", base.display());
-        let (base_warm, _) = measure(dir, &warm_cmd, 3)?;
+        let pct = |x: Duration, y: Duration| (x.as_secs_f64() / y.as_secs_f64() - 1.0) * 100.0;
         say(&format!(
-            "baseline {}: cold median {} ({:+.1}% for this build), warm median {} ({:+.1}% for this build)",
+            "against {} ({rounds} interleaved rounds, medians): cold {} vs {} ({:+.1}%), warm {} vs {} ({:+.1}%), peak RSS {:.1} vs {:.1} MiB",
             base.display(),
+            ms(ours_cold),
             ms(base_cold),
-            (cold.as_secs_f64() / base_cold.as_secs_f64() - 1.0) * 100.0,
+            pct(ours_cold, base_cold),
+            ms(ours_warm),
             ms(base_warm),
-            (warm.as_secs_f64() / base_warm.as_secs_f64() - 1.0) * 100.0,
+            pct(ours_warm, base_warm),
+            peaks[0] as f64 / 1024.0,
+            peaks[1] as f64 / 1024.0,
         ));
         // leave this build's cache behind, as before
-        measure(
-            dir,
-            &format!(
-                "rm -rf .git/sigctl && {} verify --format json >/dev/null",
-                sigctl.display()
-            ),
-            1,
-        )?;
+        measure(dir, &cold_of(sigctl), 1)?;
     }
     if scheme == Scheme::Cms {
         // git verifies x509 signatures through gpgsm, which needs a keyring
