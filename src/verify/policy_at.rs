@@ -110,6 +110,8 @@ pub(super) struct Engine<'a> {
     pub policy_blobs: IdMap<Option<ObjectId>>,
     /// policy key (signing.toml blob + the blobs of the files it names) → its id
     ids: HashMap<(ObjectId, Vec<Option<ObjectId>>), PolicyId>,
+    /// signing.toml blob → its policy's id when it names no file
+    blob_only: IdMap<Option<PolicyId>>,
     /// policy id → resolution (None: it does not parse)
     resolutions: HashMap<PolicyId, Option<Rc<Resolved>>>,
 }
@@ -124,6 +126,7 @@ impl<'a> Engine<'a> {
             fingerprints: IdMap::default(),
             policy_blobs: IdMap::default(),
             ids: HashMap::new(),
+            blob_only: IdMap::default(),
             resolutions: HashMap::new(),
         }
     }
@@ -151,6 +154,10 @@ impl<'a> Engine<'a> {
         }
         let id = match self.policy_blob(tree)? {
             None => None,
+            // a policy that names no file is its blob alone
+            Some(blob) if matches!(self.blob_only.get(&blob), Some(Some(_))) => {
+                self.blob_only.get(&blob).copied().flatten()
+            }
             Some(blob) => {
                 // the blob fixes which files the policy names: their blobs,
                 // in that order, complete the key
@@ -160,8 +167,11 @@ impl<'a> Engine<'a> {
                         files.push(self.repo.blob_in_tree(tree, path)?);
                     }
                 }
+                let no_files = files.is_empty();
                 let next = self.ids.len() as PolicyId;
-                Some(*self.ids.entry((blob, files)).or_insert(next))
+                let id = *self.ids.entry((blob, files)).or_insert(next);
+                self.blob_only.insert(blob, no_files.then_some(id));
+                Some(id)
             }
         };
         self.tree_ids.insert(*tree, id);
