@@ -160,13 +160,6 @@ impl Judge<'_> {
                     (&refs, g as u32),
                     &mut env_memo,
                 );
-                let parent_valid = |state: &IdMap<State>, p: &ObjectId| {
-                    // an exception shows in the state: it never covers a
-                    // commit it could not pass (a policy change, foreign history)
-                    state
-                        .get(p)
-                        .map_or(self.base_ancestors.contains(p), |s| s.valid)
-                };
                 match outcome {
                     Ok((identity, checked)) => {
                         result.verdict = Verdict::Valid;
@@ -189,25 +182,9 @@ impl Judge<'_> {
                         result.refuse(reason, message, judged_at);
                         // an exception passes a failing commit, but never a
                         // policy change nor history foreign to the trust root
-                        let mut keeps_policy = || {
-                            c.parents.iter().any(|p| {
-                                parent_valid(&state, p)
-                                    && by_id.get(p).map_or_else(
-                                        || {
-                                            engine
-                                                .repo
-                                                .commit_info(p)
-                                                .ok()
-                                                .and_then(|i| engine.policy_id(&i.tree).ok())
-                                                .flatten()
-                                        },
-                                        |&i| self.own[i],
-                                    ) == self.own[n]
-                            })
-                        };
                         if excepted.contains(&c.id)
                             && reason != Reason::ForeignHistory
-                            && keeps_policy()
+                            && self.keeps_policy(engine, c, n, &state)
                         {
                             result.verdict = Verdict::Valid;
                             result.message = format!(
@@ -260,6 +237,63 @@ impl Judge<'_> {
             results = combined.into_iter().flatten().collect();
         }
         Pass { results, states }
+    }
+
+    /// Whether a failing commit changed no policy, so that an exception may
+    /// pass it: its policy is that of a valid parent, and it restores no
+    /// policy another parent's history replaced nor drops a revocation
+    /// another parent holds (the merge rule, without a signer to be admin).
+    fn keeps_policy(
+        &mut self,
+        engine: &mut Engine,
+        c: &CommitInfo,
+        n: usize,
+        state: &IdMap<State>,
+    ) -> bool {
+        let own = self.own[n];
+        let mut same = false;
+        let mut others = Vec::new();
+        for p in &c.parents {
+            let tree = (self.known)(p)
+                .map(|i| i.tree)
+                .or_else(|| engine.repo.commit_info(p).ok().map(|i| i.tree));
+            let Some(tree) = tree else { return false };
+            let id = engine.policy_id(&tree).ok().flatten();
+            let valid = state
+                .get(p)
+                .map_or(self.base_ancestors.contains(p), |s| s.valid);
+            if id == own {
+                same |= valid;
+            } else {
+                others.push((*p, tree));
+            }
+        }
+        if !same {
+            return false;
+        }
+        let own_policy = engine.policy_of_tree(&c.tree).ok().flatten();
+        for (p, tree) in others {
+            if let Some(o) = own
+                && self.history.of(engine, self.known, &p).contains(&o)
+            {
+                return false;
+            }
+            let drops = engine
+                .policy_of_tree(&tree)
+                .ok()
+                .flatten()
+                .is_some_and(|q| {
+                    q.revoked.iter().any(|r| {
+                        !own_policy
+                            .as_ref()
+                            .is_some_and(|o| o.revokes_name(&r.identity))
+                    })
+                });
+            if drops {
+                return false;
+            }
+        }
+        true
     }
 
     /// Judge until the exceptions and HEAD's revocations settle:

@@ -201,6 +201,38 @@ fn an_exception_does_not_cover_a_policy_change() {
     expect(&run, &root, "valid", "authorised");
 }
 
+#[test]
+fn an_exception_does_not_cover_an_unsigned_merge_that_restores_a_replaced_policy() {
+    // Attack: Alice (admin) removes Carol on main. An unsigned merge of a
+    // branch forked before that keeps the branch's signing.toml (Carol is
+    // back); an admin's tip then excepts the merge as "just an unsigned
+    // merge". Its policy is one parent's, but the other parent's history had
+    // replaced it: a policy change, which no exception covers.
+    let h = alice_and_bob();
+    h.person("carol", "dev", &["dev"]);
+    h.policy(&["alice", "bob", "carol"], "");
+    let root = h.signed("alice", "root");
+    h.git(&["checkout", "-q", "-b", "old"]);
+    h.repo.write("old.txt", "old\n");
+    h.signed("bob", "bob on the old branch");
+    h.git(&["checkout", "-q", "main"]);
+    h.policy(&["alice", "bob"], "");
+    h.signed("alice", "alice removes carol");
+    h.git(&["merge", "-q", "--no-ff", "--no-commit", "old"]);
+    h.git(&["checkout", "old", "--", "signing.toml"]);
+    let merge = h.unsigned("unsigned merge keeping the old policy");
+    h.policy(
+        &["alice", "bob", "carol"],
+        &exception("INC-9", "alice", "\"dev\"", day(3650), &[&merge]),
+    );
+    let tip = h.signed("alice", "alice excepts the merge");
+
+    let run = h.verify(&["--trust-root", &root]);
+    exits(&run, 1);
+    expect(&run, &merge, "unsigned", "unsigned");
+    expect(&run, &tip, "invalid", "broken-chain");
+}
+
 // ---------------------------------------------------------------------------
 // R1, R2: the policy is signing.toml plus every file it references
 
