@@ -162,6 +162,20 @@ pub fn verify(
             k,
         );
     }
+    // the cache's commits outside the walk (a range's base, history before
+    // the trust root) stay known; the rest of the cache is dropped before
+    // the judgement, which has every commit of the walk in `commits`
+    let outside: IdMap<CommitInfo> = cached
+        .into_iter()
+        .filter(|(id, _)| !index.contains_key(id))
+        .map(|(id, e)| (id, e.commit))
+        .collect();
+    let known = |id: &ObjectId| {
+        index
+            .get(id)
+            .map(|&i| commits[i].clone())
+            .or_else(|| outside.get(id).cloned())
+    };
     let mut own = Vec::with_capacity(commits.len());
     for c in &commits {
         own.push(engine.policy_id(&c.tree)?);
