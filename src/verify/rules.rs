@@ -355,7 +355,9 @@ pub(super) enum Judged {
 /// The commit rule. A commit is authorised through a parent P when P's
 /// policy authorises its signer for every environment in `envs(P's policy)`
 /// and, if the commit's own policy differs from P's, the signer is owned by
-/// an admin of P's policy. Merges, without rollback: for every other parent
+/// an admin of P's policy. A commit that keeps a parent's policy is judged
+/// by that policy only (a merge signed by someone the policy it keeps does
+/// not authorise is refused, whatever the other parent's policy says). Merges, without rollback: for every other parent
 /// Q whose policy differs from the commit's, if the commit keeps a policy
 /// Q's history had already replaced (`replaced(Q, own)`) or drops a
 /// revocation Q's policy holds, the commit changes Q's policy too and its
@@ -388,10 +390,18 @@ pub(super) fn judge_commit(
     };
     let mut last: Option<Refusal> = None;
     let mut chain = None;
+    // a merge is judged by the policy it keeps: when a parent has the
+    // commit's own policy, only such a parent may authorise it
+    let keeps = parents
+        .iter()
+        .any(|p| p.policy.as_ref().map(|p| p.id) == own && own.is_some());
     'parents: for (i, p) in parents.iter().enumerate() {
         let Some(pol) = p.policy.as_deref() else {
             continue;
         };
+        if keeps && own != Some(pol.id) {
+            continue;
+        }
         let signed = match authorise(pol, all, tips, checked, &envs(pol)) {
             Ok(s) => s,
             Err(e) => {

@@ -532,6 +532,37 @@ fn a_non_admin_merge_cannot_keep_a_policy_an_admin_replaced() {
 }
 
 #[test]
+fn a_merge_is_judged_by_the_policy_it_keeps() {
+    // Attack: Alice (admin) removes Dave, an admin of the old policy, from
+    // main. Dave merges a branch forked before that into main, keeping
+    // main's policy (nothing restored, no revocation dropped): authorised
+    // through the old branch's policy, where he is still an admin. The
+    // merge keeps main's policy, which does not authorise him.
+    let h = alice_and_bob();
+    h.person("dave", "sec", &["dev"]);
+    h.policy(&["alice", "bob", "dave"], "");
+    let root = h.signed("alice", "root");
+    h.git(&["checkout", "-q", "-b", "old"]);
+    h.repo.write("old.txt", "old\n");
+    h.signed("bob", "bob on the old branch");
+    h.git(&["checkout", "-q", "main"]);
+    h.policy(&["alice", "bob"], "");
+    h.signed("alice", "alice removes dave");
+    let merge = h.signed_merge("dave", "old", "dave merges, keeping main's policy");
+
+    let run = h.verify(&["--trust-root", &root, "main"]);
+    exits(&run, 1);
+    expect(&run, &merge, "invalid", "unknown-signer");
+
+    // kept: the same merge signed by Bob, whom main's policy lists
+    h.git(&["reset", "-q", "--hard", "HEAD~1"]);
+    let merge = h.signed_merge("bob", "old", "bob merges, keeping main's policy");
+    let run = h.verify(&["--trust-root", &root, "main"]);
+    exits(&run, 0);
+    expect(&run, &merge, "valid", "authorised");
+}
+
+#[test]
 fn a_revoked_thief_cannot_merge_an_old_policy_back_into_main() {
     // Attack: Carol's key is stolen; Alice revokes it at main's tip. The
     // thief commits on an old commit (whose policy has no revocation) and
