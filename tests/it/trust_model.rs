@@ -201,6 +201,23 @@ fn an_exception_does_not_cover_a_policy_change() {
     expect(&run, &root, "valid", "authorised");
 }
 
+/// A root listing Alice, Bob and `who` (owner `owner`); a branch `old`
+/// forked there with a commit by Bob; on main, Alice removes `who`. HEAD is
+/// main.
+fn removed_after_a_fork(who: &str, owner: &str) -> (History, String) {
+    let h = alice_and_bob();
+    h.person(who, owner, &["dev"]);
+    h.policy(&["alice", "bob", who], "");
+    let root = h.signed("alice", "root");
+    h.git(&["checkout", "-q", "-b", "old"]);
+    h.repo.write("old.txt", "old\n");
+    h.signed("bob", "bob on the old branch");
+    h.git(&["checkout", "-q", "main"]);
+    h.policy(&["alice", "bob"], "");
+    h.signed("alice", &format!("alice removes {who}"));
+    (h, root)
+}
+
 #[test]
 fn an_exception_does_not_cover_an_unsigned_merge_that_restores_a_replaced_policy() {
     // Attack: Alice (admin) removes Carol on main. An unsigned merge of a
@@ -208,16 +225,7 @@ fn an_exception_does_not_cover_an_unsigned_merge_that_restores_a_replaced_policy
     // back); an admin's tip then excepts the merge as "just an unsigned
     // merge". Its policy is one parent's, but the other parent's history had
     // replaced it: a policy change, which no exception covers.
-    let h = alice_and_bob();
-    h.person("carol", "dev", &["dev"]);
-    h.policy(&["alice", "bob", "carol"], "");
-    let root = h.signed("alice", "root");
-    h.git(&["checkout", "-q", "-b", "old"]);
-    h.repo.write("old.txt", "old\n");
-    h.signed("bob", "bob on the old branch");
-    h.git(&["checkout", "-q", "main"]);
-    h.policy(&["alice", "bob"], "");
-    h.signed("alice", "alice removes carol");
+    let (h, root) = removed_after_a_fork("carol", "dev");
     h.git(&["merge", "-q", "--no-ff", "--no-commit", "old"]);
     h.git(&["checkout", "old", "--", "signing.toml"]);
     let merge = h.unsigned("unsigned merge keeping the old policy");
@@ -538,16 +546,7 @@ fn a_merge_is_judged_by_the_policy_it_keeps() {
     // main's policy (nothing restored, no revocation dropped): authorised
     // through the old branch's policy, where he is still an admin. The
     // merge keeps main's policy, which does not authorise him.
-    let h = alice_and_bob();
-    h.person("dave", "sec", &["dev"]);
-    h.policy(&["alice", "bob", "dave"], "");
-    let root = h.signed("alice", "root");
-    h.git(&["checkout", "-q", "-b", "old"]);
-    h.repo.write("old.txt", "old\n");
-    h.signed("bob", "bob on the old branch");
-    h.git(&["checkout", "-q", "main"]);
-    h.policy(&["alice", "bob"], "");
-    h.signed("alice", "alice removes dave");
+    let (h, root) = removed_after_a_fork("dave", "sec");
     let merge = h.signed_merge("dave", "old", "dave merges, keeping main's policy");
 
     let run = h.verify(&["--trust-root", &root, "main"]);
