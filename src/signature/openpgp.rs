@@ -770,7 +770,7 @@ mod tests {
     use super::*;
     use crate::repo::walk::{split_commit_signature, split_tag_signature};
 
-    // Copies of ../shared/testdata/openpgp and fixtures made with gpg:
+    // Copies of the real corpus (tests/data/openpgp) and fixtures made with gpg:
     // tests/fixtures/openpgp/PROVENANCE.md says where each file comes from.
     macro_rules! fixture {
         ($name:literal) => {
