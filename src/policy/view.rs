@@ -148,12 +148,17 @@ pub fn revoked_from(r: &RawRevocation) -> OffsetDateTime {
 
 /// Whether `hex` is a full object id (SHA-1 or SHA-256): the only form an
 /// exception may list, since an id prefix can be ground to match.
+/// Lower case, as git prints it: what `sigctl check` accepts is exactly what
+/// verify matches.
 pub fn is_full_object_id(hex: &str) -> bool {
-    (hex.len() == 40 || hex.len() == 64) && hex.bytes().all(|b| b.is_ascii_hexdigit())
+    (hex.len() == 40 || hex.len() == 64)
+        && hex
+            .bytes()
+            .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
 }
 
 /// The commits the policy's exceptions let the chain pass through at `now`:
-/// full ids of unexpired exceptions (lower case). Only meaningful from a
+/// full ids of unexpired exceptions. Only meaningful from a
 /// policy that is itself authenticated.
 pub fn excepted_commits(raw: &RawPolicy, now: OffsetDateTime) -> Vec<String> {
     raw.exceptions
@@ -162,7 +167,7 @@ pub fn excepted_commits(raw: &RawPolicy, now: OffsetDateTime) -> Vec<String> {
         .flat_map(|x| x.commits.iter())
         .map(|c| c.get().trim())
         .filter(|c| is_full_object_id(c))
-        .map(str::to_ascii_lowercase)
+        .map(str::to_owned)
         .collect()
 }
 
