@@ -89,21 +89,97 @@ pub fn redact(text: &str) -> String {
     String::from_utf8(bytes).unwrap_or_else(|_| "*".repeat(text.len()))
 }
 
-/// Mask what follows `pin-value` (any case), whatever separator the author used.
+/// Mask the whole value of every `pin-value` attribute, whatever its
+/// spelling: any case, the name or the value percent-encoded (`pin%2Dvalue`)
+/// or TOML-escaped (`pin\u002Dvalue`), quoted or not, any separator. The text
+/// is searched in a decoded form whose bytes map back to the original spans,
+/// so the masked range is exactly the original spelling of the value.
 fn mask_pin_values(bytes: &mut [u8]) {
-    let lower = bytes.to_ascii_lowercase();
+    let decoded = decode_for_search(bytes);
+    let lower: Vec<u8> = decoded
+        .iter()
+        .map(|d| d.byte.to_ascii_lowercase())
+        .collect();
     let needle = b"pin-value";
     for at in memmem::find_iter(&lower, needle).collect::<Vec<_>>() {
-        let from = at + needle.len();
-        let to = bytes[from..]
-            .iter()
-            .enumerate()
-            .position(|(i, b)| {
-                i > 0 && matches!(b, b';' | b'&' | b'"' | b'\'' | b'\n' | b'\r' | b' ' | b'\t')
-            })
-            .map_or(bytes.len(), |n| from + n);
-        mask(&mut bytes[from..to]);
+        let mut i = at + needle.len();
+        // separators between the name and its value; remember an opening quote
+        let mut quote = None;
+        while let Some(&b) = lower.get(i) {
+            match b {
+                b'"' | b'\'' => quote = Some(b),
+                b' ' | b'\t' | b'=' | b':' => {}
+                _ => break,
+            }
+            i += 1;
+        }
+        let value_from = i;
+        while let Some(&b) = lower.get(i) {
+            let ends = match quote {
+                Some(q) => b == q || matches!(b, b'\n' | b'\r'),
+                None => matches!(
+                    b,
+                    b';' | b'&' | b'"' | b'\'' | b'\n' | b'\r' | b' ' | b'\t' | b',' | b'}' | b']'
+                ),
+            };
+            if ends {
+                break;
+            }
+            i += 1;
+        }
+        if i > value_from {
+            let from = decoded[value_from].start;
+            let to = decoded[i - 1].end;
+            mask(&mut bytes[from..to]);
+        }
     }
+}
+
+/// One byte of the decoded text and the span of its spelling in the original.
+struct Decoded {
+    byte: u8,
+    start: usize,
+    end: usize,
+}
+
+/// `%XX`, `\uXXXX` and `\UXXXXXXXX` spelling an ASCII byte read as that byte.
+fn decode_for_search(bytes: &[u8]) -> Vec<Decoded> {
+    let hex = |s: &[u8]| -> Option<u32> {
+        let s = std::str::from_utf8(s).ok()?;
+        u32::from_str_radix(s, 16).ok()
+    };
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        let escape = match bytes[i] {
+            b'%' => bytes.get(i + 1..i + 3).and_then(hex).map(|v| (v, 3)),
+            b'\\' => match bytes.get(i + 1) {
+                Some(b'u') => bytes.get(i + 2..i + 6).and_then(hex).map(|v| (v, 6)),
+                Some(b'U') => bytes.get(i + 2..i + 10).and_then(hex).map(|v| (v, 10)),
+                _ => None,
+            },
+            _ => None,
+        };
+        match escape {
+            Some((v, len)) if v < 0x80 => {
+                out.push(Decoded {
+                    byte: v as u8,
+                    start: i,
+                    end: i + len,
+                });
+                i += len;
+            }
+            _ => {
+                out.push(Decoded {
+                    byte: bytes[i],
+                    start: i,
+                    end: i + 1,
+                });
+                i += 1;
+            }
+        }
+    }
+    out
 }
 
 /// Offsets of private-key BEGIN lines that no END line closes.
@@ -321,7 +397,7 @@ mod tests {
         assert_eq!(red.len(), text.len());
         assert!(!red.contains("1234"));
         assert!(!red.contains(BODY));
-        assert!(red.contains("pin-value*****&x=1"), "{red}");
+        assert!(red.contains("pin-value=****&x=1"), "{red}");
         let upper = redact("key = \"pkcs11:object=a?PIN-VALUE=1234\"\n");
         assert!(!upper.contains("1234"), "{upper}");
         let colon = redact("key = \"pkcs11:object=a?pin-value:1234\"\n");

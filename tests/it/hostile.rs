@@ -427,6 +427,45 @@ fn a_pin_behind_a_toml_escape_is_never_printed() {
     assert_never_shows(&[&json, &human_check(&repo)], &[PIN]);
 }
 
+/// Every spelling of a PIN-bearing attribute that a renderer may show, in a
+/// line a diagnostic points at: the whole value is masked, whatever the
+/// quoting, spacing, case, TOML escape or percent-encoding of the name.
+#[test]
+fn a_pin_is_masked_whole_in_every_spelling() {
+    let name = ["pin", "value"].join("-");
+    let spellings = [
+        format!("{name} = \"{PIN} {PIN}\""),
+        format!("{name}=\"{PIN}\""),
+        format!("\"{name}\" = \"{PIN}\""),
+        format!("'{}' = '{PIN}'", name.to_uppercase()),
+        format!("\"pin%2Dvalue\" = \"{PIN}\""),
+        format!("\"pin%2dvalue\"={PIN}"),
+        format!("\"pin\\u002Dvalue\" = \"{PIN}\""),
+        format!("\"%70in-value\" = \"{PIN}\""),
+        format!("{name} = {PIN}"),
+        format!("{name} =\t\"{PIN}\""),
+    ];
+    for line in &spellings {
+        // an unknown key in the identity table: check points at this line
+        let repo = repo_with(hsm_with(
+            "renew_before = \"30d\"\n",
+            &format!("renew_before = \"30d\"\n{line}\n"),
+        ));
+        let human = human_check(&repo);
+        let json = json_check(&repo);
+        assert_ne!(human.code, 0, "{line}: {}", human.snapshot());
+        assert_never_shows(&[&human, &json], &[PIN]);
+    }
+    // and inside the key URI, percent-encoded
+    for uri in [
+        format!("object=release?pin%2Dvalue={PIN}\""),
+        format!("object=release;pin%2dvalue=%33%31{PIN}\""),
+    ] {
+        let repo = repo_with(hsm_with("object=release\"", &uri));
+        assert_never_shows(&[&human_check(&repo), &json_check(&repo)], &[PIN]);
+    }
+}
+
 #[test]
 fn a_private_key_pasted_into_the_policy_is_found_and_never_printed() {
     let repo = TestRepo::new();
