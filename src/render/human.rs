@@ -11,6 +11,89 @@ struct Report<'a> {
     diag: &'a Diagnostic,
     source: Option<NamedSource<String>>,
     url: String,
+    /// The diagnostic's span in `source` (moved when a long line is clipped).
+    span: Option<std::ops::Range<usize>>,
+}
+
+fn report_text(report: &Report) -> String {
+    report
+        .source
+        .as_ref()
+        .map(|s| s.inner().clone())
+        .unwrap_or_default()
+}
+
+/// Lines longer than this are shown as a window around the finding.
+const MAX_LINE: usize = 160;
+/// How much of a clipped line is shown before the finding.
+const LEAD: usize = 40;
+
+/// When the finding's line or a context line is longer than `MAX_LINE`
+/// bytes: the text with every line before the context kept empty (so line
+/// numbers hold), the context lines clipped to a window marked with `…`,
+/// and the span moved into it. `None` when every shown line is short.
+fn clip_long_lines(
+    text: &str,
+    span: std::ops::Range<usize>,
+) -> Option<(String, std::ops::Range<usize>)> {
+    let start = span.start.min(text.len());
+    let line_start = text[..start].rfind('\n').map_or(0, |i| i + 1);
+    let line_end = text[start..].find('\n').map_or(text.len(), |i| start + i);
+    let prev = (line_start > 0).then(|| {
+        let end = line_start - 1;
+        let begin = text[..end].rfind('\n').map_or(0, |i| i + 1);
+        begin..end
+    });
+    let next = (line_end < text.len()).then(|| {
+        let begin = line_end + 1;
+        begin..text[begin..].find('\n').map_or(text.len(), |i| begin + i)
+    });
+    let long = |r: &std::ops::Range<usize>| r.len() > MAX_LINE;
+    if !long(&(line_start..line_end))
+        && !prev.as_ref().is_some_and(long)
+        && !next.as_ref().is_some_and(long)
+    {
+        return None;
+    }
+    let floor = |mut i: usize| {
+        while !text.is_char_boundary(i) {
+            i -= 1;
+        }
+        i
+    };
+    let mut out = String::new();
+    let first_shown = prev.as_ref().map_or(line_start, |p| p.start);
+    out.extend(std::iter::repeat_n(
+        '\n',
+        text[..first_shown].matches('\n').count(),
+    ));
+    let head = |r: &std::ops::Range<usize>, out: &mut String| {
+        let end = floor(r.end.min(r.start + MAX_LINE));
+        out.push_str(&text[r.start..end]);
+        if end < r.end {
+            out.push('…');
+        }
+    };
+    if let Some(p) = &prev {
+        head(p, &mut out);
+        out.push('\n');
+    }
+    let from = floor(start.saturating_sub(LEAD).max(line_start));
+    let to = floor(line_end.min(from + MAX_LINE));
+    if from > line_start {
+        out.push('…');
+    }
+    let new_start = out.len() + (start - from);
+    out.push_str(&text[from..to]);
+    let new_end = new_start + span.end.min(to).saturating_sub(start);
+    if to < line_end {
+        out.push('…');
+    }
+    if let Some(n) = &next {
+        out.push('\n');
+        head(n, &mut out);
+    }
+    Some((out, new_start..new_end))
 }
 
 impl fmt::Debug for Report<'_> {
@@ -47,7 +130,7 @@ impl miette::Diagnostic for Report<'_> {
         self.source.as_ref().map(|s| s as &dyn SourceCode)
     }
     fn labels(&self) -> Option<Box<dyn Iterator<Item = LabeledSpan> + '_>> {
-        let span = self.diag.span.clone()?;
+        let span = self.span.clone()?;
         self.source.as_ref()?;
         let label = (!self.diag.label.is_empty()).then(|| self.diag.label.clone());
         Some(Box::new(std::iter::once(LabeledSpan::new_with_span(
@@ -84,7 +167,17 @@ fn render(
             .span
             .as_ref()
             .and_then(|_| sources.iter().find(|s| s.name == d.file));
-        let source = file.map(|s| NamedSource::new(s.name.clone(), s.text.clone()));
+        // a long line is shown as a window around the finding (miette pads
+        // with format widths, which stop at 65,535)
+        let window = file
+            .zip(d.span.clone())
+            .and_then(|(f, span)| clip_long_lines(&f.text, span));
+        let source = file.map(|s| {
+            let text = window
+                .as_ref()
+                .map_or_else(|| s.text.clone(), |w| w.0.clone());
+            NamedSource::new(s.name.clone(), text)
+        });
         let url = if source.is_some() {
             d.code.to_string()
         } else {
@@ -94,6 +187,7 @@ fn render(
             diag: d,
             source,
             url,
+            span: window.map(|w| w.1).or_else(|| d.span.clone()),
         };
         let mut one = String::new();
         if handler.render_report(&mut one, &report).is_err() {
@@ -102,12 +196,14 @@ fn render(
                 d.code, d.message, d.file, d.line, d.column
             );
         }
-        // miette counts columns in bytes; sigctl (and its JSON) in characters
-        if let (Some(f), Some(span)) = (file, &d.span) {
-            let bytes = f.byte_column(span.start);
-            if bytes != d.column {
+        // miette counts columns in bytes of what it was given; sigctl (and
+        // its JSON) in characters of the file
+        if let (Some(_), Some(span)) = (file, &report.span) {
+            let shown =
+                SourceFile::new(d.file.clone(), report_text(&report)).byte_column(span.start);
+            if shown != d.column {
                 one = one.replacen(
-                    &format!("[{}:{}:{bytes}]", d.file, d.line),
+                    &format!("[{}:{}:{shown}]", d.file, d.line),
                     &format!("[{}:{}:{}]", d.file, d.line, d.column),
                     1,
                 );

@@ -935,3 +935,33 @@ mod props {
         }
     }
 }
+
+/// miette cannot pad past column 65,535 (Rust's format width limit): a
+/// finding far along one line is shown in a clipped window, with the true
+/// column in the header, never a panic.
+#[test]
+fn a_finding_past_column_65535_is_shown_clipped() {
+    let pad = " ".repeat(70_000);
+    let repo = repo_with(hsm_with(
+        "admins = [\"security\"]\n",
+        &format!("admins = [\"security\"]\n{pad}bogus = 1\n"),
+    ));
+    let run = finds(&repo, 1, "unknown-field", 5, 70_001);
+    let human = human_check(&repo);
+    assert_eq!(human.code, 1, "{}", human.snapshot());
+    assert!(!human.stderr.contains("panicked"), "{}", human.stderr);
+    assert!(
+        human.stdout.contains("[signing.toml:5:70001]"),
+        "{}",
+        human.stdout
+    );
+    assert!(human.stdout.contains("bogus"), "{}", human.stdout);
+    let widest = human
+        .stdout
+        .lines()
+        .map(|l| l.chars().count())
+        .max()
+        .unwrap_or(0);
+    assert!(widest < 300, "a line of {widest} characters");
+    drop(run);
+}
