@@ -269,8 +269,10 @@ impl Repo {
         Ok(out)
     }
 
-    /// Collect the notes under two trees at `prefix`, descending only where
-    /// the trees differ.
+    /// Collect the notes under two trees, descending only where the trees
+    /// differ. Iterative, and a subtree is entered only when its path still
+    /// spells the start of an object id, so a notes history pushed by
+    /// anyone cannot nest deeper than an id is long.
     fn diff_notes_trees(
         &self,
         old: Option<ObjectId>,
@@ -279,56 +281,71 @@ impl Repo {
         old_notes: &mut IdMap<ObjectId>,
         new_notes: &mut IdMap<ObjectId>,
     ) -> Result<()> {
-        if old == Some(new) {
-            return Ok(());
-        }
-        let old_entries = match old {
-            Some(t) => self.tree_entries(t)?,
-            None => Vec::new(),
-        };
-        let new_entries = self.tree_entries(new)?;
-        for (name, id, is_tree) in &new_entries {
-            let same = old_entries.iter().find(|(n, _, _)| n == name);
-            if *is_tree {
-                match same {
-                    Some((_, old_id, true)) => self.diff_notes_trees(
-                        Some(*old_id),
-                        *id,
-                        format!("{prefix}{name}"),
-                        old_notes,
-                        new_notes,
-                    )?,
-                    _ => self.flatten_notes(*id, format!("{prefix}{name}"), new_notes)?,
-                }
-            } else if same.is_none_or(|(_, old_id, _)| old_id != id) {
-                note_entry(&prefix, name, *id, new_notes);
+        let mut work = vec![(old, new, prefix)];
+        while let Some((old, new, prefix)) = work.pop() {
+            if old == Some(new) {
+                continue;
             }
-        }
-        for (name, id, is_tree) in &old_entries {
-            let same = new_entries.iter().find(|(n, _, _)| n == name);
-            match (is_tree, same) {
-                (true, Some((_, _, true))) => {} // descended above
-                (true, _) => self.flatten_notes(*id, format!("{prefix}{name}"), old_notes)?,
-                (false, _) => note_entry(&prefix, name, *id, old_notes),
+            let old_entries: std::collections::HashMap<String, (ObjectId, bool)> = match old {
+                Some(t) => self
+                    .tree_entries(t)?
+                    .into_iter()
+                    .map(|(n, id, t)| (n, (id, t)))
+                    .collect(),
+                None => Default::default(),
+            };
+            let new_entries = self.tree_entries(new)?;
+            let new_names: std::collections::HashMap<&str, bool> = new_entries
+                .iter()
+                .map(|(n, _, t)| (n.as_str(), *t))
+                .collect();
+            for (name, id, is_tree) in &new_entries {
+                let same = old_entries.get(name);
+                if *is_tree {
+                    let Some(path) = fanout_path(&prefix, name) else {
+                        continue;
+                    };
+                    match same {
+                        Some((old_id, true)) => work.push((Some(*old_id), *id, path)),
+                        _ => self.flatten_notes(*id, path, new_notes)?,
+                    }
+                } else if same.is_none_or(|(old_id, _)| old_id != id) {
+                    note_entry(&prefix, name, *id, new_notes);
+                }
+            }
+            for (name, (id, is_tree)) in &old_entries {
+                match (is_tree, new_names.get(name.as_str())) {
+                    (true, Some(true)) => {} // descended above
+                    (true, _) => {
+                        if let Some(path) = fanout_path(&prefix, name) {
+                            self.flatten_notes(*id, path, old_notes)?;
+                        }
+                    }
+                    (false, _) => note_entry(&prefix, name, *id, old_notes),
+                }
             }
         }
         Ok(())
     }
 
-    /// Every note under `tree` (paths are the annotated id in hex, split by fanout).
+    /// Every note under `tree` (paths are the annotated id in hex, split by
+    /// fanout). Iterative and bounded as `diff_notes_trees`.
     fn flatten_notes(
         &self,
         tree: ObjectId,
         prefix: String,
         out: &mut IdMap<ObjectId>,
     ) -> Result<()> {
-        for (name, id, is_tree) in self.tree_entries(tree)? {
-            if is_tree {
-                if prefix.len() + name.len() < 40 {
-                    self.flatten_notes(id, format!("{prefix}{name}"), out)?;
+        let mut work = vec![(tree, prefix)];
+        while let Some((tree, prefix)) = work.pop() {
+            for (name, id, is_tree) in self.tree_entries(tree)? {
+                if is_tree {
+                    if let Some(path) = fanout_path(&prefix, &name) {
+                        work.push((id, path));
+                    }
+                } else {
+                    note_entry(&prefix, &name, id, out);
                 }
-            } else {
-                note_entry(&prefix, &name, id, out);
             }
         }
         Ok(())
@@ -343,6 +360,15 @@ impl Repo {
             .map(|e| (e.filename.to_string(), e.oid.to_owned(), e.mode.is_tree()))
             .collect())
     }
+}
+
+/// The path of a fanout subtree, when `prefix + name` can still grow into
+/// an object id: a non-empty run of hex digits shorter than an id.
+fn fanout_path(prefix: &str, name: &str) -> Option<String> {
+    (!name.is_empty()
+        && prefix.len() + name.len() < 40
+        && name.bytes().all(|b| b.is_ascii_hexdigit()))
+    .then(|| format!("{prefix}{name}"))
 }
 
 /// A blob entry at `prefix + name` is a note when the path spells an object id.

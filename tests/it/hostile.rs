@@ -965,3 +965,37 @@ fn a_finding_past_column_65535_is_shown_clipped() {
     assert!(widest < 300, "a line of {widest} characters");
     drop(run);
 }
+
+/// A notes history is anyone's to push: trees nested 30,000 deep (made with
+/// git fast-import) must not overflow the stack of `audit` or `provenance`.
+#[test]
+fn notes_trees_nested_30000_deep_are_no_crash() {
+    let repo = repo_with(HSM_POLICY);
+    repo.commit("policy");
+    let path = format!("{}/x", vec!["ab"; 30_000].join("/"));
+    let mut stream = String::new();
+    for (i, body) in ["1", "2"].iter().enumerate() {
+        stream.push_str(&format!(
+            "commit refs/notes/signing\ncommitter T <t@example.com> {} +0000\ndata 2\nn\n\
+             M 100644 inline {path}\ndata 2\n{body}\n\n",
+            1_700_000_000 + i
+        ));
+    }
+    repo.git_input(&["fast-import", "--quiet"], stream.as_bytes());
+    for args in [
+        &["audit"][..],
+        &["audit", "--format", "json"],
+        &["provenance", "show", "HEAD"],
+    ] {
+        let run = repo.sigctl(args);
+        assert!(
+            matches!(run.code, 0..=2),
+            "{args:?} exit {}: {}",
+            run.code,
+            run.snapshot()
+        );
+        assert!(!run.stderr.contains("overflow"), "{}", run.snapshot());
+        assert!(!run.stderr.contains("Usage:"), "{}", run.snapshot());
+        assert!(!run.stderr.contains("panicked"), "{}", run.snapshot());
+    }
+}

@@ -81,6 +81,36 @@ impl TestRepo {
         String::from_utf8_lossy(&out.stdout).into_owned()
     }
 
+    /// Run git in the repository with `input` on stdin; panic on failure.
+    pub fn git_input(&self, args: &[&str], input: &[u8]) -> String {
+        use std::io::Write;
+        std::fs::create_dir_all(self.path()).expect("repo dir");
+        let mut child = self
+            .isolate(
+                Command::new("git")
+                    .args(args)
+                    .current_dir(self.path())
+                    .stdin(std::process::Stdio::piped())
+                    .stdout(std::process::Stdio::piped())
+                    .stderr(std::process::Stdio::piped()),
+            )
+            .spawn()
+            .expect("git runs");
+        child
+            .stdin
+            .take()
+            .expect("stdin")
+            .write_all(input)
+            .expect("git reads its input");
+        let out = child.wait_with_output().expect("git runs");
+        assert!(
+            out.status.success(),
+            "git {args:?}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    }
+
     pub fn write(&self, rel: &str, content: impl AsRef<[u8]>) -> PathBuf {
         let p = self.path().join(rel);
         if let Some(d) = p.parent() {
