@@ -101,24 +101,27 @@ fn read_policy(path: &Path) -> Result<Vec<u8>> {
         path: path.to_path_buf(),
         message,
     };
-    let meta = match std::fs::metadata(path) {
-        Ok(m) => m,
+    match std::fs::metadata(path) {
+        Ok(_) => {}
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
             return Err(Error::NoPolicy {
                 path: path.to_path_buf(),
             });
         }
         Err(e) => return Err(unreadable(e.to_string())),
-    };
-    if meta.is_dir() {
-        return Err(unreadable("it is a directory, not a file".into()));
     }
+    // regular files only (a FIFO would block); one byte past the limit is
+    // enough for the file-too-large diagnostic
+    let (file, _) = crate::files::open(
+        path,
+        crate::files::Kind {
+            limit: u64::MAX,
+            ..crate::files::POLICY
+        },
+    )?;
     let mut bytes = Vec::new();
-    std::fs::File::open(path)
-        .and_then(|f| {
-            f.take(load::MAX_POLICY_BYTES as u64 + 1)
-                .read_to_end(&mut bytes)
-        })
+    file.take(load::MAX_POLICY_BYTES as u64 + 1)
+        .read_to_end(&mut bytes)
         .map_err(|e| unreadable(e.to_string()))?;
     Ok(bytes)
 }
@@ -153,14 +156,18 @@ pub fn read_certificate(root: &Path, rel: &str) -> CertInput {
         Ok(_) => return CertInput::OutsideRepository,
         Err(e) => return CertInput::Unreadable(e.to_string()),
     }
-    if meta.is_dir() {
-        return CertInput::NotAFile;
-    }
     if meta.len() > MAX_CERTIFICATE_BYTES {
         return CertInput::TooLarge(meta.len());
     }
-    match std::fs::read(&full) {
+    match crate::files::read(&full, crate::files::TRUST_FILE) {
         Ok(b) => CertInput::Bytes(b),
+        Err(crate::files::ReadError::NotRegular {
+            what: "a directory",
+            ..
+        }) => CertInput::NotAFile,
+        Err(crate::files::ReadError::TooLarge { .. }) => {
+            CertInput::TooLarge(MAX_CERTIFICATE_BYTES + 1)
+        }
         Err(e) => CertInput::Unreadable(e.to_string()),
     }
 }

@@ -107,24 +107,23 @@ pub fn init(cx: &InitContext, opts: &InitOptions) -> Result<InitReport> {
 
     let mut report = InitReport::default();
     let mut plan: Vec<(PathBuf, Vec<u8>)> = Vec::new();
-    match std::fs::read(&policy_path) {
+    match crate::files::read(&policy_path, crate::files::POLICY) {
         Ok(existing) if existing == policy_text.as_bytes() => {
             report.unchanged.push(policy::FILE_NAME.into())
         }
         Ok(_) if !opts.force => return Err(Error::PolicyExists { path: policy_path }),
         Ok(_) => plan.push((policy_path.clone(), policy_text.into_bytes())),
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
-            plan.push((policy_path.clone(), policy_text.into_bytes()))
-        }
-        Err(e) => {
-            return Err(Error::Unreadable {
-                path: policy_path,
-                message: e.to_string(),
-            });
-        }
+        Err(e) if e.is_not_found() => plan.push((policy_path.clone(), policy_text.into_bytes())),
+        // a FIFO, a device, a giant: neither read nor replaced
+        Err(e) => return Err(e.into()),
     }
     let schema_text = schema::json_schema();
-    if std::fs::read(&schema_path).ok().as_deref() == Some(schema_text.as_bytes()) {
+    let schema_now = match crate::files::read(&schema_path, crate::files::OWN_FILE) {
+        Ok(b) => Some(b),
+        Err(e) if e.is_not_found() => None,
+        Err(e) => return Err(e.into()),
+    };
+    if schema_now.as_deref() == Some(schema_text.as_bytes()) {
         report.unchanged.push(SCHEMA_IN_REPO.into());
     } else {
         plan.push((schema_path, schema_text.into_bytes()));
@@ -169,7 +168,8 @@ fn commit_all(
     };
     let mut created_dirs = Vec::new();
     for (path, bytes) in &plan {
-        let old = std::fs::read(path).ok();
+        // both were read above: absent, or regular files within their limits
+        let old = crate::files::read(path, crate::files::OWN_FILE).ok();
         let res = (|| -> std::io::Result<()> {
             if let Some(dir) = path.parent()
                 && !dir.exists()

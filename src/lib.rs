@@ -12,6 +12,7 @@ pub mod clock;
 pub mod diag;
 pub mod docs;
 pub mod error;
+pub mod files;
 pub mod gpg;
 pub mod init;
 pub mod lifecycle;

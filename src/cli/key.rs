@@ -159,10 +159,8 @@ pub fn run_cert(c: CertCommand) -> u8 {
                     name: identity.clone(),
                     why: "the identity declares no `certificate` path to import to".into(),
                 })?;
-            let bytes = std::fs::read(&file).map_err(|e| crate::error::Error::Unreadable {
-                path: file.clone(),
-                message: e.to_string(),
-            })?;
+            let bytes = crate::files::read(&file, crate::files::KEY_INPUT)
+                .map_err(crate::error::Error::from)?;
             let facts = x509::parse(&bytes).map_err(|e| SignError::NoCertificate {
                 name: identity.clone(),
                 why: format!("{}: {e}", file.display()),

@@ -141,15 +141,20 @@ pub fn run_verify_artifact(a: VerifyArtifactArgs) -> u8 {
         Ok(r) => r,
         Err(e) => return fail(&e),
     };
+    let explicit = a.bundle.is_some();
     let bundle = a.bundle.unwrap_or_else(|| artifact::bundle_path(&a.file));
-    let bytes = match std::fs::read(&bundle) {
+    // the default bundle sits beside the artefact, often as it came in a
+    // checkout: a symbolic link there (to /dev/zero, to a file outside the
+    // repository) is not a bundle sigctl wrote
+    if !explicit && std::fs::symlink_metadata(&bundle).is_ok_and(|m| m.file_type().is_symlink()) {
+        return fail(&crate::error::Error::Unreadable {
+            path: bundle,
+            message: "it is a symbolic link; a bundle is a regular file (give --bundle PATH to read one elsewhere)".into(),
+        });
+    }
+    let bytes = match crate::files::read(&bundle, crate::files::BUNDLE) {
         Ok(b) => b,
-        Err(e) => {
-            return fail(&crate::error::Error::Unreadable {
-                path: bundle,
-                message: e.to_string(),
-            });
-        }
+        Err(e) => return fail(&e.into()),
     };
     match artifact::verify_artifact(&repo, &a.file, &bytes, SystemClock.now()) {
         Ok(v) => {

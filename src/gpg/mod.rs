@@ -227,6 +227,9 @@ fn errsig(mut status: String, fpr: &str, at: OffsetDateTime, why: String) -> Out
 
 /// Run the gpg-compatible front-end on parsed arguments, reading stdin and
 /// the signature file, and return the outcome.
+/// The largest commit or tag git may hand over on stdin.
+const MAX_PAYLOAD: u64 = 64 * 1024 * 1024;
+
 pub fn run(args: &GpgArgs, access: &TokenAccess, now: OffsetDateTime) -> Outcome {
     let fail = |code: u8, msg: String| Outcome {
         code,
@@ -235,10 +238,21 @@ pub fn run(args: &GpgArgs, access: &TokenAccess, now: OffsetDateTime) -> Outcome
         stderr: msg,
     };
     let mut payload = Vec::new();
-    if let Err(e) = std::io::stdin().read_to_end(&mut payload) {
+    if let Err(e) = std::io::stdin()
+        .take(MAX_PAYLOAD + 1)
+        .read_to_end(&mut payload)
+    {
         return fail(
             2,
             format!("sigctl: error: cannot read the payload from stdin: {e}\n"),
+        );
+    }
+    if payload.len() as u64 > MAX_PAYLOAD {
+        return fail(
+            2,
+            format!(
+                "sigctl: error: the payload on stdin is larger than {MAX_PAYLOAD} bytes: not a commit or tag sigctl signs or verifies\n"
+            ),
         );
     }
     let repo = match Repo::discover(std::path::Path::new(".")) {
@@ -247,13 +261,15 @@ pub fn run(args: &GpgArgs, access: &TokenAccess, now: OffsetDateTime) -> Outcome
     };
     match &args.mode {
         GpgMode::Sign { key } => sign(&repo, access, key, &payload, now),
-        GpgMode::Verify { signature } => match std::fs::read(signature) {
-            Ok(sig) => verify(&repo, &sig, &payload, now),
-            Err(e) => fail(
-                2,
-                format!("sigctl: error: cannot read {}: {e}\n", signature.display()),
-            ),
-        },
+        GpgMode::Verify { signature } => {
+            match crate::files::read(signature, crate::files::SIGNATURE) {
+                Ok(sig) => verify(&repo, &sig, &payload, now),
+                Err(e) => fail(
+                    2,
+                    format!("sigctl: error: cannot read {}: {e}\n", signature.display()),
+                ),
+            }
+        }
     }
 }
 

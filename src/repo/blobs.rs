@@ -311,16 +311,18 @@ pub struct HistoryStats {
 }
 
 fn read_capped(path: &std::path::Path) -> Option<Vec<u8>> {
+    // not a link (it names something else); opened as a regular file only
     let meta = std::fs::symlink_metadata(path).ok()?;
     if !meta.is_file() {
         return None;
     }
+    let scan = crate::files::Kind {
+        what: "file to scan",
+        limit: u64::MAX,
+    };
+    let (file, _) = crate::files::open(path, scan).ok()?;
     let mut data = Vec::new();
-    std::fs::File::open(path)
-        .ok()?
-        .take(MAX_SCAN_BYTES)
-        .read_to_end(&mut data)
-        .ok()?;
+    file.take(MAX_SCAN_BYTES).read_to_end(&mut data).ok()?;
     Some(data)
 }
 

@@ -55,7 +55,7 @@ impl Repo {
         else {
             return Ok(None);
         };
-        Ok(Some(self.blob_by_id(&blob)?))
+        Ok(Some(self.note_blob(&blob)?))
     }
 
     /// Append `lines` to the note of each target (a line already there is
@@ -198,7 +198,7 @@ impl Repo {
         self.flatten_notes(tree, String::new(), &mut map)?;
         let mut out = Vec::with_capacity(map.len());
         for (target, blob) in map {
-            out.push((target, self.blob_by_id(&blob)?));
+            out.push((target, self.note_blob(&blob)?));
         }
         out.sort_by_key(|(t, _)| *t);
         Ok(out)
@@ -254,11 +254,11 @@ impl Repo {
                 continue;
             }
             let before = match old_notes.get(&target) {
-                Some(b) => self.blob_by_id(b)?,
+                Some(b) => self.note_blob(b)?,
                 None => Vec::new(),
             };
             let before: std::collections::HashSet<&[u8]> = before.split(|b| *b == b'\n').collect();
-            let data = self.blob_by_id(&blob)?;
+            let data = self.note_blob(&blob)?;
             for line in data.split(|b| *b == b'\n') {
                 if !line.is_empty() && !before.contains(line) {
                     out.push((target, line.to_vec()));
@@ -351,6 +351,12 @@ impl Repo {
         Ok(())
     }
 
+    /// A note's bytes; a note over `MAX_NOTE_BYTES` (anyone can push one)
+    /// reads as empty: it holds no record sigctl wrote.
+    fn note_blob(&self, blob: &ObjectId) -> Result<Vec<u8>> {
+        Ok(self.blob_within(blob, MAX_NOTE_BYTES)?.unwrap_or_default())
+    }
+
     fn tree_entries(&self, tree: ObjectId) -> Result<Vec<(String, ObjectId, bool)>> {
         let tree = self.inner.find_tree(tree).map_err(git_err)?;
         let decoded = tree.decode().map_err(git_err)?;
@@ -361,6 +367,9 @@ impl Repo {
             .collect())
     }
 }
+
+/// The largest note read: a record is a line of about a kilobyte.
+const MAX_NOTE_BYTES: u64 = 16 * 1024 * 1024;
 
 /// The path of a fanout subtree, when `prefix + name` can still grow into
 /// an object id: a non-empty run of hex digits shorter than an id.

@@ -15,11 +15,22 @@ impl Repo {
         let Some(entry) = tree.lookup_entry_by_path(path).map_err(git_err)? else {
             return Ok(None);
         };
-        let obj = entry.object().map_err(git_err)?;
-        if obj.kind != gix::object::Kind::Blob {
+        if entry.mode().is_link() {
+            return Err(Error::Git(format!(
+                "`{path}` is a symbolic link in HEAD's tree: sigctl reads the policy and the files it names only as regular files"
+            )));
+        }
+        if !entry.mode().is_blob() {
             return Ok(None);
         }
-        Ok(Some((obj.id.to_string(), obj.detach().data)))
+        let id = entry.object_id();
+        match self.blob_within(&id, crate::files::TRUST_FILE.limit)? {
+            Some(data) => Ok(Some((id.to_string(), data))),
+            None => Err(Error::Git(format!(
+                "`{path}` in HEAD's tree is larger than {} bytes: not a policy or trust file",
+                crate::files::TRUST_FILE.limit
+            ))),
+        }
     }
 
     /// The full name of the branch HEAD points at (`refs/heads/main`), if any.
@@ -144,5 +155,15 @@ impl Repo {
     /// A blob's bytes, by id.
     pub fn blob_by_id(&self, id: &gix::ObjectId) -> Result<Vec<u8>> {
         Ok(self.inner.find_object(*id).map_err(git_err)?.detach().data)
+    }
+
+    /// A blob's bytes when it is at most `limit` bytes (its header says so
+    /// before anything is inflated); None when it is larger.
+    pub fn blob_within(&self, id: &gix::ObjectId, limit: u64) -> Result<Option<Vec<u8>>> {
+        let header = self.inner.find_header(*id).map_err(git_err)?;
+        if header.size() > limit {
+            return Ok(None);
+        }
+        self.blob_by_id(id).map(Some)
     }
 }

@@ -34,7 +34,7 @@ pub fn digest_file(path: &Path, hash: HashAlgorithm) -> Result<Vec<u8>, Error> {
         path: path.to_path_buf(),
         message: e.to_string(),
     };
-    let mut f = std::fs::File::open(path).map_err(unreadable)?;
+    let (mut f, _) = crate::files::open(path, crate::files::ARTEFACT)?;
     let mut buf = vec![0u8; 1 << 20];
     let mut h256 = sha2::Sha256::new();
     let mut h384 = sha2::Sha384::new();
@@ -76,7 +76,7 @@ pub fn digest_file_all(path: &Path, hash: HashAlgorithm) -> Result<FileDigests, 
         path: path.to_path_buf(),
         message: e.to_string(),
     };
-    let mut f = std::fs::File::open(path).map_err(unreadable)?;
+    let (mut f, _) = crate::files::open(path, crate::files::ARTEFACT)?;
     let len = f.metadata().map_err(unreadable)?.len();
     let sha384 = matches!(hash, HashAlgorithm::Sha2384);
     // the file is read once; the SHA-2 and the blob id (SHA-1) hash on two cores
@@ -155,6 +155,34 @@ pub fn bundle_path(file: &Path) -> PathBuf {
     file.with_file_name(name)
 }
 
+/// A bundle path sigctl may write: absent, or a regular file (not a link)
+/// within the bundle limit, which it can put back if the signing fails.
+fn check_replaceable(bundle: &Path) -> Result<(), Error> {
+    match std::fs::symlink_metadata(bundle) {
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
+        Err(e) => Err(Error::Unreadable {
+            path: bundle.to_path_buf(),
+            message: e.to_string(),
+        }),
+        Ok(m) if m.file_type().is_symlink() => Err(Error::Unwritable {
+            path: bundle.to_path_buf(),
+            message: format!(
+                "it is a symbolic link{}; sigctl replaces only a regular file: remove it and sign again",
+                crate::files::open(bundle, crate::files::BUNDLE)
+                    .err()
+                    .map(|e| format!(" ({e})"))
+                    .unwrap_or_default()
+            ),
+        }),
+        Ok(_) => crate::files::open(bundle, crate::files::BUNDLE)
+            .map(|_| ())
+            .map_err(|e| Error::Unwritable {
+                path: bundle.to_path_buf(),
+                message: format!("{e}; remove it and sign again"),
+            }),
+    }
+}
+
 /// Sign every file, then write every bundle (each through a temporary file
 /// and a rename); if anything fails, no bundle is left behind.
 pub fn sign_artifacts(
@@ -166,17 +194,9 @@ pub fn sign_artifacts(
     now: OffsetDateTime,
 ) -> Result<Vec<ArtifactReport>, SignError> {
     for f in files {
-        let meta = std::fs::metadata(f).map_err(|e| Error::Unreadable {
-            path: f.clone(),
-            message: e.to_string(),
-        })?;
-        if !meta.is_file() {
-            return Err(Error::Unreadable {
-                path: f.clone(),
-                message: "not a regular file".into(),
-            }
-            .into());
-        }
+        // a regular file (a FIFO or a device would block or never end)
+        crate::files::open(f, crate::files::ARTEFACT).map_err(Error::from)?;
+        check_replaceable(&bundle_path(f))?;
     }
     // the same file named twice (or by two paths) is signed once
     let mut seen = std::collections::HashSet::new();
@@ -297,7 +317,8 @@ fn write_all_or_nothing(
         temps.push(tmp);
     }
     for (n, (path, _)) in files.iter().enumerate() {
-        let old = std::fs::read(path).ok();
+        // checked before signing: absent, or a regular file within the limit
+        let old = crate::files::read(path, crate::files::BUNDLE).ok();
         if let Err(e) = std::fs::rename(&temps[n], path) {
             undo(&temps[n..], &renamed);
             return Err(Error::Unwritable {

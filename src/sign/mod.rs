@@ -141,36 +141,27 @@ pub struct PolicyView {
     pub blob: Option<String>,
 }
 
+/// The work tree's signing.toml: a regular file within the policy limit.
+fn read_worktree_policy(repo: &Repo) -> Result<Vec<u8>, Error> {
+    let path = repo.root().join(policy::FILE_NAME);
+    crate::files::read(&path, crate::files::POLICY).map_err(|e| match e {
+        crate::files::ReadError::NotFound { path } => Error::NoPolicy { path },
+        e => e.into(),
+    })
+}
+
 impl PolicyView {
     pub fn load(repo: &Repo) -> Result<Self, SignError> {
         let (blob, bytes) = match repo.file_at_head(policy::FILE_NAME)? {
             Some((id, b)) => (Some(id), b),
-            None => {
-                let path = repo.root().join(policy::FILE_NAME);
-                let b = std::fs::read(&path).map_err(|e| match e.kind() {
-                    std::io::ErrorKind::NotFound => Error::NoPolicy { path },
-                    _ => Error::Unreadable {
-                        path,
-                        message: e.to_string(),
-                    },
-                })?;
-                (None, b)
-            }
+            None => (None, read_worktree_policy(repo)?),
         };
         Self::from_bytes(&bytes, blob)
     }
 
     /// The work tree's signing.toml (for lifecycle commands that edit it).
     pub fn load_worktree(repo: &Repo) -> Result<Self, SignError> {
-        let path = repo.root().join(policy::FILE_NAME);
-        let b = std::fs::read(&path).map_err(|e| match e.kind() {
-            std::io::ErrorKind::NotFound => Error::NoPolicy { path },
-            _ => Error::Unreadable {
-                path,
-                message: e.to_string(),
-            },
-        })?;
-        Self::from_bytes(&b, None)
+        Self::from_bytes(&read_worktree_policy(repo)?, None)
     }
 
     fn from_bytes(bytes: &[u8], blob: Option<String>) -> Result<Self, SignError> {

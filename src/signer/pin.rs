@@ -64,9 +64,11 @@ pub fn resolve(
 ) -> Result<(Pin, PinOrigin), PinError> {
     if let Some(src) = pin_source {
         let path = PathBuf::from(src.strip_prefix("file:").unwrap_or(src));
-        let text = std::fs::read_to_string(&path).map_err(|e| PinError::File {
-            path: path.clone(),
-            message: e.to_string(),
+        let text = crate::files::read_to_string(&path, crate::files::PIN_FILE).map_err(|e| {
+            PinError::File {
+                path: path.clone(),
+                message: e.to_string(),
+            }
         })?;
         let text = Zeroizing::new(text);
         let pin = text.trim_end_matches(['\r', '\n']).to_owned();

@@ -73,11 +73,19 @@ pub fn path(common_dir: &Path) -> PathBuf {
 /// yields an empty cache. Read line by line (a long history's cache is tens
 /// of megabytes), its HMAC computed on the way; nothing read is kept unless
 /// the HMAC at the end matches.
-pub fn load(path: &Path, key: &[u8]) -> IdMap<Entry> {
-    let Ok(file) = std::fs::File::open(path) else {
-        return IdMap::default();
+///
+/// A cache that is not a regular file within `files::CACHE`'s limit (a FIFO,
+/// a link to a device, a sparse giant) is not read: the error says why, and
+/// the caller warns and goes on without it (the next save replaces it).
+pub fn load(path: &Path, key: &[u8]) -> Result<IdMap<Entry>, crate::files::ReadError> {
+    use std::io::Read;
+    let (file, limit) = match crate::files::open(path, crate::files::CACHE) {
+        Ok(f) => f,
+        Err(e) if e.is_not_found() => return Ok(IdMap::default()),
+        Err(e) => return Err(e),
     };
-    parse(std::io::BufReader::with_capacity(1 << 16, file), key).unwrap_or_default()
+    let input = std::io::BufReader::with_capacity(1 << 16, file.take(limit));
+    Ok(parse(input, key).unwrap_or_default())
 }
 
 fn header() -> String {
@@ -354,8 +362,11 @@ pub fn key(dir: &Path) -> Option<Vec<u8>> {
     use std::io::{Read, Write};
     use std::os::unix::fs::OpenOptionsExt;
     let path = dir.join("cache.key");
-    if let Ok(k) = std::fs::read(&path) {
-        return (k.len() == 32).then_some(k);
+    match crate::files::read(&path, crate::files::CACHE_KEY) {
+        Ok(k) => return (k.len() == 32).then_some(k),
+        Err(e) if e.is_not_found() => {}
+        // a FIFO, a device, a giant: no cache rather than a hang
+        Err(_) => return None,
     }
     std::fs::create_dir_all(dir).ok()?;
     let mut k = vec![0u8; 32];
@@ -375,7 +386,9 @@ pub fn key(dir: &Path) -> Option<Vec<u8>> {
     // a concurrent first run may have won: keep whichever key landed first
     if std::fs::hard_link(&tmp, &path).is_err() {
         let _ = std::fs::remove_file(&tmp);
-        return std::fs::read(&path).ok().filter(|k| k.len() == 32);
+        return crate::files::read(&path, crate::files::CACHE_KEY)
+            .ok()
+            .filter(|k| k.len() == 32);
     }
     let _ = std::fs::remove_file(&tmp);
     Some(k)
@@ -514,21 +527,21 @@ mod tests {
         }
         let key = [9u8; 32];
         save(&p, m.values().map(std::borrow::Cow::Borrowed), &key).expect("save");
-        assert_eq!(load(&p, &key), m);
+        assert_eq!(load(&p, &key).expect("a regular cache"), m);
         // written by someone without the key: ignored
-        assert!(load(&p, &[8u8; 32]).is_empty());
+        assert!(load(&p, &[8u8; 32]).expect("a regular cache").is_empty());
         let text = std::fs::read_to_string(&p).expect("read");
         // flip a verdict: the checksum no longer matches, nothing is trusted
         std::fs::write(&p, text.replace("bad-signature", "bad-signaturX")).expect("write");
-        assert!(load(&p, &key).is_empty());
+        assert!(load(&p, &key).expect("a regular cache").is_empty());
         // drop a parent: the walk would change, so nothing is trusted
         std::fs::write(&p, text.replacen(",02020202", ",", 1)).expect("write");
-        assert!(load(&p, &key).is_empty());
+        assert!(load(&p, &key).expect("a regular cache").is_empty());
         std::fs::write(&p, &text[..text.len() / 2]).expect("write");
-        assert!(load(&p, &key).is_empty());
+        assert!(load(&p, &key).expect("a regular cache").is_empty());
         std::fs::write(&p, text.replace(env!("CARGO_PKG_VERSION"), "0.0.0-other")).expect("write");
-        assert!(load(&p, &key).is_empty());
+        assert!(load(&p, &key).expect("a regular cache").is_empty());
         std::fs::write(&p, "garbage").expect("write");
-        assert!(load(&p, &key).is_empty());
+        assert!(load(&p, &key).expect("a regular cache").is_empty());
     }
 }

@@ -95,7 +95,13 @@ pub fn verify(
     // the authenticated cache: what is known of commits already seen
     let cache_path = cache::path(repo.common_dir());
     let cached = match &opts.cache_key {
-        Some(k) => cache::load(&cache_path, k),
+        Some(k) => cache::load(&cache_path, k).unwrap_or_else(|e| {
+            warnings.push(format!(
+                "the verify cache {} was not read ({e}); verifying without it",
+                cache_path.display()
+            ));
+            IdMap::default()
+        }),
         None => IdMap::default(),
     };
     let known = |id: &ObjectId| cached.get(id).map(|e| e.commit.clone());

@@ -136,10 +136,11 @@ impl<'a> Engine<'a> {
         if let Some(p) = self.policies.get(blob) {
             return Ok(p.clone());
         }
-        let bytes = self.repo.blob_by_id(blob)?;
-        let parsed = policy::load::parse(policy::FILE_NAME, &bytes)
-            .result
-            .ok()
+        // a blob over the limit is a policy that does not parse
+        let parsed = self
+            .repo
+            .blob_within(blob, crate::files::POLICY.limit)?
+            .and_then(|bytes| policy::load::parse(policy::FILE_NAME, &bytes).result.ok())
             .map(Rc::new);
         self.policies.insert(*blob, parsed.clone());
         Ok(parsed)
@@ -227,7 +228,13 @@ impl<'a> Engine<'a> {
                 && let Some(cert_blob) = self.repo.blob_in_tree(tree, path.get())?
             {
                 if !self.fingerprints.contains_key(&cert_blob) {
-                    let facts = x509::parse(&self.repo.blob_by_id(&cert_blob)?).ok();
+                    let facts = x509::parse(
+                        &self
+                            .repo
+                            .blob_within(&cert_blob, crate::files::TRUST_FILE.limit)?
+                            .unwrap_or_default(),
+                    )
+                    .ok();
                     self.fingerprints.insert(cert_blob, facts);
                 }
                 if let Some(Some(f)) = self.fingerprints.get(&cert_blob) {
@@ -252,7 +259,12 @@ impl<'a> Engine<'a> {
             }
             if let Some(path) = &ident.openpgp_key
                 && let Some(b) = self.repo.blob_in_tree(tree, path.get())?
-                && let Ok(keys) = openpgp::read_keys(&self.repo.blob_by_id(&b)?)
+                && let Ok(keys) = openpgp::read_keys(
+                    &self
+                        .repo
+                        .blob_within(&b, crate::files::TRUST_FILE.limit)?
+                        .unwrap_or_default(),
+                )
             {
                 for k in &keys {
                     material.push(material::pgp(&k.primary));
@@ -263,7 +275,12 @@ impl<'a> Engine<'a> {
             if let Some(x) = &ident.x509 {
                 material.push(material::x509_subject(x.get().subject.get()));
                 if let Some(b) = self.repo.blob_in_tree(tree, x.get().ca.get())?
-                    && let Ok(cas) = x509::ca_certificates(&self.repo.blob_by_id(&b)?)
+                    && let Ok(cas) = x509::ca_certificates(
+                        &self
+                            .repo
+                            .blob_within(&b, crate::files::TRUST_FILE.limit)?
+                            .unwrap_or_default(),
+                    )
                 {
                     r.anchored.push((
                         shared.clone(),
@@ -289,7 +306,13 @@ impl<'a> Engine<'a> {
         if let Some(sg) = &raw.sigstore
             && let Some(b) = self.repo.blob_in_tree(tree, sg.trusted_root.get())?
         {
-            r.trust = fulcio::TrustedRoot::from_json(&self.repo.blob_by_id(&b)?).ok();
+            r.trust = fulcio::TrustedRoot::from_json(
+                &self
+                    .repo
+                    .blob_within(&b, crate::files::TRUST_FILE.limit)?
+                    .unwrap_or_default(),
+            )
+            .ok();
         }
         for rev in &raw.revocations {
             let from = view::revoked_from(rev.get());

@@ -236,9 +236,9 @@ fn a_ten_megabyte_policy_is_refused_quickly_and_never_printed() {
 fn a_directory_named_signing_toml_is_an_error_not_a_finding() {
     let repo = TestRepo::new();
     std::fs::create_dir_all(repo.path().join("signing.toml")).expect("dir");
-    refuses(&json_check(&repo), "it is a directory, not a file");
+    refuses(&json_check(&repo), "it is a directory, not a regular file");
     let run = human_check(&repo);
-    refuses(&run, "it is a directory, not a file");
+    refuses(&run, "it is a directory, not a regular file");
     insta::assert_snapshot!(redact(&run.snapshot(), &repo));
 }
 

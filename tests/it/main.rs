@@ -2,6 +2,7 @@
 //! against real repositories made by the real `git`, with certificates and
 //! keys made by `openssl` and `ssh-keygen` in the test.
 
+mod bounded;
 mod check;
 mod git_agrees;
 mod hostile;

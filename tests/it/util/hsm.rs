@@ -135,7 +135,7 @@ impl SoftHsm {
 
     /// A command with TestRepo's isolation plus the token's environment,
     /// stdin closed, and no controlling terminal.
-    fn command(&self, program: &str, dir: &Path) -> Command {
+    pub fn command(&self, program: &str, dir: &Path) -> Command {
         let mut cmd = if Path::new("/usr/bin/setsid").exists() {
             let mut c = Command::new("/usr/bin/setsid");
             c.args(["-w", program]);
