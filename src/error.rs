@@ -25,6 +25,10 @@ pub enum Error {
     #[diagnostic(code(unreadable))]
     Unreadable { path: PathBuf, message: String },
 
+    #[error("{0}")]
+    #[diagnostic(code(interrupted))]
+    Interrupted(String),
+
     #[error("cannot write {path}: {message}")]
     #[diagnostic(code(unwritable))]
     Unwritable { path: PathBuf, message: String },

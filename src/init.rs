@@ -145,6 +145,13 @@ pub fn init(cx: &InitContext, opts: &InitOptions) -> Result<InitReport> {
             .collect();
     }
 
+    // a signal from here on is held until every file and the config are
+    // written (a few renames): init never stops half-way
+    crate::interrupt::arm();
+    if let Err(e) = crate::interrupt::checkpoint() {
+        return Err(Error::Interrupted(e.to_string()));
+    }
+    crate::interrupt::test_point("init-write");
     commit_all(root, plan, config, &mut report)?;
     Ok(report)
 }
@@ -235,11 +242,10 @@ fn write_via_temp(
     path: &Path,
     write: impl FnOnce(&mut dyn Write) -> std::io::Result<()>,
 ) -> std::io::Result<()> {
-    let name = path
-        .file_name()
-        .map(|n| n.to_string_lossy().into_owned())
-        .unwrap_or_default();
-    let tmp = path.with_file_name(format!(".{name}.sigctl-tmp-{}", std::process::id()));
+    if let Some(dir) = path.parent() {
+        crate::tempfiles::clean_stale(dir);
+    }
+    let tmp = crate::tempfiles::name_for(path, 0);
     let res = (|| {
         let f = OpenOptions::new().write(true).create_new(true).open(&tmp)?;
         let mut w = std::io::BufWriter::new(f);

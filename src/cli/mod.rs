@@ -68,7 +68,8 @@ enum Command {
 pub fn run(args: impl IntoIterator<Item = OsString>) -> ExitCode {
     let args: Vec<OsString> = args.into_iter().collect();
     if crate::gpg::args::is_gpg_shape(&args) {
-        return ExitCode::from(run_gpg(&args));
+        let code = run_gpg(&args);
+        return ExitCode::from(after_signal(code));
     }
     let cli = match Cli::try_parse_from(args) {
         Ok(c) => c,
@@ -89,7 +90,25 @@ pub fn run(args: impl IntoIterator<Item = OsString>) -> ExitCode {
         Command::Provenance(c) => provenance::run(c),
         Command::Audit(a) => provenance::run_audit(a),
     };
-    ExitCode::from(code)
+    ExitCode::from(after_signal(code))
+}
+
+/// A signal held while the command ran (see `interrupt`): say whether the
+/// command stopped before publishing or finished first, and exit 128 + its
+/// number.
+fn after_signal(code: u8) -> u8 {
+    let Some(sig) = crate::interrupt::pending() else {
+        return code;
+    };
+    let what = if code == EXIT_OK {
+        "the operation in progress was finished first (nothing is half-written)"
+    } else {
+        "the operation stopped; what it had written was taken back"
+    };
+    let _ = std::io::stderr()
+        .lock()
+        .write_all(format!("sigctl: {} received: {what}\n", sig.name()).as_bytes());
+    sig.exit_code()
 }
 
 fn run_gpg(args: &[OsString]) -> u8 {

@@ -51,6 +51,9 @@ pub fn sign(
         let cleared = sign::clear(repo, &view, &key, refname.as_deref(), now)?;
         let (token, info) = sign::open_key(&cleared, access)?;
         let armored = sign::sign_cms(&cleared, &token, &info, payload, now)?;
+        crate::interrupt::test_point("signed");
+        // the last moment to stop with nothing written (git then writes no object)
+        crate::interrupt::checkpoint()?;
         record(
             repo,
             &view,
@@ -62,6 +65,7 @@ pub fn sign(
             refname.as_deref(),
             now,
         )?;
+        crate::interrupt::test_point("recorded");
         Ok((armored, cleared))
     })();
     match result {

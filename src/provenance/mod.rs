@@ -222,3 +222,18 @@ pub fn append(
         crate::sign::sign_cms(cleared, token, key, payload, now)
     })
 }
+
+/// Take back the notes commit `append` made when what it records was not
+/// published after all (the tag ref or a bundle could not be written).
+/// `false`: someone appended on top of it since, and the record stays: it
+/// still records a signature the key made.
+pub fn retract(repo: &Repo, commit: ObjectId, cleared: &Cleared, now: OffsetDateTime) -> bool {
+    let email = format!("{}@sigctl.invalid", cleared.name);
+    let author = NotesAuthor {
+        name: "sigctl",
+        email: &email,
+        time: now.unix_timestamp(),
+    };
+    repo.retract_notes(NOTES_REF, commit, &author)
+        .unwrap_or(false)
+}

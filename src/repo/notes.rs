@@ -140,6 +140,32 @@ impl Repo {
         .into())
     }
 
+    /// Take back the notes commit `ours` (just made by `append_notes`) when
+    /// what it records was not published after all: `notes_ref` goes back
+    /// to its parent, only if nobody appended on top of it since. `Ok(false)`:
+    /// someone did, and the record stays (it records a signature that was made).
+    pub fn retract_notes(
+        &self,
+        notes_ref: &str,
+        ours: ObjectId,
+        author: &NotesAuthor,
+    ) -> Result<bool> {
+        if self.notes_tip(notes_ref)?.map(|t| t.0) != Some(ours) {
+            return Ok(false);
+        }
+        match self.commit_info(&ours)?.parents.first() {
+            Some(parent) => self.cas_ref(
+                notes_ref,
+                *parent,
+                PreviousValue::MustExistAndMatch(gix::refs::Target::Object(ours)),
+                author,
+            ),
+            None => self
+                .delete_ref_if(notes_ref, &ours.to_string())
+                .map(|()| true),
+        }
+    }
+
     /// Move `name` to `to` if it still holds what `expected` says. `Ok(false)`:
     /// someone else moved it first.
     fn cas_ref(

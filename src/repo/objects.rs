@@ -77,24 +77,30 @@ impl Repo {
             .is_some())
     }
 
-    /// Write a tag object and create `refs/tags/<name>` for it, only if the ref
-    /// does not exist (compare-and-swap): no stray ref on failure.
-    pub fn write_tag(&self, name: &str, object: &[u8]) -> Result<String> {
+    /// Write a tag object into the object database (no ref names it yet).
+    pub fn write_tag_object(&self, object: &[u8]) -> Result<String> {
         use gix::objs::Write;
         let id = self
             .inner
             .objects
             .write_buf(gix::object::Kind::Tag, object)
             .map_err(git_err)?;
+        Ok(id.to_string())
+    }
+
+    /// Create `refs/tags/<name>` for `id`, only if the ref does not exist
+    /// (compare-and-swap): never moves a tag.
+    pub fn create_tag_ref(&self, name: &str, id: &str) -> Result<()> {
+        let oid = gix::ObjectId::from_hex(id.as_bytes()).map_err(git_err)?;
         self.inner
             .reference(
                 format!("refs/tags/{name}").as_str(),
-                id,
+                oid,
                 PreviousValue::MustNotExist,
                 format!("sigctl: signed tag {name}"),
             )
             .map_err(|e| Error::Git(format!("cannot create refs/tags/{name}: {e}")))?;
-        Ok(id.to_string())
+        Ok(())
     }
 }
 

@@ -261,11 +261,18 @@ pub fn sign_artifacts(
         .iter()
         .map(|(_, b, json, _)| (b.clone(), json.clone()))
         .collect();
-    // then the records, signed by the same key; if they cannot be written,
-    // the bundles are taken back
-    write_all_or_nothing(&bundles, || {
-        provenance::append(repo, &records, &cleared, &token, &key, now).map(|_| ())
-    })?;
+    crate::interrupt::test_point("signed");
+    // the last moment to stop with nothing written
+    crate::interrupt::checkpoint()?;
+    // the records (signed by the same key) before the bundles are published;
+    // a bundle that cannot be put in place takes the records back
+    write_all_or_nothing(
+        &bundles,
+        || provenance::append(repo, &records, &cleared, &token, &key, now),
+        |notes| {
+            provenance::retract(repo, notes, &cleared, now);
+        },
+    )?;
     Ok(made
         .into_iter()
         .map(|(file, bundle, _, sha256)| ArtifactReport {
@@ -276,20 +283,15 @@ pub fn sign_artifacts(
         .collect())
 }
 
-/// Write every `(path, text)` through a temporary file and a rename. If any
-/// step fails, remove every temporary file and put back what each renamed
-/// path held before (or remove it), so nothing changes.
+/// Write every `(path, text)` through a temporary file, then `record`, then
+/// rename each temporary file into place. If any step fails, remove every
+/// temporary file, put back what each renamed path held before (or remove
+/// it) and `retract` what `record` wrote, so nothing changes.
 fn write_all_or_nothing(
     files: &[(PathBuf, String)],
-    then: impl FnOnce() -> Result<(), SignError>,
+    record: impl FnOnce() -> Result<crate::repo::ObjectId, SignError>,
+    retract: impl FnOnce(crate::repo::ObjectId),
 ) -> Result<(), SignError> {
-    let tmp_of = |path: &Path, n: usize| {
-        let name = path
-            .file_name()
-            .map(|n| n.to_string_lossy().into_owned())
-            .unwrap_or_default();
-        path.with_file_name(format!(".{name}.sigctl-tmp-{}-{n}", std::process::id()))
-    };
     let mut temps: Vec<PathBuf> = Vec::new();
     let mut renamed: Vec<(PathBuf, Option<Vec<u8>>)> = Vec::new();
     let undo = |temps: &[PathBuf], renamed: &[(PathBuf, Option<Vec<u8>>)]| {
@@ -304,7 +306,10 @@ fn write_all_or_nothing(
         }
     };
     for (n, (path, text)) in files.iter().enumerate() {
-        let tmp = tmp_of(path, n);
+        if let Some(dir) = path.parent() {
+            crate::tempfiles::clean_stale(dir);
+        }
+        let tmp = crate::tempfiles::name_for(path, n);
         if let Err(e) = std::fs::write(&tmp, text) {
             let _ = std::fs::remove_file(&tmp);
             undo(&temps, &[]);
@@ -316,11 +321,20 @@ fn write_all_or_nothing(
         }
         temps.push(tmp);
     }
+    let notes = match record() {
+        Ok(n) => n,
+        Err(e) => {
+            undo(&temps, &[]);
+            return Err(e);
+        }
+    };
+    crate::interrupt::test_point("recorded");
     for (n, (path, _)) in files.iter().enumerate() {
         // checked before signing: absent, or a regular file within the limit
         let old = crate::files::read(path, crate::files::BUNDLE).ok();
         if let Err(e) = std::fs::rename(&temps[n], path) {
             undo(&temps[n..], &renamed);
+            retract(notes);
             return Err(Error::Unwritable {
                 path: path.clone(),
                 message: e.to_string(),
@@ -329,10 +343,7 @@ fn write_all_or_nothing(
         }
         renamed.push((path.clone(), old));
     }
-    if let Err(e) = then() {
-        undo(&[], &renamed);
-        return Err(e);
-    }
+    crate::interrupt::test_point("published");
     Ok(())
 }
 

@@ -112,6 +112,10 @@ pub enum SignError {
     Verify(String),
 
     #[error(transparent)]
+    #[diagnostic(code(interrupted))]
+    Interrupted(#[from] crate::interrupt::Interrupted),
+
+    #[error(transparent)]
     #[diagnostic(transparent)]
     Token(#[from] SignerError),
 

@@ -59,9 +59,14 @@ pub fn sign_tag(
         now.unix_timestamp()
     );
     let signature = sign_cms(&cleared, &token, &key, payload.as_bytes(), now)?;
+    crate::interrupt::test_point("signed");
+    // the last moment to stop with nothing written
+    crate::interrupt::checkpoint()?;
     let object = format!("{payload}{signature}");
-    let tag = repo.write_tag(req.name, object.as_bytes())?;
-    // the event's record, signed by the same key; without it, no tag either
+    // the record first, the tag ref last: a published tag always has its
+    // record, even after kill -9 (a record whose tag never appeared still
+    // records a signature the key made)
+    let tag = repo.write_tag_object(object.as_bytes())?;
     let id = repo.object_id_of(true, object.as_bytes())?;
     let record = Record::new(
         &view,
@@ -78,10 +83,13 @@ pub fn sign_tag(
         signature.as_bytes(),
         now,
     );
-    if let Err(e) = provenance::append(repo, &[(id, record)], &cleared, &token, &key, now) {
-        let _ = repo.delete_ref_if(&refname, &tag);
-        return Err(e);
+    let notes = provenance::append(repo, &[(id, record)], &cleared, &token, &key, now)?;
+    crate::interrupt::test_point("recorded");
+    if let Err(e) = repo.create_tag_ref(req.name, &tag) {
+        provenance::retract(repo, notes, &cleared, now);
+        return Err(e.into());
     }
+    crate::interrupt::test_point("published");
     Ok(TagReport {
         refname,
         tag,

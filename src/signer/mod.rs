@@ -189,6 +189,9 @@ impl TokenAccess<'_> {
                 self.pin_env.clone(),
                 self.prompt,
             )?;
+            // from here on a signal is held, never cuts a token call
+            crate::interrupt::arm();
+            crate::interrupt::test_point("login");
             let mut attempt = 0u64;
             loop {
                 match token.login(&pin, &origin) {

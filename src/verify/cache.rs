@@ -374,7 +374,8 @@ pub fn key(dir: &Path) -> Option<Vec<u8>> {
         .ok()?
         .read_exact(&mut k)
         .ok()?;
-    let tmp = dir.join(format!(".cache.key.{}", std::process::id()));
+    crate::tempfiles::clean_stale(dir);
+    let tmp = crate::tempfiles::name_for(&path, 0);
     let mut f = std::fs::OpenOptions::new()
         .write(true)
         .create_new(true)

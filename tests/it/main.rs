@@ -7,6 +7,7 @@ mod check;
 mod git_agrees;
 mod hostile;
 mod init;
+mod interrupt;
 mod provenance;
 mod schema;
 mod sign;
