@@ -87,14 +87,39 @@ fn show(repo: &Repo, target: &str, format: render::ShowFormat) -> u8 {
         Ok(n) => n.unwrap_or_default(),
         Err(e) => return fail(&e),
     };
-    let records: Vec<Record> = note
+    let lines: Vec<(&[u8], Record)> = note
         .split(|b| *b == b'\n')
         .filter(|l| !l.is_empty())
-        .filter_map(Record::parse)
+        .filter_map(|l| Record::parse(l).map(|r| (l, r)))
+        .collect();
+    // what is shown is authenticated by audit's own rule, or marked
+    let authenticator = if lines.is_empty() {
+        None
+    } else {
+        match audit::Authenticator::for_head(repo) {
+            Ok(a) => Some(a),
+            Err(e) => return fail(&e),
+        }
+    };
+    let records: Vec<render::Shown> = lines
+        .into_iter()
+        .map(|(line, record)| {
+            let (authenticated, authentication) = authenticator
+                .as_ref()
+                .map_or((false, String::new()), |a| a.judge(id, line, &record));
+            render::Shown {
+                record,
+                authenticated,
+                authentication,
+            }
+        })
         .collect();
     match format {
         render::ShowFormat::Json => out(&render::show_json(&records)),
         render::ShowFormat::Human => out(&render::show_human(&described, &records)),
+    }
+    if records.iter().any(|r| !r.authenticated) {
+        return EXIT_FINDINGS;
     }
     if records.is_empty() {
         if matches!(format, render::ShowFormat::Human) {

@@ -177,6 +177,119 @@ impl Audit {
 /// version of signing.toml in the history (`(identity, fingerprint)` pairs).
 type Declared = HashSet<(String, String)>;
 
+/// Every `(identity, certificate fingerprint)` any version of the policy in
+/// `commits` declared, including a certificate renewed in place (a new
+/// certs/… blob under the same signing.toml).
+fn declared_certificates(
+    repo: &Repo,
+    commits: &[crate::repo::walk::CommitInfo],
+    memo: &mut HashMap<ObjectId, Option<RawPolicy>>,
+) -> Result<Declared> {
+    let mut declared: Declared = HashSet::new();
+    let mut seen_certs: HashSet<(String, ObjectId)> = HashSet::new();
+    for c in commits {
+        let Some(own) = repo.blob_in_tree(&c.tree, policy::FILE_NAME)? else {
+            continue;
+        };
+        if let Some(p) = raw_policy(repo, &own, memo) {
+            for (name, id) in &p.identities {
+                if let Some(path) = &id.certificate
+                    && let Some(cert) = repo.blob_in_tree(&c.tree, path.get())?
+                    && seen_certs.insert((name.get().clone(), cert))
+                    && let Ok(facts) = x509::parse(&repo.blob_by_id(&cert)?)
+                {
+                    declared.insert((name.get().clone(), facts.fingerprint_sha256));
+                }
+            }
+        }
+    }
+    Ok(declared)
+}
+
+/// Whether a record is genuine: added by a notes commit whose signature
+/// verifies with the certificate the record names, which some version of
+/// the policy declared for the record's identity. The one rule `audit` and
+/// `provenance show` apply.
+pub struct Authenticator {
+    /// (annotated object, line) ─▶ fingerprint of the notes commit's signer
+    authentic: HashMap<(ObjectId, Vec<u8>), String>,
+    /// lines added by a notes commit with no valid signature
+    unsigned: HashSet<(ObjectId, Vec<u8>)>,
+    declared: Declared,
+}
+
+impl Authenticator {
+    fn new(repo: &Repo, declared: Declared) -> Result<Self> {
+        let mut authentic = HashMap::new();
+        let mut unsigned = HashSet::new();
+        for nc in repo.notes_history(NOTES_REF)? {
+            let signer = nc.signature.as_ref().and_then(|(sig, payload)| {
+                let v = cms::verify_detached(sig, payload).ok()?;
+                x509::parse(&v.certificate)
+                    .ok()
+                    .map(|f| f.fingerprint_sha256)
+            });
+            for (target, line) in nc.added {
+                match &signer {
+                    Some(fp) => {
+                        authentic.insert((target, line), fp.clone());
+                    }
+                    None => {
+                        unsigned.insert((target, line));
+                    }
+                }
+            }
+        }
+        Ok(Self {
+            authentic,
+            unsigned,
+            declared,
+        })
+    }
+
+    /// For `provenance show`: HEAD's history gives the declared certificates.
+    pub fn for_head(repo: &Repo) -> Result<Self> {
+        let head = repo.resolve_commit_id("HEAD")?;
+        let commits = repo.commits_parents_first(&[head], &[], &|_| None)?;
+        let declared = declared_certificates(repo, &commits, &mut HashMap::new())?;
+        Self::new(repo, declared)
+    }
+
+    /// `(authenticated, why)` of one note line on `target`.
+    pub fn judge(&self, target: ObjectId, line: &[u8], record: &Record) -> (bool, String) {
+        let key = (target, line.to_vec());
+        let cert_fp = record
+            .certificate
+            .as_ref()
+            .map(|c| c.fingerprint_sha256.clone());
+        match self.authentic.get(&key) {
+            Some(fp) if Some(fp) != cert_fp.as_ref() => (
+                false,
+                "the notes commit that added it is signed with another certificate than the record names".to_owned(),
+            ),
+            Some(fp) if !self.declared.contains(&(record.identity.clone(), fp.clone())) => (
+                false,
+                format!(
+                    "signed with a certificate no version of signing.toml declares for `{}`",
+                    record.identity
+                ),
+            ),
+            Some(_) => (
+                true,
+                format!("added by a notes commit signed by `{}`", record.identity),
+            ),
+            None if self.unsigned.contains(&key) => (
+                false,
+                "the notes commit that added it carries no valid signature".to_owned(),
+            ),
+            None => (
+                false,
+                "no signed notes commit added it (a merge or a rewrite brought it in)".to_owned(),
+            ),
+        }
+    }
+}
+
 fn ts(t: OffsetDateTime) -> String {
     Timestamp(t).to_string()
 }
@@ -257,8 +370,7 @@ pub fn audit(
     let mut blob_of: HashMap<ObjectId, Option<ObjectId>> = HashMap::new();
     let mut policy_changes = Vec::new();
     let mut introduced: HashMap<String, ObjectId> = HashMap::new();
-    let mut declared: Declared = HashSet::new();
-    let mut seen_certs: HashSet<(String, ObjectId)> = HashSet::new();
+    let declared = declared_certificates(repo, &commits, &mut memo)?;
     // the policy is signing.toml and every file it names: a change to any
     // of them is a policy change (the verify engine's own definition)
     let mut key_of: HashMap<ObjectId, Option<String>> = HashMap::new();
@@ -289,19 +401,6 @@ pub fn audit(
             .parents
             .first()
             .and_then(|p| blob_of.get(p).copied().flatten());
-        // every certificate a version of the policy declared, including one
-        // renewed in place (a new certs/… blob under the same signing.toml)
-        if let Some(p) = own.and_then(|b| raw_policy(repo, &b, &mut memo)) {
-            for (name, id) in &p.identities {
-                if let Some(path) = &id.certificate
-                    && let Some(cert) = repo.blob_in_tree(&c.tree, path.get())?
-                    && seen_certs.insert((name.get().clone(), cert))
-                    && let Ok(facts) = x509::parse(&repo.blob_by_id(&cert)?)
-                {
-                    declared.insert((name.get().clone(), facts.fingerprint_sha256));
-                }
-            }
-        }
         if own_key == parent_key {
             continue;
         }
@@ -341,26 +440,7 @@ pub fn audit(
     }
 
     // the records, each authenticated by the notes commit that added it
-    let mut authentic: HashMap<(ObjectId, Vec<u8>), String> = HashMap::new();
-    let mut signed_by_notes: HashSet<(ObjectId, Vec<u8>)> = HashSet::new();
-    for nc in repo.notes_history(NOTES_REF)? {
-        let signer = nc.signature.as_ref().and_then(|(sig, payload)| {
-            let v = cms::verify_detached(sig, payload).ok()?;
-            x509::parse(&v.certificate)
-                .ok()
-                .map(|f| f.fingerprint_sha256)
-        });
-        for (target, line) in nc.added {
-            match &signer {
-                Some(fp) => {
-                    authentic.insert((target, line.clone()), fp.clone());
-                }
-                None => {
-                    signed_by_notes.insert((target, line));
-                }
-            }
-        }
-    }
+    let authenticator = Authenticator::new(repo, declared)?;
     let mut signing_events = Vec::new();
     let mut findings = Vec::new();
     let mut last_used: HashMap<String, (String, usize)> = HashMap::new();
@@ -376,36 +456,7 @@ pub fn audit(
                 continue;
             };
             let signed_at = Timestamp::parse(&record.signed_at).ok().map(|t| t.0);
-            let key = (target, line.to_vec());
-            let cert_fp = record
-                .certificate
-                .as_ref()
-                .map(|c| c.fingerprint_sha256.clone());
-            let (authenticated, why) = match authentic.get(&key) {
-                Some(fp) if Some(fp) != cert_fp.as_ref() => (
-                    false,
-                    "the notes commit that added it is signed with another certificate than the record names".to_owned(),
-                ),
-                Some(fp) if !declared.contains(&(record.identity.clone(), fp.clone())) => (
-                    false,
-                    format!(
-                        "signed with a certificate no version of signing.toml declares for `{}`",
-                        record.identity
-                    ),
-                ),
-                Some(_) => (
-                    true,
-                    format!("added by a notes commit signed by `{}`", record.identity),
-                ),
-                None if signed_by_notes.contains(&key) => (
-                    false,
-                    "the notes commit that added it carries no valid signature".to_owned(),
-                ),
-                None => (
-                    false,
-                    "no signed notes commit added it (a merge or a rewrite brought it in)".to_owned(),
-                ),
-            };
+            let (authenticated, why) = authenticator.judge(target, line, &record);
             if !authenticated {
                 findings.push(Finding {
                     severity: "error",

@@ -22,7 +22,16 @@ pub enum AuditFormat {
 }
 
 /// `{"records": [ … ]}`.
-pub fn show_json(records: &[Record]) -> String {
+/// A record as `provenance show` prints it, with audit's verdict on it.
+#[derive(Debug, serde::Serialize)]
+pub struct Shown {
+    #[serde(flatten)]
+    pub record: Record,
+    pub authenticated: bool,
+    pub authentication: String,
+}
+
+pub fn show_json(records: &[Shown]) -> String {
     let mut s = serde_json::to_string_pretty(&serde_json::json!({ "records": records }))
         .unwrap_or_default();
     s.push('\n');
@@ -42,9 +51,10 @@ fn short(id: &str) -> &str {
 }
 
 /// One block per record.
-pub fn show_human(what: &str, records: &[Record]) -> String {
+pub fn show_human(what: &str, records: &[Shown]) -> String {
     let mut s = format!("{what}: {} signing record(s)\n", records.len());
-    for r in records {
+    for shown in records {
+        let r = &shown.record;
         let _ = writeln!(
             s,
             "\n  {} signed by identity `{}` (owner {}, custody {})",
@@ -86,6 +96,15 @@ pub fn show_human(what: &str, records: &[Record]) -> String {
             r.policy_blob.as_deref().map_or("(not committed)", short)
         );
         let _ = writeln!(s, "    by       sigctl {}", r.sigctl);
+        if shown.authenticated {
+            let _ = writeln!(s, "    authenticated: {}", shown.authentication);
+        } else {
+            let _ = writeln!(
+                s,
+                "    NOT AUTHENTICATED: {} (what this record says is not evidence)",
+                shown.authentication
+            );
+        }
     }
     s
 }

@@ -490,6 +490,46 @@ fn a_record_added_by_hand_is_reported_unauthenticated() {
     let human = s.hsm.sigctl(&s.repo, &["audit"]);
     assert_eq!(human.code, 1);
     assert!(human.stdout.contains("UNAUTHENTICATED"), "{}", human.stdout);
+
+    // `provenance show` applies the same rule: never a forgery shown as genuine
+    s.repo.write("evil.bin", b"not what release signed\n");
+    for target in ["evil.bin", "HEAD^{tree}"] {
+        let shown = s.hsm.sigctl(&s.repo, &["provenance", "show", target]);
+        assert_eq!(shown.code, 1, "{}", shown.snapshot());
+        assert!(
+            shown.stdout.contains("NOT AUTHENTICATED"),
+            "{}",
+            shown.snapshot()
+        );
+        let json = s
+            .hsm
+            .sigctl(&s.repo, &["provenance", "show", target, "--format", "json"]);
+        assert_eq!(json.code, 1, "{}", json.snapshot());
+        assert_eq!(
+            json.json()["records"][0]["authenticated"],
+            false,
+            "{}",
+            json.stdout
+        );
+    }
+    // the genuine record is shown as such
+    let shown = s.hsm.sigctl(&s.repo, &["provenance", "show", "HEAD"]);
+    assert_eq!(shown.code, 0, "{}", shown.snapshot());
+    assert!(shown.stdout.contains("authenticated:"), "{}", shown.stdout);
+    assert!(
+        !shown.stdout.contains("NOT AUTHENTICATED"),
+        "{}",
+        shown.stdout
+    );
+    let json = s
+        .hsm
+        .sigctl(&s.repo, &["provenance", "show", "HEAD", "--format", "json"]);
+    assert_eq!(
+        json.json()["records"][0]["authenticated"],
+        true,
+        "{}",
+        json.stdout
+    );
 }
 
 #[test]
