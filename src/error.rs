@@ -29,6 +29,17 @@ pub enum Error {
     #[diagnostic(code(interrupted))]
     Interrupted(String),
 
+    #[error(
+        "{path} is a shallow clone: its history stops at {boundary} commit(s) whose parents it does not hold, and sigctl judges every commit against the history before it"
+    )]
+    #[diagnostic(
+        code(shallow_clone),
+        help(
+            "fetch the whole history: `git fetch --unshallow` (in CI: a full clone, e.g. actions/checkout with `fetch-depth: 0`, or GIT_DEPTH=0 on GitLab); a depth that reaches the commit that introduced signing.toml is not enough, as every parent of a judged commit must be present"
+        )
+    )]
+    Shallow { path: PathBuf, boundary: usize },
+
     #[error("cannot write {path}: {message}")]
     #[diagnostic(code(unwritable))]
     Unwritable { path: PathBuf, message: String },

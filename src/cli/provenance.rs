@@ -153,13 +153,23 @@ fn sync(repo: &Repo, remote: &str) -> Result<String, Error> {
     };
     let mut said = String::new();
     // their records (absent on a remote nobody has pushed to yet)
-    let fetched = git(&[
+    let fetched = match git(&[
         "fetch",
         "--quiet",
         remote,
         &format!("+{NOTES_REF}:{theirs}"),
-    ])
-    .is_ok();
+    ]) {
+        Ok(_) => true,
+        Err(Error::Git(m)) if m.contains("couldn't find remote ref") => false,
+        // an unreachable remote, refused credentials, …: pushing now would
+        // only fail as a non-fast-forward and hide why
+        Err(Error::Git(m)) => {
+            return Err(Error::Git(format!(
+                "cannot fetch {remote}'s records ({m}); nothing was merged or pushed"
+            )));
+        }
+        Err(e) => return Err(e),
+    };
     if fetched {
         git(&[
             "notes",

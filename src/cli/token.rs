@@ -3,7 +3,7 @@
 
 use crate::repo::Repo;
 use crate::signer::TokenAccess;
-use crate::signer::pin::{PIN_ENV, Pin};
+use crate::signer::pin::{EnvPin, PIN_ENV, Pin};
 use crate::signer::pkcs11::MODULE_ENV;
 
 /// Ask for the PIN on the controlling terminal, without echo; `None` without a terminal.
@@ -27,7 +27,11 @@ pub fn access<'a>(repo: Option<&Repo>, prompt: &'a dyn Fn(&str) -> Option<Pin>) 
     TokenAccess {
         module_env: std::env::var(MODULE_ENV).ok().filter(|v| !v.is_empty()),
         module_config: repo.and_then(|r| r.config_string("sigctl.pkcs11Module")),
-        pin_env: std::env::var(PIN_ENV).ok(),
+        pin_env: match std::env::var(PIN_ENV) {
+            Ok(v) => Some(EnvPin::Set(v)),
+            Err(std::env::VarError::NotUnicode(_)) => Some(EnvPin::NotUtf8),
+            Err(std::env::VarError::NotPresent) => None,
+        },
         prompt: Some(prompt),
     }
 }

@@ -17,11 +17,18 @@ pub struct GpgArgs {
 }
 
 /// Whether argv looks like git calling its gpg program (rather than a sigctl subcommand).
+/// git passes only options (never a sigctl subcommand first), and nothing
+/// after a `--` is an option: `sigctl sign artifact -- --verify` is a file.
 pub fn is_gpg_shape(args: &[OsString]) -> bool {
-    args.iter().skip(1).any(|a| {
-        let a = a.to_string_lossy();
-        a.starts_with("--status-fd") || a == "-bsau" || a == "--verify"
-    })
+    let mut rest = args.iter().skip(1).map(|a| a.to_string_lossy());
+    let Some(first) = rest.next() else {
+        return false;
+    };
+    first.starts_with('-')
+        && std::iter::once(first)
+            .chain(rest)
+            .take_while(|a| a != "--")
+            .any(|a| a.starts_with("--status-fd") || a == "-bsau" || a == "--verify")
 }
 
 /// Parse git's arguments: `--status-fd=N -bsau KEY` or `--status-fd=N --verify FILE -`.

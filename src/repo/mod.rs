@@ -40,6 +40,12 @@ impl Repo {
         };
         // messages name a real place, not `.`
         let start = std::path::absolute(&start).unwrap_or(start);
+        if !start.exists() {
+            return Err(Error::Repository {
+                path: start,
+                message: "no such directory".into(),
+            });
+        }
         use gix::discover::upwards::Error as Up;
         if let Err(e) = gix::discover::upwards(&start)
             && matches!(
@@ -63,7 +69,7 @@ impl Repo {
             .map(gix::Repository::from)
             .map_err(|e| Error::Repository {
                 path: start.clone(),
-                message: format!("{e:#}"),
+                message: open_error_text(&e),
             })?;
         let root = match inner.workdir() {
             Some(w) => w.to_path_buf(),
@@ -83,10 +89,35 @@ impl Repo {
         &self.root
     }
 
+    /// How many commits `.git/shallow` lists (0: a complete clone).
+    pub fn shallow_boundary(&self) -> usize {
+        let path = self.inner.common_dir().join("shallow");
+        crate::files::read(&path, crate::files::OWN_FILE)
+            .map(|b| b.split(|c| *c == b'\n').filter(|l| !l.is_empty()).count())
+            .unwrap_or(0)
+    }
+
     /// The directory of the repository's own files (`.git`, shared by worktrees).
     pub fn common_dir(&self) -> &Path {
         self.inner.common_dir()
     }
+}
+
+/// Why a repository could not be opened, in words: the error and its
+/// causes by their messages (gix's own carry Rust debug structures).
+fn open_error_text(e: &(dyn std::error::Error + 'static)) -> String {
+    let mut chain = Vec::new();
+    let mut at: Option<&(dyn std::error::Error + 'static)> = Some(e);
+    while let Some(err) = at {
+        chain.push(err.to_string());
+        at = err.source();
+    }
+    let all = chain.join(": ");
+    if all.contains("Object format is not enabled") || all.contains("objectFormat") {
+        return "it uses SHA-256 object names (extensions.objectFormat = sha256); sigctl reads SHA-1 repositories only"
+            .into();
+    }
+    all
 }
 
 pub(crate) fn git_err(e: impl std::fmt::Display) -> Error {

@@ -72,9 +72,19 @@ pub enum SignerError {
     )]
     NoModule,
 
-    #[error("the PKCS#11 module {path} named by {from} does not exist")]
-    #[diagnostic(code(module_missing), help("install the module or correct the path"))]
-    ModuleMissing { path: PathBuf, from: String },
+    #[error("the PKCS#11 module {path} named by {from} {what}")]
+    #[diagnostic(
+        code(module_missing),
+        help(
+            "install the module or correct the path (a module is a shared library file, e.g. /usr/lib/softhsm/libsofthsm2.so)"
+        )
+    )]
+    ModuleMissing {
+        path: PathBuf,
+        from: String,
+        /// "does not exist", "is a directory, not a library", …
+        what: &'static str,
+    },
 
     #[error("cannot load the PKCS#11 module {path}: {message}")]
     #[diagnostic(
@@ -164,7 +174,7 @@ pub struct TokenAccess<'a> {
     /// git config sigctl.pkcs11Module, if set.
     pub module_config: Option<String>,
     /// SIGCTL_PKCS11_PIN, if set.
-    pub pin_env: Option<String>,
+    pub pin_env: Option<pin::EnvPin>,
     /// Asks a person for the PIN, when there is a terminal.
     pub prompt: Option<pin::Prompt<'a>>,
 }

@@ -44,11 +44,23 @@ impl std::fmt::Display for PinOrigin {
 /// How the front-end may ask a person for the PIN (the library never prompts itself).
 pub type Prompt<'a> = &'a dyn Fn(&str) -> Option<Pin>;
 
+/// `SIGCTL_PKCS11_PIN` as the process found it (no `Debug`: it holds the PIN).
+#[derive(Clone)]
+pub enum EnvPin {
+    Set(String),
+    /// Set, but not UTF-8 (a PIN is text).
+    NotUtf8,
+}
+
 /// Why no PIN could be had.
 #[derive(Debug, thiserror::Error)]
 pub enum PinError {
     #[error("cannot read the pin-source file {path}: {message}")]
     File { path: PathBuf, message: String },
+    #[error(
+        "{PIN_ENV} is set but is not UTF-8 text: a PKCS#11 PIN is text; set it again (its value is not shown)"
+    )]
+    NotUtf8,
     #[error(
         "no PIN for token `{token}`: set {PIN_ENV}, add `pin-source=file:<path>` to the key URI, or run on a terminal"
     )]
@@ -59,7 +71,7 @@ pub enum PinError {
 pub fn resolve(
     token: &str,
     pin_source: Option<&str>,
-    env: Option<String>,
+    env: Option<EnvPin>,
     prompt: Option<Prompt>,
 ) -> Result<(Pin, PinOrigin), PinError> {
     if let Some(src) = pin_source {
@@ -74,8 +86,18 @@ pub fn resolve(
         let pin = text.trim_end_matches(['\r', '\n']).to_owned();
         return Ok((Pin::new(pin), PinOrigin::File(path)));
     }
-    if let Some(v) = env {
-        return Ok((Pin::new(v), PinOrigin::Env));
+    match env {
+        // a newline from `echo` or a heredoc is no part of a PIN (as for
+        // pin-source): trimmed before the token counts a failed login
+        Some(EnvPin::Set(v)) => {
+            let v = Zeroizing::new(v);
+            return Ok((
+                Pin::new(v.trim_end_matches(['\r', '\n']).to_owned()),
+                PinOrigin::Env,
+            ));
+        }
+        Some(EnvPin::NotUtf8) => return Err(PinError::NotUtf8),
+        None => {}
     }
     if let Some(ask) = prompt
         && let Some(pin) = ask(&format!("PIN for token `{token}`: "))

@@ -51,10 +51,18 @@ pub fn resolve_module(
         .or_else(|| git_config.map(|p| (p, "git config sigctl.pkcs11Module")));
     if let Some((path, from)) = explicit {
         let path = PathBuf::from(path);
-        if !path.is_file() {
+        let what = match std::fs::metadata(&path) {
+            Ok(m) if m.is_file() => None,
+            Ok(m) if m.is_dir() => Some("is a directory, not a library"),
+            Ok(_) => Some("is not a regular file (a device, FIFO or socket), not a library"),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Some("does not exist"),
+            Err(_) => Some("cannot be read"),
+        };
+        if let Some(what) = what {
             return Err(SignerError::ModuleMissing {
                 path,
                 from: from.to_owned(),
+                what,
             });
         }
         return Ok(path);

@@ -85,6 +85,15 @@ pub fn verify(
             p(stage, done, total);
         }
     };
+    // a shallow clone lacks the parents every judgement needs: say so,
+    // rather than fail on the first object that is not there
+    let boundary = repo.shallow_boundary();
+    if boundary > 0 {
+        return Err(Error::Shallow {
+            path: repo.root().to_path_buf(),
+            boundary,
+        });
+    }
     let specs = Specs::resolve(repo, &opts.specs)?;
     let tip_commits = specs.commits();
     let mut walk_tips = tip_commits.clone();

@@ -8,6 +8,7 @@ mod git_agrees;
 mod hostile;
 mod init;
 mod interrupt;
+mod messages;
 mod provenance;
 mod schema;
 mod sign;

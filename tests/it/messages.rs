@@ -1,0 +1,182 @@
+//! What a user reads when something around sigctl is wrong: what is wrong,
+//! where, and what to do; never a Rust debug structure, never a secret.
+
+use std::os::unix::ffi::OsStrExt;
+
+use crate::util::hsm::setup;
+use crate::util::{HSM_POLICY, Run, TestRepo};
+
+fn plain(run: &Run) {
+    for debug in ["Message {", "Os {", "kind:", "Caused by", "panicked"] {
+        assert!(
+            !run.stderr.contains(debug),
+            "a debug structure:\n{}",
+            run.snapshot()
+        );
+    }
+}
+
+#[test]
+fn a_sha256_repository_is_named_as_such() {
+    let repo = TestRepo::new();
+    std::fs::remove_dir_all(repo.path().join(".git")).expect("rm");
+    repo.git(&["init", "-q", "--object-format=sha256", "-b", "main"]);
+    for args in [&["verify"][..], &["check"], &["audit"]] {
+        let run = repo.sigctl(args);
+        assert_eq!(run.code, 2, "{}", run.snapshot());
+        assert!(run.stderr.contains("SHA-256"), "{}", run.snapshot());
+        plain(&run);
+    }
+}
+
+#[test]
+fn a_missing_path_is_named_as_such() {
+    let repo = TestRepo::new();
+    let run = repo.sigctl(&["check", "no/such/dir"]);
+    assert_eq!(run.code, 2, "{}", run.snapshot());
+    assert!(
+        run.stderr.contains("no such directory"),
+        "{}",
+        run.snapshot()
+    );
+    plain(&run);
+}
+
+#[test]
+fn a_shallow_clone_says_so_and_how_to_deepen_it() {
+    let repo = TestRepo::new();
+    repo.write("signing.toml", HSM_POLICY);
+    repo.commit("policy");
+    for i in 0..3 {
+        repo.write("f", format!("{i}\n"));
+        repo.commit(&format!("c{i}"));
+    }
+    let url = format!("file://{}", repo.path().display());
+    let shallow = repo.dir.path().join("shallow");
+    repo.git(&[
+        "clone",
+        "-q",
+        "--depth",
+        "2",
+        &url,
+        &shallow.display().to_string(),
+    ]);
+    for args in [&["verify"][..], &["audit"]] {
+        let run = repo.sigctl_in(&shallow, args);
+        assert_eq!(run.code, 2, "{}", run.snapshot());
+        assert!(run.stderr.contains("shallow clone"), "{}", run.snapshot());
+        assert!(
+            run.stderr.contains("git fetch --unshallow"),
+            "{}",
+            run.snapshot()
+        );
+        assert!(
+            !run.stderr.contains("could not be found"),
+            "{}",
+            run.snapshot()
+        );
+        plain(&run);
+    }
+}
+
+#[test]
+fn a_pin_in_the_environment_loses_its_trailing_newline() {
+    let s = setup();
+    let pin = format!("{}\n", crate::util::hsm::PIN);
+    let with_newline = s.hsm.pin(Some(&pin));
+    with_newline.sigctl_ok(
+        &s.repo,
+        &["sign", "tag", "v1", "--identity", "release", "-m", "x"],
+    );
+}
+
+#[test]
+fn a_pin_that_is_not_utf8_is_named_as_such() {
+    let s = setup();
+    let out = s
+        .hsm
+        .pin(None)
+        .command(crate::util::SIGCTL, &s.repo.path())
+        .env(
+            "SIGCTL_PKCS11_PIN",
+            std::ffi::OsStr::from_bytes(b"12\xff34"),
+        )
+        .args(["sign", "tag", "v1", "--identity", "release", "-m", "x"])
+        .output()
+        .expect("runs");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    assert!(stderr.contains("not UTF-8"), "{stderr}");
+    assert!(!stderr.contains("no PIN"), "{stderr}");
+}
+
+#[test]
+fn a_module_path_that_is_a_directory_or_device_is_named_as_such() {
+    let s = setup();
+    for (module, says) in [
+        ("/tmp", "is a directory, not a library"),
+        ("/dev/null", "is not a regular file"),
+        ("/nonexistent.so", "does not exist"),
+    ] {
+        let run = s.hsm.module(module).sigctl(
+            &s.repo,
+            &["sign", "tag", "v1", "--identity", "release", "-m", "x"],
+        );
+        assert_eq!(run.code, 2, "{}", run.snapshot());
+        assert!(run.stderr.contains(says), "{module}: {}", run.snapshot());
+    }
+}
+
+/// After `--` everything is an operand: a file named `--verify` is signed
+/// (or refused as a file), never read as git's gpg interface.
+#[test]
+fn an_operand_named_verify_after_double_dash_is_a_file() {
+    let s = setup();
+    let run = s.hsm.sigctl(
+        &s.repo,
+        &[
+            "sign",
+            "artifact",
+            "--identity",
+            "release",
+            "--",
+            "--verify",
+        ],
+    );
+    assert_eq!(run.code, 2, "{}", run.snapshot());
+    assert!(!run.stderr.contains("payload"), "{}", run.snapshot());
+    assert!(run.stderr.contains("--verify"), "{}", run.snapshot());
+    s.repo.write("--verify", b"a file\n");
+    s.hsm.sigctl_ok(
+        &s.repo,
+        &[
+            "sign",
+            "artifact",
+            "--identity",
+            "release",
+            "--",
+            "--verify",
+        ],
+    );
+}
+
+#[test]
+fn provenance_sync_says_when_the_fetch_failed() {
+    let s = setup();
+    s.hsm.git_ok(
+        &s.repo,
+        &["remote", "add", "gone", "/nonexistent/repository.git"],
+    );
+    let run = s.hsm.sigctl(&s.repo, &["provenance", "sync", "gone"]);
+    assert_eq!(run.code, 2, "{}", run.snapshot());
+    assert!(
+        run.stderr.contains("cannot fetch gone's records"),
+        "{}",
+        run.snapshot()
+    );
+    assert!(
+        !run.stderr.contains("non-fast-forward"),
+        "{}",
+        run.snapshot()
+    );
+}
