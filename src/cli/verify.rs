@@ -34,6 +34,7 @@ pub fn run(a: Args) -> u8 {
         Ok(r) => r,
         Err(e) => return fail(&e),
     };
+    let specs_shown = a.specs.clone();
     let opts = VerifyOptions {
         specs: a.specs,
         trust_root: a.trust_root,
@@ -72,6 +73,17 @@ pub fn run(a: Args) -> u8 {
         Ok(r) => r,
         Err(e) => return fail(&e),
     };
+    // "0 of 0 valid" is no verdict: an empty range verified nothing
+    if report.results.is_empty() {
+        return fail(&crate::error::Error::Usage(format!(
+            "nothing to verify: {} names no commit and no tag, and verifying nothing is no success (an empty range: skip the call when there is nothing new)",
+            if specs_shown.is_empty() {
+                "HEAD".to_owned()
+            } else {
+                specs_shown.join(" ")
+            }
+        )));
+    }
     match a.format {
         Format::Json => {
             // a closed pipe is not an error

@@ -96,6 +96,7 @@ codes! {
     NoPolicy = "no-policy", Error, "verify: no parent has a signing.toml that parses";
     NotDescendantOfTrustRoot = "not-descendant-of-trust-root", Error, "verify: a spec whose tip is neither the trust root nor descended from it";
     TagNameMismatch = "tag-name-mismatch", Error, "verify: a tag object whose `tag` header names another tag than the ref it is verified under";
+    SignatureOverBounds = "signature-over-bounds", Error, "verify: a signature larger or with more certificates, attributes or packets than sigctl reads (bounded work per signature)";
 }
 
 impl Serialize for Code {

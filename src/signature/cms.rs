@@ -51,7 +51,15 @@ pub enum CmsError {
     BadSignature,
     #[error("cannot build the signature: {0}")]
     Build(String),
+    #[error("{0}")]
+    OverBounds(String),
 }
+
+/// The most certificates a signature's bag may carry (a leaf, its chain,
+/// and room to spare; gitsign and smimesign send one to three).
+pub const MAX_CERTIFICATES: usize = 16;
+/// The most signed or unsigned attributes a signer may carry.
+pub const MAX_ATTRIBUTES: usize = 32;
 
 /// Sign `content` detached, with `cert` included; the signing time is `at`.
 pub fn sign_detached(
@@ -205,6 +213,23 @@ pub fn verify_detached(sig: &[u8], content: &[u8]) -> Result<Verified, CmsError>
     let [si] = signers.as_slice() else {
         return Err(CmsError::SignerCount(signers.len()));
     };
+    let bag = sd.certificates.as_ref().map_or(0, |set| set.0.len());
+    if bag > MAX_CERTIFICATES {
+        return Err(CmsError::OverBounds(format!(
+            "the signature carries {bag} certificates; sigctl reads at most {MAX_CERTIFICATES}"
+        )));
+    }
+    let attributes = |a: Option<&cms::signed_data::SignedAttributes>| a.map_or(0, |a| a.len());
+    let (signed_n, unsigned_n) = (
+        attributes(si.signed_attrs.as_ref()),
+        si.unsigned_attrs.as_ref().map_or(0, |a| a.len()),
+    );
+    if signed_n.max(unsigned_n) > MAX_ATTRIBUTES {
+        return Err(CmsError::OverBounds(format!(
+            "the signer carries {} attributes; sigctl reads at most {MAX_ATTRIBUTES}",
+            signed_n.max(unsigned_n)
+        )));
+    }
     let certs: Vec<&Certificate> = sd
         .certificates
         .as_ref()

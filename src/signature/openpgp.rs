@@ -38,6 +38,8 @@ pub enum PgpError {
     BadSignature,
     #[error("no key of the given key file made this signature")]
     UnknownKey,
+    #[error("{0}")]
+    OverBounds(String),
 }
 
 /// A public key (primary or subkey) read from a key file.
@@ -706,11 +708,20 @@ pub fn verify(armored: &[u8], message: &[u8], keys: &[PublicKey]) -> Result<Veri
     Err(PgpError::BadSignature)
 }
 
+/// The most packets a git signature may hold (one per signer).
+pub const MAX_SIGNATURE_PACKETS: usize = 4;
+
 /// Whether armoured bytes hold a v4 signature packet this module can check
 /// (without verifying it).
 pub fn well_formed(armored: &[u8]) -> Result<(), PgpError> {
     let bin = dearmor(armored)?;
     let pkts = packets(&bin)?;
+    if pkts.len() > MAX_SIGNATURE_PACKETS {
+        return Err(PgpError::OverBounds(format!(
+            "the signature holds {} packets; sigctl reads at most {MAX_SIGNATURE_PACKETS}",
+            pkts.len()
+        )));
+    }
     let sig = pkts
         .iter()
         .find(|(t, _)| *t == 2)

@@ -58,6 +58,8 @@ pub enum Reason {
     NotDescendantOfTrustRoot,
     /// A tag object whose `tag` header names another tag than its ref.
     TagNameMismatch,
+    /// A signature over the bounds of work sigctl does per signature.
+    SignatureOverBounds,
 }
 
 impl Reason {
@@ -79,6 +81,7 @@ impl Reason {
         Reason::CertificateKeyMismatch,
         Reason::NotDescendantOfTrustRoot,
         Reason::TagNameMismatch,
+        Reason::SignatureOverBounds,
     ];
 
     pub fn parse(s: &str) -> Option<Reason> {
@@ -104,6 +107,7 @@ impl Reason {
             Reason::CertificateKeyMismatch => Code::CertificateKeyMismatch,
             Reason::NotDescendantOfTrustRoot => Code::NotDescendantOfTrustRoot,
             Reason::TagNameMismatch => Code::TagNameMismatch,
+            Reason::SignatureOverBounds => Code::SignatureOverBounds,
         })
     }
 

@@ -92,17 +92,32 @@ pub(super) fn certificate_facts(
     Ok(f)
 }
 
+/// The largest signature header read (a gitsign signature with its Rekor
+/// entry is about 7 KiB; a 1,000-certificate CMS bag is half a megabyte).
+pub const MAX_SIGNATURE_BYTES: usize = 64 * 1024;
+
 /// Check a signature cryptographically: who made it, and when they say.
 pub(super) fn check_signature(
     sig: &[u8],
     payload: &[u8],
     claimed: i64,
 ) -> std::result::Result<Checked, (Reason, String)> {
+    // bounded work per signature, whatever a history carries
+    if sig.len() > MAX_SIGNATURE_BYTES {
+        return Err((
+            Reason::SignatureOverBounds,
+            format!(
+                "the signature is {} bytes; sigctl reads signatures of at most {MAX_SIGNATURE_BYTES} bytes (real ones are under 16 KiB)",
+                sig.len()
+            ),
+        ));
+    }
     if sig.starts_with(b"-----BEGIN SIGNED MESSAGE-----")
         || sig.starts_with(b"-----BEGIN PKCS7-----")
     {
         let v = cms::verify_detached(sig, payload).map_err(|e| match e {
             cms::CmsError::Unsupported(u) => (Reason::UnsupportedSignature, u),
+            cms::CmsError::OverBounds(m) => (Reason::SignatureOverBounds, m),
             other => (Reason::BadSignature, other.to_string()),
         })?;
         let (facts, keyless) = certificate_facts(&v.certificate)?;
@@ -154,6 +169,7 @@ pub(super) fn check_signature(
     if sig.starts_with(b"-----BEGIN PGP SIGNATURE-----") {
         openpgp::well_formed(sig).map_err(|e| match e {
             openpgp::PgpError::Unsupported(u) => (Reason::UnsupportedSignature, u),
+            openpgp::PgpError::OverBounds(m) => (Reason::SignatureOverBounds, m),
             other => (Reason::BadSignature, other.to_string()),
         })?;
         return Ok(Checked {

@@ -1571,3 +1571,100 @@ fn an_unknown_ref_or_trust_root_is_an_error() {
     let run = h.repo.sigctl(&["verify", "no-such-branch"]);
     insta::assert_snapshot!("unknown_ref", h.scrub(&run.snapshot()));
 }
+
+/// Work per signature is bounded: a signature header over 64 KiB, a CMS bag
+/// of more than 16 certificates, are refused unread with their own reason.
+#[test]
+fn signatures_over_the_bounds_are_refused_with_their_own_reason() {
+    let (h, _) = rooted();
+    let genuine = h.signed("alice", "genuine");
+    let raw = h.git(&["cat-file", "commit", &genuine]);
+    // 17 certificates in the bag of an otherwise ordinary CMS signature
+    let home = h.repo.home();
+    let key = home.join("bounds.key");
+    let _ = h.repo.openssl(&[
+        "ecparam",
+        "-name",
+        "prime256v1",
+        "-genkey",
+        "-noout",
+        "-out",
+        &key.display().to_string(),
+    ]);
+    let cert = |cn: &str| -> Vec<u8> {
+        h.repo.openssl(&[
+            "req",
+            "-x509",
+            "-key",
+            &key.display().to_string(),
+            "-subj",
+            &format!("/CN={cn}"),
+            "-days",
+            "30",
+        ])
+    };
+    let signer = home.join("bounds-signer.pem");
+    std::fs::write(&signer, cert("signer")).expect("write");
+    let bag = home.join("bounds-bag.pem");
+    let many: Vec<u8> = (0..17).flat_map(|i| cert(&format!("c{i}"))).collect();
+    std::fs::write(&bag, many).expect("write");
+    let content = home.join("bounds-content");
+    std::fs::write(&content, b"x").expect("write");
+    let pem = String::from_utf8(h.repo.openssl(&[
+        "cms",
+        "-sign",
+        "-binary",
+        "-in",
+        &content.display().to_string(),
+        "-signer",
+        &signer.display().to_string(),
+        "-inkey",
+        &key.display().to_string(),
+        "-certfile",
+        &bag.display().to_string(),
+        "-outform",
+        "PEM",
+    ]))
+    .expect("PEM")
+    .replace("CMS-----", "SIGNED MESSAGE-----");
+    let header = |armour: &str| {
+        let mut lines = armour.trim_end().lines();
+        let mut s = format!("gpgsig {}\n", lines.next().unwrap_or_default());
+        for l in lines {
+            s.push_str(&format!(" {l}\n"));
+        }
+        s
+    };
+    let big_body = "A".repeat(70 * 1024);
+    let cases = [
+        ("many-certificates", header(&pem)),
+        (
+            "huge",
+            header(&format!(
+                "-----BEGIN SSH SIGNATURE-----\n{big_body}\n-----END SSH SIGNATURE-----\n"
+            )),
+        ),
+    ];
+    for (name, sig) in cases {
+        let forged = replace_gpgsig(&raw, |_| sig.clone());
+        let id = h.forge(&forged, name, name);
+        let run = h.verify(&[name]);
+        assert_eq!(run.code, 1, "{name}: {}", run.snapshot());
+        expect(&run, &id, "invalid", "signature-over-bounds");
+    }
+}
+
+#[test]
+fn an_empty_range_is_no_success() {
+    let (h, _) = rooted();
+    for spec in ["..", "HEAD..HEAD", "main..main"] {
+        let run = h.repo.sigctl(&["verify", spec]);
+        assert_eq!(run.code, 2, "{spec}: {}", run.snapshot());
+        assert!(
+            run.stderr.contains("nothing to verify"),
+            "{}",
+            run.snapshot()
+        );
+        assert!(run.stdout.is_empty(), "{}", run.snapshot());
+    }
+}
