@@ -13,6 +13,8 @@ pub mod diag;
 pub mod docs;
 pub mod error;
 pub mod files;
+#[cfg(test)]
+mod fuzz;
 pub mod gpg;
 pub mod init;
 pub mod interrupt;

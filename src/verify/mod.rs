@@ -22,7 +22,7 @@ pub mod report;
 mod judge;
 mod policy_at;
 mod rules;
-mod signer;
+pub(crate) mod signer;
 mod specs;
 mod trust_root;
 mod walk;
