@@ -217,8 +217,11 @@ fn armour(label: &str, bin: &[u8]) -> Vec<u8> {
     s.into_bytes()
 }
 
-/// Each target: its name, its seeds, and what it calls.
-pub fn targets() -> Vec<(&'static str, Vec<Vec<u8>>, Box<dyn Fn(&[u8])>)> {
+/// A target: its name, its seeds, and what it calls.
+type Target = (&'static str, Vec<Vec<u8>>, Box<dyn Fn(&[u8])>);
+
+/// Every target.
+pub fn targets() -> Vec<Target> {
     let signatures = || -> Vec<Vec<u8>> {
         objects()
             .iter()
