@@ -98,7 +98,7 @@ fn header() -> String {
 fn parse(mut input: impl std::io::BufRead, key: &[u8]) -> Option<IdMap<Entry>> {
     let mut mac = Hmac::new(key);
     let mut line = String::new();
-    input.read_line(&mut line).ok()?;
+    read_line(&mut input, &mut line)?;
     if line != header() {
         return None;
     }
@@ -109,14 +109,14 @@ fn parse(mut input: impl std::io::BufRead, key: &[u8]) -> Option<IdMap<Entry>> {
     let mut chains: HashMap<String, Arc<[Vec<u8>]>> = HashMap::new();
     loop {
         line.clear();
-        if input.read_line(&mut line).ok()? == 0 {
+        if read_line(&mut input, &mut line)? == 0 {
             return None; // no footer: truncated
         }
         if let Some(footer) = line.strip_prefix("{\"hmac-sha256\":\"") {
             let footer = footer.trim_end().strip_suffix("\"}")?;
             let mut rest = String::new();
             // the footer ends the file
-            if input.read_line(&mut rest).ok()? != 0 {
+            if read_line(&mut input, &mut rest)? != 0 {
                 return None;
             }
             return constant_time_eq(footer.as_bytes(), hex(&mac.finish()).as_bytes())
@@ -133,6 +133,18 @@ fn parse(mut input: impl std::io::BufRead, key: &[u8]) -> Option<IdMap<Entry>> {
         let e = parse_line(text, &mut keys, &mut names, &chains)?;
         map.insert(e.commit.id, e);
     }
+}
+
+/// The longest line sigctl writes is a certificate chain in hex: far less.
+const MAX_LINE_BYTES: u64 = 1024 * 1024;
+
+/// One line, read through a cap: `None` on an error or a longer line (not a
+/// file sigctl wrote; a file of zeros has no newline at all, and must not
+/// become one string the size of the file).
+fn read_line(input: &mut impl std::io::BufRead, line: &mut String) -> Option<usize> {
+    use std::io::{BufRead, Read};
+    let n = BufRead::read_line(&mut Read::take(input, MAX_LINE_BYTES), line).ok()?;
+    (n as u64 != MAX_LINE_BYTES || line.ends_with('\n')).then_some(n)
 }
 
 fn oid(s: &str) -> Option<ObjectId> {
