@@ -407,6 +407,24 @@ pub fn key(dir: &Path) -> Option<Vec<u8>> {
     Some(k)
 }
 
+/// Why `dir/cache.key` is there but unusable (a FIFO, a device, a symlink
+/// to one, the wrong size), for a warning; `None` when it is absent or a
+/// key. [`key`] gives no cache for such a file rather than waiting on it.
+pub fn key_problem(dir: &Path) -> Option<String> {
+    let path = dir.join("cache.key");
+    let why = match crate::files::read(&path, crate::files::CACHE_KEY) {
+        Ok(k) if k.len() == 32 => return None,
+        Ok(k) => format!("it is {} bytes, not a 32-byte key", k.len()),
+        Err(e) if e.is_not_found() => return None,
+        Err(e) => e.to_string(),
+    };
+    Some(format!(
+        "the verify cache key {} is unusable ({why}); verifying without the cache \
+         (remove the file: sigctl makes a new key)",
+        path.display()
+    ))
+}
+
 /// HMAC-SHA256 (RFC 2104), streaming.
 struct Hmac {
     inner: sha2::Sha256,

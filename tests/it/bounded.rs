@@ -334,6 +334,23 @@ fn a_policy_committed_as_a_symlink_is_not_read_as_its_link_text() {
     refused(&run, 2, "symbolic link");
 }
 
+/// An unusable cache key means verifying without the cache, and saying so.
+#[test]
+fn an_unusable_cache_key_is_reported_as_a_warning() {
+    let repo = TestRepo::new();
+    repo.write("signing.toml", HSM_POLICY);
+    repo.commit("policy");
+    let key = repo.home().join(".cache/sigctl/cache.key");
+    mkfifo(&key);
+    let run = plain(&repo, &["verify", "--format", "json"]);
+    assert_eq!(run.code, 1, "unsigned: {}", run.snapshot());
+    assert!(
+        run.stderr.contains("warning") && run.stderr.contains("cache.key"),
+        "{}",
+        run.snapshot()
+    );
+}
+
 /// A cache under the size limit whose first line never ends (zeros) is read
 /// one capped line at a time: verify runs in a 1 GiB address space with a
 /// 900 MB sparse cache, ignores it (not a file sigctl wrote) and rebuilds it.
