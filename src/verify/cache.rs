@@ -135,16 +135,13 @@ fn parse(mut input: impl std::io::BufRead, key: &[u8]) -> Option<IdMap<Entry>> {
     }
 }
 
-/// The longest line sigctl writes is a certificate chain in hex: far less.
-const MAX_LINE_BYTES: u64 = 1024 * 1024;
-
 /// One line, read through a cap: `None` on an error or a longer line (not a
 /// file sigctl wrote; a file of zeros has no newline at all, and must not
 /// become one string the size of the file).
 fn read_line(input: &mut impl std::io::BufRead, line: &mut String) -> Option<usize> {
     use std::io::{BufRead, Read};
-    let n = BufRead::read_line(&mut Read::take(input, MAX_LINE_BYTES), line).ok()?;
-    (n as u64 != MAX_LINE_BYTES || line.ends_with('\n')).then_some(n)
+    let n = BufRead::read_line(&mut Read::take(input, crate::files::CACHE_LINE), line).ok()?;
+    (n as u64 != crate::files::CACHE_LINE || line.ends_with('\n')).then_some(n)
 }
 
 fn oid(s: &str) -> Option<ObjectId> {
