@@ -53,6 +53,10 @@ pub const CACHE: Kind = Kind {
     what: "verify cache",
     limit: 1024 * MIB,
 };
+/// One line of the verify cache, read through this cap (the longest sigctl
+/// writes, a certificate chain in hex, is far shorter; a file of zeros has
+/// no newline at all).
+pub const CACHE_LINE: u64 = MIB;
 /// The verify cache's key.
 pub const CACHE_KEY: Kind = Kind {
     what: "cache key",

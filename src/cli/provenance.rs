@@ -211,7 +211,7 @@ pub fn run_audit(a: AuditArgs) -> u8 {
     };
     let mut opts = audit::AuditOptions {
         trust_root: a.trust_root,
-        cache_key: super::verify::cache_key_dir().and_then(|d| crate::verify::cache::key(&d)),
+        cache_key: super::verify::cache_key(),
         ..Default::default()
     };
     for (flag, value, slot) in [

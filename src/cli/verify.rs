@@ -29,6 +29,21 @@ pub(crate) fn cache_key_dir() -> Option<std::path::PathBuf> {
     Some(base.join("sigctl"))
 }
 
+/// The verify cache's key (None: no cache). A key file that is there but
+/// unusable is named in a warning on stderr; verification goes on without
+/// the cache.
+pub(crate) fn cache_key() -> Option<Vec<u8>> {
+    let dir = cache_key_dir()?;
+    let key = verify::cache::key(&dir);
+    if key.is_none()
+        && let Some(warning) = verify::cache::key_problem(&dir)
+    {
+        let mut err = std::io::stderr().lock();
+        let _ = std::io::Write::write_all(&mut err, format!("warning: {warning}\n").as_bytes());
+    }
+    key
+}
+
 pub fn run(a: Args) -> u8 {
     let repo = match Repo::discover(std::path::Path::new(".")) {
         Ok(r) => r,
@@ -38,11 +53,7 @@ pub fn run(a: Args) -> u8 {
     let opts = VerifyOptions {
         specs: a.specs,
         trust_root: a.trust_root,
-        cache_key: if a.no_cache {
-            None
-        } else {
-            cache_key_dir().and_then(|d| verify::cache::key(&d))
-        },
+        cache_key: if a.no_cache { None } else { cache_key() },
     };
     // a one-line progress display on a terminal, for long histories only
     let on_terminal = {

@@ -98,7 +98,7 @@ fn header() -> String {
 fn parse(mut input: impl std::io::BufRead, key: &[u8]) -> Option<IdMap<Entry>> {
     let mut mac = Hmac::new(key);
     let mut line = String::new();
-    input.read_line(&mut line).ok()?;
+    read_line(&mut input, &mut line)?;
     if line != header() {
         return None;
     }
@@ -109,14 +109,14 @@ fn parse(mut input: impl std::io::BufRead, key: &[u8]) -> Option<IdMap<Entry>> {
     let mut chains: HashMap<String, Arc<[Vec<u8>]>> = HashMap::new();
     loop {
         line.clear();
-        if input.read_line(&mut line).ok()? == 0 {
+        if read_line(&mut input, &mut line)? == 0 {
             return None; // no footer: truncated
         }
         if let Some(footer) = line.strip_prefix("{\"hmac-sha256\":\"") {
             let footer = footer.trim_end().strip_suffix("\"}")?;
             let mut rest = String::new();
             // the footer ends the file
-            if input.read_line(&mut rest).ok()? != 0 {
+            if read_line(&mut input, &mut rest)? != 0 {
                 return None;
             }
             return constant_time_eq(footer.as_bytes(), hex(&mac.finish()).as_bytes())
@@ -133,6 +133,15 @@ fn parse(mut input: impl std::io::BufRead, key: &[u8]) -> Option<IdMap<Entry>> {
         let e = parse_line(text, &mut keys, &mut names, &chains)?;
         map.insert(e.commit.id, e);
     }
+}
+
+/// One line, read through a cap: `None` on an error or a longer line (not a
+/// file sigctl wrote; a file of zeros has no newline at all, and must not
+/// become one string the size of the file).
+fn read_line(input: &mut impl std::io::BufRead, line: &mut String) -> Option<usize> {
+    use std::io::{BufRead, Read};
+    let n = BufRead::read_line(&mut Read::take(input, crate::files::CACHE_LINE), line).ok()?;
+    (n as u64 != crate::files::CACHE_LINE || line.ends_with('\n')).then_some(n)
 }
 
 fn oid(s: &str) -> Option<ObjectId> {
@@ -393,6 +402,24 @@ pub fn key(dir: &Path) -> Option<Vec<u8>> {
     }
     let _ = std::fs::remove_file(&tmp);
     Some(k)
+}
+
+/// Why `dir/cache.key` is there but unusable (a FIFO, a device, a symlink
+/// to one, the wrong size), for a warning; `None` when it is absent or a
+/// key. [`key`] gives no cache for such a file rather than waiting on it.
+pub fn key_problem(dir: &Path) -> Option<String> {
+    let path = dir.join("cache.key");
+    let why = match crate::files::read(&path, crate::files::CACHE_KEY) {
+        Ok(k) if k.len() == 32 => return None,
+        Ok(k) => format!("it is {} bytes, not a 32-byte key", k.len()),
+        Err(e) if e.is_not_found() => return None,
+        Err(e) => e.to_string(),
+    };
+    Some(format!(
+        "the verify cache key {} is unusable ({why}); verifying without the cache \
+         (remove the file: sigctl makes a new key)",
+        path.display()
+    ))
 }
 
 /// HMAC-SHA256 (RFC 2104), streaming.

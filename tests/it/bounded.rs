@@ -269,3 +269,117 @@ fn a_cycle_made_with_a_replace_ref_ends_every_walk() {
         assert!(matches!(run.code, 0 | 1), "{args:?}: {}", run.snapshot());
     }
 }
+
+// --- what the cases above leave out --------------------------------------------------
+
+/// A run of sigctl in `repo` with the isolation of `TestRepo` and a deadline.
+fn plain(repo: &TestRepo, args: &[&str]) -> Run {
+    let hsm = SoftHsm::new(repo);
+    sigctl(&hsm, &repo.path(), args)
+}
+
+/// `init` compares what is already there with what it would write: a FIFO
+/// in either place must be refused, not waited on.
+#[test]
+fn init_refuses_a_fifo_schema_copy_and_writes_nothing() {
+    let repo = TestRepo::new();
+    mkfifo(&repo.path().join(".sigctl/signing.schema.json"));
+    let run = plain(&repo, &["init"]);
+    refused(&run, 2, "signing.schema.json: it is a FIFO");
+    assert!(!repo.path().join("signing.toml").exists());
+    mkfifo(&repo.path().join("signing.toml"));
+    let run = plain(&repo, &["init", "--force"]);
+    refused(&run, 2, "signing.toml: it is a FIFO");
+}
+
+#[test]
+fn cert_import_refuses_a_fifo_or_device_instead_of_reading_it() {
+    let repo = TestRepo::new();
+    repo.write("signing.toml", HSM_POLICY);
+    let fifo = repo.home().join("release.pem");
+    mkfifo(&fifo);
+    for file in [fifo.display().to_string(), "/dev/zero".to_owned()] {
+        let run = plain(&repo, &["cert", "import", "--identity", "release", &file]);
+        refused(&run, 2, &format!("{file}: it is a"));
+    }
+}
+
+/// git hands its x509 program the signature as a file: a FIFO or a device
+/// there is refused (exit 2), and git reports it.
+#[test]
+fn gpg_verify_refuses_a_fifo_or_device_signature_file() {
+    let repo = TestRepo::new();
+    let fifo = repo.home().join("sig");
+    mkfifo(&fifo);
+    for file in [fifo.display().to_string(), "/dev/zero".to_owned()] {
+        let run = plain(&repo, &["--status-fd=1", "--verify", &file, "-"]);
+        refused(&run, 2, "not a regular file");
+    }
+}
+
+/// A committed symlink's blob is its link text, which may be any bytes (a
+/// whole policy here): signing never takes it for the file.
+#[test]
+fn a_policy_committed_as_a_symlink_is_not_read_as_its_link_text() {
+    let repo = TestRepo::new();
+    symlink(HSM_POLICY, repo.path().join("signing.toml")).expect("symlink");
+    repo.write(ARTEFACT, "x");
+    repo.commit("a policy as a link text");
+    let tree = repo.git(&["ls-tree", "HEAD", "signing.toml"]);
+    assert!(tree.starts_with("120000 "), "{tree}");
+    let run = plain(
+        &repo,
+        &["sign", "artifact", ARTEFACT, "--identity", "release"],
+    );
+    refused(&run, 2, "symbolic link");
+}
+
+/// An unusable cache key means verifying without the cache, and saying so.
+#[test]
+fn an_unusable_cache_key_is_reported_as_a_warning() {
+    let repo = TestRepo::new();
+    repo.write("signing.toml", HSM_POLICY);
+    repo.commit("policy");
+    let key = repo.home().join(".cache/sigctl/cache.key");
+    mkfifo(&key);
+    let run = plain(&repo, &["verify", "--format", "json"]);
+    assert_eq!(run.code, 1, "unsigned: {}", run.snapshot());
+    assert!(
+        run.stderr.contains("warning") && run.stderr.contains("cache.key"),
+        "{}",
+        run.snapshot()
+    );
+}
+
+/// A cache under the size limit whose first line never ends (zeros) is read
+/// one capped line at a time: verify runs in a 1 GiB address space with a
+/// 900 MB sparse cache, ignores it (not a file sigctl wrote) and rebuilds it.
+#[test]
+fn a_cache_line_that_never_ends_is_not_read_whole() {
+    let repo = TestRepo::new();
+    repo.write("signing.toml", HSM_POLICY);
+    repo.commit("policy");
+    let first = plain(&repo, &["verify"]);
+    assert_eq!(first.code, 1, "{}", first.snapshot());
+    let cache = repo.path().join(".git/sigctl/verify-cache");
+    std::fs::remove_file(&cache).expect("rm");
+    std::fs::File::create(&cache)
+        .and_then(|f| f.set_len(900 << 20))
+        .expect("sparse");
+    let hsm = SoftHsm::new(&repo);
+    let mut cmd = hsm.command("/bin/sh", &repo.path());
+    cmd.args([
+        "-c",
+        "ulimit -v 1048576 && exec \"$0\" verify --format json",
+        crate::util::SIGCTL,
+    ]);
+    let run = within(cmd, "sigctl verify in 1 GiB");
+    assert_eq!(run.code, 1, "{}", run.snapshot());
+    assert_eq!(
+        run.json()["results"],
+        plain(&repo, &["verify", "--format", "json"]).json()["results"],
+        "the same verdicts"
+    );
+    let rebuilt = std::fs::metadata(&cache).expect("cache");
+    assert!(rebuilt.len() < 1 << 20, "rebuilt: {} bytes", rebuilt.len());
+}
