@@ -13,8 +13,6 @@ pub mod diag;
 pub mod docs;
 pub mod error;
 pub mod files;
-#[cfg(test)]
-mod fuzz;
 pub mod gpg;
 pub mod init;
 pub mod interrupt;

@@ -346,8 +346,3 @@ pub(super) fn with_trusted_time(policy: &Resolved, mut checked: Checked) -> Chec
 
 pub(super) const REKOR_TIME: &str = "Rekor integrated time";
 
-/// `check_signature` for the fuzzer (its result types stay private).
-#[cfg(test)]
-pub(crate) fn check_for_fuzzing(sig: &[u8], payload: &[u8]) -> bool {
-    check_signature(sig, payload, 0).is_ok()
-}

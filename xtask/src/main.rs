@@ -38,9 +38,8 @@ fn main() -> ExitCode {
         "ci" => ci(),
         "demo" => demo::run(rest),
         "bench" => bench::run(rest),
-        "fuzz" => fuzz(rest),
         _ => {
-            util::say("usage: cargo xtask <schema|docs|deps|ci|demo|bench|fuzz>");
+            util::say("usage: cargo xtask <schema|docs|deps|ci|demo|bench>");
             return ExitCode::from(if task == "help" { 0 } else { 2 });
         }
     };
@@ -64,54 +63,6 @@ fn write_generated(path: &str, text: &str) -> util::Result {
     }
     std::fs::write(&full, text).map_err(|e| format!("{path}: {e}"))?;
     util::say(&format!("wrote {path}"));
-    Ok(())
-}
-
-/// The fuzz targets of src/fuzz.rs (policy, object, cms, ssh, openpgp,
-/// bundle), each for `--secs N` (default 60), one after another, with their
-/// figures. `cargo test` runs them for a second each.
-fn fuzz(args: &[String]) -> util::Result {
-    const TARGETS: &[&str] = &["policy", "object", "cms", "ssh", "openpgp", "bundle"];
-    let mut secs = "60".to_owned();
-    let mut chosen = Vec::new();
-    let mut it = args.iter();
-    while let Some(a) = it.next() {
-        match a.as_str() {
-            "--secs" => secs = it.next().ok_or("--secs needs a number")?.clone(),
-            t if TARGETS.contains(&t) => chosen.push(t),
-            other => {
-                return Err(format!(
-                    "unknown fuzz target `{other}`; targets: {}",
-                    TARGETS.join(", ")
-                ));
-            }
-        }
-    }
-    secs.parse::<f64>()
-        .map_err(|_| format!("--secs {secs}: not a number of seconds"))?;
-    if chosen.is_empty() {
-        chosen = TARGETS.to_vec();
-    }
-    let cargo = util::cargo();
-    for t in chosen {
-        let status = std::process::Command::new(&cargo)
-            .args([
-                "test",
-                "--lib",
-                "-q",
-                &format!("fuzz::tests::fuzz_{t}"),
-                "--",
-                "--exact",
-                "--nocapture",
-            ])
-            .env("SIGCTL_FUZZ_SECS", &secs)
-            .current_dir(util::root())
-            .status()
-            .map_err(|e| format!("cannot run cargo: {e}"))?;
-        if !status.success() {
-            return Err(format!("fuzz target {t} found a panic (see above)"));
-        }
-    }
     Ok(())
 }
 
