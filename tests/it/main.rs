@@ -4,6 +4,7 @@
 
 mod bounded;
 mod check;
+mod fuzz;
 mod git_agrees;
 mod hostile;
 mod init;

@@ -6,6 +6,9 @@
 //! - `deps`: install the system tools the tests and demo use (git, openssl, ssh-keygen, …)
 //! - `ci`: deps, then fmt, clippy, every test: the one command CI runs
 //! - `demo`: sigctl's main job end to end on a throwaway repository
+//! - `fuzz [TARGET] [--secs N] [--release]`: the fuzz targets of
+//!   `tests/it/fuzz.rs`, N seconds each (default 60), with their figures;
+//!   `ci` runs every target for 2 seconds inside `cargo test`
 //! - `bench [NAME] [--keep] [--baseline PATH]`: measured figures (release
 //!   build), printed; `--baseline` also times another sigctl binary on the
 //!   same verify histories
@@ -14,6 +17,7 @@ mod bench;
 mod bench_provenance;
 mod bench_verify;
 mod demo;
+mod fuzz;
 mod util;
 
 use std::process::ExitCode;
@@ -38,8 +42,9 @@ fn main() -> ExitCode {
         "ci" => ci(),
         "demo" => demo::run(rest),
         "bench" => bench::run(rest),
+        "fuzz" => fuzz::run(rest),
         _ => {
-            util::say("usage: cargo xtask <schema|docs|deps|ci|demo|bench>");
+            util::say("usage: cargo xtask <schema|docs|deps|ci|demo|bench|fuzz>");
             return ExitCode::from(if task == "help" { 0 } else { 2 });
         }
     };
