@@ -52,6 +52,87 @@ impl Rng {
 enum Shape {
     Der,
     Bytes,
+    /// JSON whose strings carry base64 DER (bundles, trusted roots): half
+    /// the mutations edit one value (a certificate, a signature, a key) in
+    /// decoded form, or drop or repeat one member, and re-encode.
+    Json,
+}
+
+/// One structural edit of a JSON document (`None`: not JSON).
+fn mutate_json(rng: &mut Rng, input: &[u8], seeds: &[Vec<u8>]) -> Option<Vec<u8>> {
+    let mut doc: serde_json::Value = serde_json::from_slice(input).ok()?;
+    let mut count = 0usize;
+    count_nodes(&doc, &mut count);
+    let target = rng.below(count.max(1));
+    let mut seen = 0usize;
+    edit_node(&mut doc, target, &mut seen, rng, seeds);
+    serde_json::to_vec(&doc).ok()
+}
+
+fn count_nodes(v: &serde_json::Value, n: &mut usize) {
+    *n += 1;
+    match v {
+        serde_json::Value::Array(a) => a.iter().for_each(|x| count_nodes(x, n)),
+        serde_json::Value::Object(o) => o.values().for_each(|x| count_nodes(x, n)),
+        _ => {}
+    }
+}
+
+fn edit_node(
+    v: &mut serde_json::Value,
+    target: usize,
+    seen: &mut usize,
+    rng: &mut Rng,
+    seeds: &[Vec<u8>],
+) -> bool {
+    use serde_json::Value;
+    if *seen == target {
+        let b64 = base64::engine::general_purpose::STANDARD;
+        match v {
+            Value::String(s) => {
+                let edited = match b64.decode(s.as_bytes()) {
+                    Ok(bytes) if !bytes.is_empty() => {
+                        b64.encode(mutate(rng, &bytes, seeds, Shape::Der))
+                    }
+                    _ => String::from_utf8_lossy(&mutate(rng, s.as_bytes(), seeds, Shape::Bytes))
+                        .into_owned(),
+                };
+                *s = edited;
+            }
+            Value::Array(a) if !a.is_empty() => {
+                let i = rng.below(a.len());
+                if rng.below(2) == 0 {
+                    a.remove(i);
+                } else {
+                    let copy = a[i].clone();
+                    a.insert(i, copy);
+                }
+            }
+            Value::Object(o) if !o.is_empty() => {
+                let keys: Vec<String> = o.keys().cloned().collect();
+                let k = rng.pick(&keys).clone();
+                if rng.below(2) == 0 {
+                    o.remove(&k);
+                } else {
+                    o.insert(k, Value::Null);
+                }
+            }
+            Value::Number(_) => {
+                *v =
+                    serde_json::json!(*rng.pick(&[-1i64, 0, 1, i64::MAX, i64::MIN, 4_294_967_296]));
+            }
+            _ => *v = Value::String("x".into()),
+        }
+        return true;
+    }
+    *seen += 1;
+    match v {
+        Value::Array(a) => a.iter_mut().any(|x| edit_node(x, target, seen, rng, seeds)),
+        Value::Object(o) => o
+            .values_mut()
+            .any(|x| edit_node(x, target, seen, rng, seeds)),
+        _ => false,
+    }
 }
 
 /// The DER element starting at some offset near `at`, if any: `(offset, header, len)`.
@@ -68,6 +149,12 @@ fn der_element(data: &[u8], rng: &mut Rng) -> Option<(usize, usize, usize)> {
 }
 
 fn mutate(rng: &mut Rng, input: &[u8], seeds: &[Vec<u8>], shape: Shape) -> Vec<u8> {
+    if shape == Shape::Json
+        && rng.below(2) == 0
+        && let Some(edited) = mutate_json(rng, input, seeds)
+    {
+        return edited;
+    }
     const INTERESTING: &[u8] = &[0x00, 0x01, 0x7f, 0x80, 0x81, 0x82, 0x84, 0xc0, 0xff];
     let mut d = input.to_vec();
     for _ in 0..=rng.below(4) {
@@ -459,7 +546,7 @@ fn sigstore_bundle() {
     repo.commit("policy");
     let artefact = Path::new(ROOT).join("tests/data/bundles/conformance/a.txt");
     let opened = sigctl::repo::Repo::discover(&repo.path()).expect("the repository");
-    fuzz("sigstore_bundle", seeds, Shape::Bytes, &|json| {
+    fuzz("sigstore_bundle", seeds, Shape::Json, &|json| {
         let _ =
             sigctl::sign::artifact::verify_artifact(&opened, &artefact, json, at(1_780_000_000));
     });
@@ -471,7 +558,7 @@ fn trusted_root() {
         .iter()
         .map(|p| read(p))
         .collect();
-    fuzz("trusted_root", seeds, Shape::Bytes, &|json| {
+    fuzz("trusted_root", seeds, Shape::Json, &|json| {
         if let Ok(root) = fulcio::TrustedRoot::from_json(json) {
             for ca in &root.cas {
                 let _ = fulcio::verify_chain(ca, &[], &root, at(1_700_000_000));
