@@ -57,9 +57,9 @@ pub enum CmsError {
 
 /// The most certificates a signature's bag may carry (a leaf, its chain,
 /// and room to spare; gitsign and smimesign send one to three).
-pub const MAX_CERTIFICATES: usize = 16;
+pub const MAX_CERTIFICATES: usize = 8;
 /// The most signed or unsigned attributes a signer may carry.
-pub const MAX_ATTRIBUTES: usize = 32;
+pub const MAX_ATTRIBUTES: usize = 16;
 
 /// Sign `content` detached, with `cert` included; the signing time is `at`.
 pub fn sign_detached(

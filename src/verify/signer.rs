@@ -345,4 +345,3 @@ pub(super) fn with_trusted_time(policy: &Resolved, mut checked: Checked) -> Chec
 }
 
 pub(super) const REKOR_TIME: &str = "Rekor integrated time";
-

@@ -3,6 +3,7 @@
 //! keys made by `openssl` and `ssh-keygen` in the test.
 
 mod bounded;
+mod bounds;
 mod check;
 mod fuzz;
 mod git_agrees;
