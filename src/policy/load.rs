@@ -173,6 +173,13 @@ fn classify(message: &str) -> (Code, &'static str) {
             Code::InvalidValue,
             "use one of the values the key accepts (see schema/signing.schema.json)",
         )
+    } else if message.starts_with("cannot recurse further") {
+        // the toml parser stops at its own depth limit (about 80 levels of
+        // arrays and inline tables) before its stack could overflow
+        (
+            Code::TomlSyntax,
+            "arrays and inline tables nest too deep here; a signing policy needs two or three levels",
+        )
     } else {
         (
             Code::TomlSyntax,

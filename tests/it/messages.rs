@@ -180,3 +180,60 @@ fn provenance_sync_says_when_the_fetch_failed() {
         run.snapshot()
     );
 }
+
+/// 100,000 nested arrays: the toml parser stops at its depth limit; the
+/// diagnostic says the nesting is too deep, on a clipped snippet.
+#[test]
+fn a_policy_nested_100000_deep_is_a_located_diagnostic() {
+    let repo = TestRepo::new();
+    repo.write(
+        "signing.toml",
+        format!("version = 1\na = {}\n", "[".repeat(100_000)),
+    );
+    let run = repo.sigctl(&["check"]);
+    plain(&run);
+    assert_eq!(run.code, 1, "{}", run.snapshot());
+    assert!(run.stdout.contains("nest too deep"), "{}", run.snapshot());
+    assert!(run.stdout.len() < 4000, "{}", run.snapshot());
+}
+
+/// Signing refuses a key URI carrying a PIN, however spelled, and no output
+/// (sigctl's or git's) shows it (real git, real SoftHSM2 token).
+#[test]
+fn sign_refuses_a_pin_in_the_key_uri_in_any_spelling_without_showing_it() {
+    const SECRET: &str = "27182818";
+    let s = setup();
+    let from = "key = \"pkcs11:token=sigctl;object=release\"";
+    let policy = s.repo.read("signing.toml");
+    assert!(policy.contains(from), "{policy}");
+    s.repo.write("a.txt", "artefact\n");
+    for part in [
+        format!("pin-{}={SECRET}", "value"),
+        format!("pin%2Dvalue={SECRET}"),
+        format!("PIN-VALUE={SECRET}"),
+    ] {
+        let with_pin = policy.replacen(
+            from,
+            &format!("key = \"pkcs11:token=sigctl;object=release?{part}\""),
+            1,
+        );
+        s.repo.write("signing.toml", &with_pin);
+        s.hsm.git_ok(&s.repo, &["commit", "-q", "-a", "-m", "pin"]);
+        let run = s.hsm.sigctl(
+            &s.repo,
+            &["sign", "artifact", "a.txt", "--identity", "release"],
+        );
+        plain(&run);
+        assert_eq!(run.code, 1, "{part}\n{}", run.snapshot());
+        let git = s
+            .hsm
+            .git(&s.repo, &["commit", "-S", "-q", "--allow-empty", "-m", "x"]);
+        assert_ne!(git.code, 0, "{part}");
+        s.hsm.git_ok(&s.repo, &["reset", "-q", "--hard", "HEAD~1"]);
+    }
+    assert!(
+        !s.hsm.transcript().contains(SECRET),
+        "{}",
+        s.hsm.transcript()
+    );
+}
