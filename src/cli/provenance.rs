@@ -96,7 +96,7 @@ fn show(repo: &Repo, target: &str, format: render::ShowFormat) -> u8 {
     let authenticator = if lines.is_empty() {
         None
     } else {
-        match audit::Authenticator::for_head(repo) {
+        match audit::Authenticator::for_note(repo, &id) {
             Ok(a) => Some(a),
             Err(e) => return fail(&e),
         }

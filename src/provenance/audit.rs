@@ -219,10 +219,10 @@ pub struct Authenticator {
 }
 
 impl Authenticator {
-    fn new(repo: &Repo, declared: Declared) -> Result<Self> {
+    fn new(repo: &Repo, declared: Declared, only: Option<&ObjectId>) -> Result<Self> {
         let mut authentic = HashMap::new();
         let mut unsigned = HashSet::new();
-        for nc in repo.notes_history(NOTES_REF)? {
+        for nc in repo.notes_history_of(NOTES_REF, only)? {
             let signer = nc.signature.as_ref().and_then(|(sig, payload)| {
                 let v = cms::verify_detached(sig, payload).ok()?;
                 x509::parse(&v.certificate)
@@ -247,12 +247,18 @@ impl Authenticator {
         })
     }
 
-    /// For `provenance show`: HEAD's history gives the declared certificates.
-    pub fn for_head(repo: &Repo) -> Result<Self> {
-        let head = repo.resolve_commit_id("HEAD")?;
-        let commits = repo.commits_parents_first(&[head], &[], &|_| None)?;
-        let declared = declared_certificates(repo, &commits, &mut HashMap::new())?;
-        Self::new(repo, declared)
+    /// For `provenance show` of the note of `target`: that note's history
+    /// alone, and the certificates HEAD's history declared (none on an
+    /// unborn branch: nothing is authenticated then).
+    pub fn for_note(repo: &Repo, target: &ObjectId) -> Result<Self> {
+        let declared = match repo.resolve_commit_id("HEAD") {
+            Ok(head) => {
+                let commits = repo.commits_parents_first(&[head], &[], &|_| None)?;
+                declared_certificates(repo, &commits, &mut HashMap::new())?
+            }
+            Err(_) => Declared::new(),
+        };
+        Self::new(repo, declared, Some(target))
     }
 
     /// `(authenticated, why)` of one note line on `target`.
@@ -440,7 +446,7 @@ pub fn audit(
     }
 
     // the records, each authenticated by the notes commit that added it
-    let authenticator = Authenticator::new(repo, declared)?;
+    let authenticator = Authenticator::new(repo, declared, None)?;
     let mut signing_events = Vec::new();
     let mut findings = Vec::new();
     let mut last_used: HashMap<String, (String, usize)> = HashMap::new();

@@ -233,27 +233,69 @@ impl Repo {
     /// Every commit of `notes_ref`'s history, parents first, with the lines
     /// each (non-merge) commit added.
     pub fn notes_history(&self, notes_ref: &str) -> Result<Vec<NotesCommit>> {
+        self.notes_history_of(notes_ref, None)
+    }
+
+    /// As `notes_history`, or, with `only`, the lines each commit added to
+    /// the note of that one object: one note lookup per notes tree (a
+    /// commit's parent tree is its parent's tree, looked up once), and a
+    /// commit's signature read only where that note changed.
+    pub fn notes_history_of(
+        &self,
+        notes_ref: &str,
+        only: Option<&ObjectId>,
+    ) -> Result<Vec<NotesCommit>> {
         let Some((tip, _)) = self.notes_tip(notes_ref)? else {
             return Ok(Vec::new());
         };
         let commits = self.commits_parents_first(&[tip], &[], &|_| None)?;
+        let tree_of: IdMap<ObjectId> = commits.iter().map(|c| (c.id, c.tree)).collect();
+        let mut note_of: IdMap<Option<ObjectId>> = IdMap::default();
+        let mut note_in = |tree: ObjectId, target: &ObjectId| -> Result<Option<ObjectId>> {
+            if let Some(n) = note_of.get(&tree) {
+                return Ok(*n);
+            }
+            let n = self.note_blob_in(tree, target)?;
+            note_of.insert(tree, n);
+            Ok(n)
+        };
         let mut out = Vec::with_capacity(commits.len());
         let mut buf = Vec::new();
         for c in commits {
-            use gix::objs::FindExt;
-            let _ = self
-                .inner
-                .objects
-                .find_commit_iter(&c.id, &mut buf)
-                .map_err(git_err)?;
-            let signature = split_commit_signature(&buf);
             let added = match c.parents.as_slice() {
-                [] => self.note_lines_added(None, c.tree)?,
-                [p] => {
-                    let parent_tree = self.commit_info(p)?.tree;
-                    self.note_lines_added(Some(parent_tree), c.tree)?
+                // a merge vouches for nothing of its own
+                [_, _, ..] => Vec::new(),
+                parents => {
+                    let parent_tree = match parents.first() {
+                        Some(p) => Some(match tree_of.get(p) {
+                            Some(t) => *t,
+                            None => self.commit_info(p)?.tree,
+                        }),
+                        None => None,
+                    };
+                    match only {
+                        None => self.note_lines_added(parent_tree, c.tree)?,
+                        Some(target) => {
+                            let new = note_in(c.tree, target)?;
+                            let old = match parent_tree {
+                                Some(t) => note_in(t, target)?,
+                                None => None,
+                            };
+                            self.note_lines_added_to(old, new, target)?
+                        }
+                    }
                 }
-                _ => Vec::new(),
+            };
+            let signature = if only.is_some() && added.is_empty() {
+                None
+            } else {
+                use gix::objs::FindExt;
+                let _ = self
+                    .inner
+                    .objects
+                    .find_commit_iter(&c.id, &mut buf)
+                    .map_err(git_err)?;
+                split_commit_signature(&buf)
             };
             out.push(NotesCommit {
                 id: c.id,
@@ -262,6 +304,40 @@ impl Repo {
                 added,
             });
         }
+        Ok(out)
+    }
+
+    /// The blob of the note of `target` in the notes tree `tree`.
+    fn note_blob_in(&self, tree: ObjectId, target: &ObjectId) -> Result<Option<ObjectId>> {
+        let objects = &self.inner.objects;
+        let err = |e: &dyn std::fmt::Display| Error::Git(format!("notes tree {tree}: {e:#}"));
+        let mut state = gix::note::plumbing::State::new(tree, objects).map_err(|e| err(&e))?;
+        state.get(target, objects).map_err(|e| err(&e))
+    }
+
+    /// Lines of the note blob `new` of `target` that `old` lacks.
+    fn note_lines_added_to(
+        &self,
+        old: Option<ObjectId>,
+        new: Option<ObjectId>,
+        target: &ObjectId,
+    ) -> Result<Vec<(ObjectId, Vec<u8>)>> {
+        let Some(blob) = new else {
+            return Ok(Vec::new());
+        };
+        let before = match old {
+            Some(b) if b == blob => return Ok(Vec::new()),
+            Some(b) => self.note_blob(&b)?,
+            None => Vec::new(),
+        };
+        let before: std::collections::HashSet<&[u8]> = before.split(|b| *b == b'\n').collect();
+        let data = self.note_blob(&blob)?;
+        let mut out: Vec<(ObjectId, Vec<u8>)> = data
+            .split(|b| *b == b'\n')
+            .filter(|l| !l.is_empty() && !before.contains(l))
+            .map(|l| (*target, l.to_vec()))
+            .collect();
+        out.sort();
         Ok(out)
     }
 
