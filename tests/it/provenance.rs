@@ -643,3 +643,140 @@ fn provenance_show_of_nothing_known_is_an_error() {
         bad.snapshot()
     );
 }
+
+/// `provenance show TARGET --format json`: exit code and `(authenticated,
+/// authentication)` per record, in note order.
+fn shown(s: &crate::util::hsm::Setup, target: &str) -> (i32, Vec<(bool, String)>) {
+    let run = s
+        .hsm
+        .sigctl(&s.repo, &["provenance", "show", target, "--format", "json"]);
+    assert!(run.code == 0 || run.code == 1, "{}", run.snapshot());
+    let verdicts = run.json()["records"]
+        .as_array()
+        .cloned()
+        .unwrap_or_default()
+        .iter()
+        .map(|r| {
+            (
+                r["authenticated"]
+                    .as_bool()
+                    .unwrap_or_else(|| panic!("no verdict: {r}")),
+                r["authentication"].as_str().unwrap_or_default().to_owned(),
+            )
+        })
+        .collect();
+    (run.code, verdicts)
+}
+
+#[test]
+fn provenance_show_refuses_a_record_added_by_a_notes_commit_another_identity_signed() {
+    let s = setup();
+    let dir = s.repo.path();
+    // a second identity on the same token, declared like release
+    let policy = s.repo.read("signing.toml");
+    s.repo.write(
+        "signing.toml",
+        format!(
+            "{policy}\n[identities.ops]\nowner = \"release\"\nenvironments = [\"prod\", \"dev\"]\ncustody = \"hsm\"\nkey = \"pkcs11:token=sigctl;object=ops\"\ncertificate = \"certs/ops.pem\"\n"
+        ),
+    );
+    s.hsm
+        .sigctl_ok(&s.repo, &["key", "generate", "--identity", "ops"]);
+    let csr = s
+        .hsm
+        .sigctl_ok(
+            &s.repo,
+            &[
+                "cert",
+                "request",
+                "--identity",
+                "ops",
+                "--subject",
+                "CN=ops",
+            ],
+        )
+        .stdout;
+    let cert = s.ca.issue_current("ops", csr.as_bytes());
+    s.hsm.sigctl_ok(
+        &s.repo,
+        &[
+            "cert",
+            "import",
+            "--identity",
+            "ops",
+            &cert.display().to_string(),
+        ],
+    );
+    s.hsm.git_ok(&s.repo, &["add", "-A"]);
+    s.hsm
+        .git_ok(&s.repo, &["commit", "-S", "-q", "-m", "add ops"]);
+    let head = rev(&s.hsm, &dir, "HEAD");
+    // control: ops's own records are authenticated
+    s.repo.write("dist/ops.tar", b"by ops\n");
+    s.hsm.sigctl_ok(
+        &s.repo,
+        &["sign", "artifact", "dist/ops.tar", "--identity", "ops"],
+    );
+    assert_eq!(shown(&s, "dist/ops.tar").0, 0);
+
+    // ops signs a notes commit that adds a record claiming `release`
+    let mut claim = records(&s.hsm, &dir, &head).remove(0);
+    claim["signed_at"] = "2026-01-02T00:00:00Z".into();
+    s.hsm.git_ok(
+        &s.repo,
+        &[
+            "notes",
+            "--ref=signing",
+            "append",
+            "-m",
+            &claim.to_string(),
+            "HEAD",
+        ],
+    );
+    let unsigned = rev(&s.hsm, &dir, NOTES);
+    let tree = rev(&s.hsm, &dir, &format!("{unsigned}^{{tree}}"));
+    let parent = rev(&s.hsm, &dir, &format!("{unsigned}^"));
+    let signed = s
+        .hsm
+        .git_ok(
+            &s.repo,
+            &[
+                "commit-tree",
+                "-Sops",
+                "-p",
+                &parent,
+                "-m",
+                "Notes added by 'git notes append'",
+                &tree,
+            ],
+        )
+        .trim()
+        .to_owned();
+    let object = s.hsm.git_ok(&s.repo, &["cat-file", "commit", &signed]);
+    assert!(
+        object.contains("gpgsig -----BEGIN SIGNED MESSAGE-----"),
+        "{object}"
+    );
+    s.hsm.git_ok(&s.repo, &["update-ref", NOTES, &signed]);
+    let (code, verdicts) = shown(&s, "HEAD");
+    assert_eq!(code, 1, "{verdicts:?}");
+    assert_eq!(verdicts.len(), 2, "{verdicts:?}");
+    let bad: Vec<_> = verdicts.iter().filter(|v| !v.0).collect();
+    assert_eq!(bad.len(), 1, "{verdicts:?}");
+    assert!(
+        bad[0]
+            .1
+            .contains("another certificate than the record names"),
+        "{verdicts:?}"
+    );
+    // audit, whose authentication show reuses, agrees
+    let (code, a) = audit(&s.hsm, &dir);
+    assert_eq!(code, 1, "{a:#}");
+    assert_eq!(
+        a["signing_events"]
+            .as_array()
+            .map(|e| e.iter().filter(|e| e["authenticated"] == false).count()),
+        Some(1),
+        "{a:#}"
+    );
+}
