@@ -395,13 +395,30 @@ fn policy_load() {
     seeds.push(crate::util::HSM_POLICY.as_bytes().to_vec());
     fuzz("policy_load", seeds, Shape::Bytes, &|input| {
         let parsed = sigctl::policy::load::parse("signing.toml", input);
-        if let Ok(raw) = &parsed.result {
-            let _ = sigctl::policy::view::trust_files(raw);
-            for name in raw.identities.keys() {
-                let _ = sigctl::policy::view::is_admin(raw, name.get());
+        let diagnostics = match &parsed.result {
+            Ok(raw) => {
+                let _ = sigctl::policy::view::trust_files(raw);
+                for name in raw.identities.keys() {
+                    let _ = sigctl::policy::view::is_admin(raw, name.get());
+                }
+                let _ = sigctl::policy::view::environment_of(raw, "refs/tags/v1.0");
+                // every rule, as `check` runs them
+                sigctl::policy::validate(
+                    raw,
+                    &parsed.source,
+                    &sigctl::policy::Inputs::default(),
+                    time::OffsetDateTime::UNIX_EPOCH,
+                )
             }
-            let _ = sigctl::policy::view::environment_of(raw, "refs/tags/v1.0");
-        }
+            Err(d) => vec![d.clone()],
+        };
+        // and what `check` prints (a snippet renderer once panicked on a
+        // long line)
+        let _ = sigctl::render::human::diagnostics(
+            &diagnostics,
+            std::slice::from_ref(&parsed.source),
+            100,
+        );
     });
 }
 
