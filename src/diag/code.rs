@@ -60,6 +60,7 @@ codes! {
     InvalidKeyless = "invalid-keyless", Error, "a keyless identity whose issuer is not an https URL or whose subject is empty";
     BadOpenpgpKey = "bad-openpgp-key", Error, "an `openpgp_key` file that is missing or holds no usable (RSA) public key";
     BadTrustedRoot = "bad-trusted-root", Error, "a `sigstore.trusted_root` file that is missing or is not a Sigstore trusted root";
+    BadSigningConfig = "bad-signing-config", Error, "a `sigstore.signing_config` file that is missing, is not a Sigstore signing config v0.2, names a non-https endpoint, or lacks the Fulcio and Rekor keyless identities need";
     BadCaFile = "bad-ca-file", Error, "an `x509.ca` file that is missing or holds no certificate authority";
     KeylessWithoutTrustedRoot = "keyless-without-trusted-root", Warning, "keyless identities, but no `[sigstore] trusted_root` to check their certificates against";
     ShadowKey = "shadow-key", Error, "private key material in a tracked file or in history";

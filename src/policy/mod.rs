@@ -99,21 +99,8 @@ pub fn validate(
 /// Every file a policy names (certificates, OpenPGP key files, the Sigstore
 /// trusted root), for the caller to read into `Inputs`.
 pub fn referenced_paths(policy: &RawPolicy) -> Vec<String> {
-    let mut paths: Vec<String> = policy
-        .identities
-        .values()
-        .flat_map(|i| {
-            [
-                i.certificate.as_ref(),
-                i.openpgp_key.as_ref(),
-                i.x509.as_ref().map(|x| &x.get().ca),
-            ]
-        })
-        .flatten()
-        .map(|p| p.get().clone())
-        .collect();
-    if let Some(sg) = &policy.sigstore {
-        paths.push(sg.trusted_root.get().clone());
-    }
-    paths
+    view::trust_files(policy)
+        .into_iter()
+        .map(|(_, path)| path.to_owned())
+        .collect()
 }

@@ -103,6 +103,8 @@ pub struct RawPolicy {
 pub struct RawSigstore {
     /// Path in the repository of a Sigstore `trusted_root.json` (the public-good one, or your own instance's).
     pub trusted_root: Sp<String>,
+    /// Path in the repository of a Sigstore `signing_config.json` (v0.2): the Fulcio, Rekor, TSA and OIDC endpoints keyless signing uses.
+    pub signing_config: Option<Sp<String>>,
 }
 
 /// Who may change this policy.

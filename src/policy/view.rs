@@ -25,6 +25,8 @@ pub enum TrustFile {
     OpenPgpKey,
     /// `[sigstore] trusted_root`
     SigstoreTrustedRoot,
+    /// `[sigstore] signing_config`
+    SigstoreSigningConfig,
 }
 
 impl TrustFile {
@@ -34,6 +36,7 @@ impl TrustFile {
             TrustFile::CaCertificates => "x509.ca",
             TrustFile::OpenPgpKey => "openpgp_key",
             TrustFile::SigstoreTrustedRoot => "sigstore.trusted_root",
+            TrustFile::SigstoreSigningConfig => "sigstore.signing_config",
         }
     }
 }
@@ -47,6 +50,9 @@ pub fn trust_files(raw: &RawPolicy) -> Vec<(TrustFile, &str)> {
             TrustFile::SigstoreTrustedRoot,
             sg.trusted_root.get().as_str(),
         ));
+        if let Some(sc) = &sg.signing_config {
+            out.push((TrustFile::SigstoreSigningConfig, sc.get().as_str()));
+        }
     }
     for id in raw.identities.values() {
         if let Some(p) = &id.certificate {

@@ -5,5 +5,6 @@ pub mod der_tlv;
 pub mod fulcio;
 pub mod openpgp;
 pub mod rekor;
+pub mod signing_config;
 pub mod ssh;
 pub mod x509;

@@ -4,11 +4,13 @@
 use crate::diag::{Code, Diagnostic};
 use crate::policy::raw::Sp;
 use crate::policy::{CertInput, Ctx};
-use crate::signature::{fulcio, openpgp, x509};
+use crate::signature::{fulcio, openpgp, signing_config, x509};
 
 pub const DOC: &str = "An `openpgp_key` names a readable armoured key file with an RSA key \
 (`bad-openpgp-key`); an `x509.ca` names a readable file of CA certificates (`bad-ca-file`); `[sigstore] trusted_root` names a readable Sigstore trusted_root.json with \
-certificate authorities (`bad-trusted-root`); keyless identities without a trusted root can never \
+certificate authorities (`bad-trusted-root`); `[sigstore] signing_config` names a Sigstore signing \
+config v0.2 with https endpoints, and a Fulcio and a Rekor when keyless identities sign \
+(`bad-signing-config`); keyless identities without a trusted root can never \
 be verified (`keyless-without-trusted-root`, warning).";
 
 /// Why a referenced file cannot be used, or its bytes.
@@ -28,6 +30,33 @@ fn report(cx: &mut Ctx, code: Code, at: &Sp<String>, message: String, label: &st
         .label(label)
         .help(help);
     cx.push(d);
+}
+
+/// The signing config: a Sigstore signing config v0.2 with https endpoints
+/// and, when the policy has keyless identities, a Fulcio and a Rekor.
+fn signing_config(cx: &mut Ctx, path: &Sp<String>) {
+    let keyless = cx.policy.identities.values().any(|id| id.keyless.is_some());
+    let problem = match bytes(cx, path.get()) {
+        Ok(b) => match signing_config::SigningConfig::from_json(b) {
+            Ok(c) if keyless && !c.keyless_gaps().is_empty() => Some(format!(
+                "has no {}: keyless identities cannot sign through it",
+                c.keyless_gaps().join(" and no ")
+            )),
+            Ok(_) => None,
+            Err(e) => Some(e),
+        },
+        Err(e) => Some(e),
+    };
+    if let Some(why) = problem {
+        report(
+            cx,
+            Code::BadSigningConfig,
+            path,
+            format!("Sigstore signing config `{}` {why}", path.get()),
+            "unusable signing config",
+            "commit the signing_config.json (v0.2) of your Sigstore instance (for the public instance, the one its TUF repository publishes)",
+        );
+    }
 }
 
 pub fn check(cx: &mut Ctx) {
@@ -81,6 +110,9 @@ pub fn check(cx: &mut Ctx) {
                 Ok(b) => fulcio::TrustedRoot::from_json(b).err(),
                 Err(e) => Some(e),
             };
+            if let Some(sc) = &sg.signing_config {
+                signing_config(cx, sc);
+            }
             if let Some(why) = problem {
                 report(
                     cx,
@@ -156,6 +188,28 @@ mod tests {
             ),
             ["bad-trusted-root"]
         );
+    }
+
+    #[test]
+    fn a_signing_config_must_be_one_with_what_keyless_needs() {
+        let p = MINIMAL.replace(
+            "trusted_root = \"sigstore/trusted_root.json\"\n",
+            "trusted_root = \"sigstore/trusted_root.json\"\nsigning_config = \"sigstore/signing_config.json\"\n",
+        );
+        assert_ne!(p, MINIMAL);
+        let good = include_bytes!(
+            "../../../tests/data/trust/sigstore-public-good.signing_config.v0.2.json"
+        );
+        let config = "sigstore/signing_config.json";
+        assert!(codes_with(&p, config, CertInput::Bytes(good.to_vec())).is_empty());
+        let no_rekor = String::from_utf8_lossy(good).replacen("\"rekorTlogUrls\"", "\"x\"", 1);
+        for bad in [
+            CertInput::Missing,
+            CertInput::Bytes(b"{}".to_vec()),
+            CertInput::Bytes(no_rekor.into_bytes()),
+        ] {
+            assert_eq!(codes_with(&p, config, bad), ["bad-signing-config"]);
+        }
     }
 
     #[test]
