@@ -5,6 +5,7 @@
 //! passes the PIN sources and a prompt callback in.
 
 pub mod adapter;
+pub mod oidc;
 pub mod pin;
 pub mod pkcs11;
 
