@@ -176,9 +176,170 @@ pub fn verify(
     Ok(Some(at))
 }
 
+/// A whole TransparencyLogEntry as gitsign embeds it (no body), for
+/// writing one: keyless commit and tag signatures carry the entry Rekor
+/// returned in the same unsigned attribute.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct LogEntry {
+    pub log_index: i64,
+    /// The log id: SHA-256 of the log key's SPKI.
+    pub key_id: Vec<u8>,
+    pub kind: String,
+    pub version: String,
+    pub integrated_time: i64,
+    /// The signed entry timestamp (the inclusion promise).
+    pub set: Vec<u8>,
+    pub proof: Option<InclusionProof>,
+}
+
+/// `dev.sigstore.rekor.v1.InclusionProof`.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct InclusionProof {
+    pub log_index: i64,
+    pub root_hash: Vec<u8>,
+    pub tree_size: i64,
+    pub hashes: Vec<Vec<u8>>,
+    /// The signed checkpoint (note format).
+    pub checkpoint: String,
+}
+
+impl LogEntry {
+    /// Read every field gitsign writes; None if anything else is there.
+    pub fn decode(pb: &[u8]) -> Option<Self> {
+        let e = parse_entry(pb)?;
+        let mut proof = None;
+        for (field, value) in fields(pb)? {
+            match (field, value) {
+                (1..=5, _) => {}
+                (6, Err(m)) => {
+                    let mut p = InclusionProof::default();
+                    for (f, v) in fields(m)? {
+                        match (f, v) {
+                            (1, Ok(i)) => p.log_index = i64::try_from(i).ok()?,
+                            (2, Err(h)) => p.root_hash = h.to_vec(),
+                            (3, Ok(n)) => p.tree_size = i64::try_from(n).ok()?,
+                            (4, Err(h)) => p.hashes.push(h.to_vec()),
+                            (5, Err(c)) => {
+                                for (cf, cv) in fields(c)? {
+                                    if let (1, Err(env)) = (cf, cv) {
+                                        p.checkpoint = String::from_utf8(env.to_vec()).ok()?;
+                                    }
+                                }
+                            }
+                            _ => return None,
+                        }
+                    }
+                    proof = Some(p);
+                }
+                _ => return None,
+            }
+        }
+        Some(Self {
+            log_index: e.log_index,
+            key_id: e.key_id,
+            kind: e.kind,
+            version: e.version,
+            integrated_time: e.integrated_time,
+            set: e.set,
+            proof,
+        })
+    }
+
+    /// The protobuf encoding, fields in number order and zero values
+    /// omitted, as Go's and Rust's protobuf libraries write it.
+    pub fn encode(&self) -> Vec<u8> {
+        let mut out = Vec::new();
+        put_varint_field(&mut out, 1, self.log_index);
+        let mut log_id = Vec::new();
+        put_bytes_field(&mut log_id, 1, &self.key_id);
+        put_bytes_field(&mut out, 2, &log_id);
+        let mut kv = Vec::new();
+        put_bytes_field(&mut kv, 1, self.kind.as_bytes());
+        put_bytes_field(&mut kv, 2, self.version.as_bytes());
+        put_bytes_field(&mut out, 3, &kv);
+        put_varint_field(&mut out, 4, self.integrated_time);
+        let mut promise = Vec::new();
+        put_bytes_field(&mut promise, 1, &self.set);
+        put_bytes_field(&mut out, 5, &promise);
+        if let Some(p) = &self.proof {
+            let mut m = Vec::new();
+            put_varint_field(&mut m, 1, p.log_index);
+            put_bytes_field(&mut m, 2, &p.root_hash);
+            put_varint_field(&mut m, 3, p.tree_size);
+            for h in &p.hashes {
+                put_key(&mut m, 4, 2);
+                put_varint(&mut m, h.len() as u64);
+                m.extend_from_slice(h);
+            }
+            let mut cp = Vec::new();
+            put_bytes_field(&mut cp, 1, p.checkpoint.as_bytes());
+            put_bytes_field(&mut m, 5, &cp);
+            put_bytes_field(&mut out, 6, &m);
+        }
+        out
+    }
+}
+
+fn put_varint(out: &mut Vec<u8>, mut v: u64) {
+    while v >= 0x80 {
+        out.push((v as u8) | 0x80);
+        v >>= 7;
+    }
+    out.push(v as u8);
+}
+
+fn put_key(out: &mut Vec<u8>, field: u64, wire: u64) {
+    put_varint(out, (field << 3) | wire);
+}
+
+fn put_varint_field(out: &mut Vec<u8>, field: u64, v: i64) {
+    if v != 0 {
+        put_key(out, field, 0);
+        put_varint(out, v as u64);
+    }
+}
+
+fn put_bytes_field(out: &mut Vec<u8>, field: u64, v: &[u8]) {
+    if !v.is_empty() {
+        put_key(out, field, 2);
+        put_varint(out, v.len() as u64);
+        out.extend_from_slice(v);
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Every real gitsign entry decodes whole and encodes back to its own bytes.
+    #[test]
+    fn real_gitsign_entries_round_trip() {
+        let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/data/gitsign");
+        let (mut checked, mut proofs) = (0, 0);
+        for e in std::fs::read_dir(dir).expect("the gitsign data").flatten() {
+            if !e.path().is_file() {
+                continue; // tampered/
+            }
+            let raw = std::fs::read(e.path()).expect("read");
+            let Some((sig, payload)) = crate::repo::walk::split_commit_signature(&raw)
+                .or_else(|| crate::repo::walk::split_tag_signature(&raw))
+            else {
+                continue;
+            };
+            let Ok(v) = crate::signature::cms::verify_detached(&sig, &payload) else {
+                continue;
+            };
+            let Some((entry, _)) = v.rekor else { continue };
+            let decoded = LogEntry::decode(&entry)
+                .unwrap_or_else(|| panic!("{}: does not decode", e.path().display()));
+            assert_eq!(decoded.kind, "hashedrekord");
+            assert_eq!(decoded.encode(), entry, "{}", e.path().display());
+            checked += 1;
+            proofs += usize::from(decoded.proof.is_some());
+        }
+        assert!(checked >= 3, "only {checked} entries");
+        assert!(proofs >= 1, "no entry with an inclusion proof");
+    }
 
     #[test]
     fn varints_and_fields_parse_and_garbage_does_not() {
