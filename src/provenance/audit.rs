@@ -598,7 +598,11 @@ pub fn audit(
                 purpose: id.purpose.as_ref().map(|p| p.get().clone()),
                 custody: id.custody.get().as_str().into(),
                 environments: id.environments.iter().map(|e| e.get().clone()).collect(),
-                key: id.key.as_ref().map(|k| k.get().clone()),
+                // a PIN in the URI (check's `pin-in-uri`) is never shown
+                key: id
+                    .key
+                    .as_ref()
+                    .map(|k| crate::lifecycle::shadow_keys::redact(k.get())),
                 certificate,
                 introduced: intro,
                 last_used: used.map(|u| u.0.clone()),

@@ -157,8 +157,14 @@ impl Record {
     }
 
     /// Parse a note line; `None` for what is not a record.
+    /// A record from one note line. sigctl never records a PIN, but a note
+    /// may hold anything: a key URI carrying one is masked.
     pub fn parse(line: &[u8]) -> Option<Record> {
-        serde_json::from_slice(line).ok()
+        let mut record: Record = serde_json::from_slice(line).ok()?;
+        record.key = record
+            .key
+            .map(|k| crate::lifecycle::shadow_keys::redact(&k));
+        Some(record)
     }
 }
 

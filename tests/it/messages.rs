@@ -237,3 +237,59 @@ fn sign_refuses_a_pin_in_the_key_uri_in_any_spelling_without_showing_it() {
         s.hsm.transcript()
     );
 }
+
+/// A PIN in a key URI of the policy at HEAD, or in a record someone wrote
+/// into the notes by hand, is masked by `audit` and `provenance show` too.
+#[test]
+fn audit_and_provenance_show_never_print_a_pin_from_policy_or_notes() {
+    const SECRET: &str = "31415926";
+    let s = setup();
+    let head = s.hsm.git_ok(&s.repo, &["rev-parse", "HEAD"]);
+    let genuine = s
+        .hsm
+        .git_ok(&s.repo, &["notes", "--ref=signing", "show", head.trim()]);
+    let line = genuine.lines().next().expect("a record").to_owned();
+    let with_pin = line.replacen(
+        "object=release",
+        &format!("object=release?pin-{}={SECRET}", "value"),
+        1,
+    );
+    assert_ne!(with_pin, line, "{line}");
+    s.hsm.git_ok(
+        &s.repo,
+        &[
+            "notes",
+            "--ref=signing",
+            "append",
+            "-m",
+            &with_pin,
+            head.trim(),
+        ],
+    );
+    let policy = s.repo.read("signing.toml");
+    s.repo.write(
+        "signing.toml",
+        policy.replacen(
+            "object=release\"",
+            &format!("object=release?pin-{}={SECRET}\"", "value"),
+            1,
+        ),
+    );
+    s.hsm
+        .git_ok(&s.repo, &["commit", "-q", "-a", "-m", "a pin"]);
+    for args in [
+        &["audit"][..],
+        &["audit", "--format", "json"],
+        &["audit", "--format", "markdown"],
+        &["provenance", "show", "HEAD~1"],
+        &["provenance", "show", "HEAD~1", "--format", "json"],
+    ] {
+        let run = s.hsm.sigctl(&s.repo, args);
+        plain(&run);
+        assert!(
+            !run.stdout.contains(SECRET) && !run.stderr.contains(SECRET),
+            "{args:?} printed the PIN:\n{}",
+            run.snapshot()
+        );
+    }
+}
