@@ -61,6 +61,8 @@ pub enum PinError {
         "{PIN_ENV} is set but is not UTF-8 text: a PKCS#11 PIN is text; set it again (its value is not shown)"
     )]
     NotUtf8,
+    #[error("{PIN_ENV} is set but empty: give the token's PIN there, or unset it to be asked")]
+    Empty,
     #[error(
         "no PIN for token `{token}`: set {PIN_ENV}, add `pin-source=file:<path>` to the key URI, or run on a terminal"
     )]
@@ -91,10 +93,12 @@ pub fn resolve(
         // pin-source): trimmed before the token counts a failed login
         Some(EnvPin::Set(v)) => {
             let v = Zeroizing::new(v);
-            return Ok((
-                Pin::new(v.trim_end_matches(['\r', '\n']).to_owned()),
-                PinOrigin::Env,
-            ));
+            let pin = v.trim_end_matches(['\r', '\n']);
+            // an empty PIN would only burn one of the token's attempts
+            if pin.is_empty() {
+                return Err(PinError::Empty);
+            }
+            return Ok((Pin::new(pin.to_owned()), PinOrigin::Env));
         }
         Some(EnvPin::NotUtf8) => return Err(PinError::NotUtf8),
         None => {}

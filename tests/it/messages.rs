@@ -293,3 +293,25 @@ fn audit_and_provenance_show_never_print_a_pin_from_policy_or_notes() {
         );
     }
 }
+
+#[test]
+fn an_empty_pin_in_the_environment_is_refused_before_login() {
+    let s = setup();
+    for empty in ["", "\n"] {
+        let run = s.hsm.pin(Some(empty)).sigctl(
+            &s.repo,
+            &["sign", "tag", "v1", "--identity", "release", "-m", "x"],
+        );
+        assert_eq!(run.code, 2, "{}", run.snapshot());
+        assert!(
+            run.stderr.contains("is set but empty"),
+            "{}",
+            run.snapshot()
+        );
+    }
+    // no attempt was spent: the right PIN still works
+    s.hsm.sigctl_ok(
+        &s.repo,
+        &["sign", "tag", "v1", "--identity", "release", "-m", "x"],
+    );
+}
