@@ -75,7 +75,12 @@ pub fn parse(s: &str) -> Result<Pkcs11Uri, UriError> {
         }
         let (name, value) = part.split_once('=').ok_or(UriError::NoEquals)?;
         let name = name.to_ascii_lowercase();
-        if name == "pin-value" {
+        // a PIN is a PIN however its name is spelt (`pin%2Dvalue`, spaces):
+        // it is reported as one (change the PIN), never as an unknown name
+        let plain_name = percent_decode(&name)
+            .and_then(|b| String::from_utf8(b).ok())
+            .map(|n| n.trim().to_ascii_lowercase());
+        if name == "pin-value" || plain_name.as_deref() == Some("pin-value") {
             uri.has_pin_value = true;
             continue;
         }

@@ -221,7 +221,12 @@ impl Repo {
             return Ok(Vec::new());
         };
         let mut map = IdMap::default();
-        self.flatten_notes(tree, String::new(), &mut map)?;
+        self.flatten_notes(
+            tree,
+            String::new(),
+            &mut map,
+            &mut MAX_NOTES_ENTRIES.clone(),
+        )?;
         let mut out = Vec::with_capacity(map.len());
         for (target, blob) in map {
             out.push((target, self.note_blob(&blob)?));
@@ -349,7 +354,14 @@ impl Repo {
         new: ObjectId,
     ) -> Result<Vec<(ObjectId, Vec<u8>)>> {
         let (mut old_notes, mut new_notes) = (IdMap::default(), IdMap::default());
-        self.diff_notes_trees(old, new, String::new(), &mut old_notes, &mut new_notes)?;
+        self.diff_notes_trees(
+            old,
+            new,
+            String::new(),
+            &mut old_notes,
+            &mut new_notes,
+            &mut MAX_NOTES_ENTRIES.clone(),
+        )?;
         let mut out = Vec::new();
         for (target, blob) in new_notes {
             if old_notes.get(&target) == Some(&blob) {
@@ -382,6 +394,7 @@ impl Repo {
         prefix: String,
         old_notes: &mut IdMap<ObjectId>,
         new_notes: &mut IdMap<ObjectId>,
+        budget: &mut usize,
     ) -> Result<()> {
         let mut work = vec![(old, new, prefix)];
         while let Some((old, new, prefix)) = work.pop() {
@@ -390,13 +403,13 @@ impl Repo {
             }
             let old_entries: std::collections::HashMap<String, (ObjectId, bool)> = match old {
                 Some(t) => self
-                    .tree_entries(t)?
+                    .walked_entries(t, budget)?
                     .into_iter()
                     .map(|(n, id, t)| (n, (id, t)))
                     .collect(),
                 None => Default::default(),
             };
-            let new_entries = self.tree_entries(new)?;
+            let new_entries = self.walked_entries(new, budget)?;
             let new_names: std::collections::HashMap<&str, bool> = new_entries
                 .iter()
                 .map(|(n, _, t)| (n.as_str(), *t))
@@ -409,7 +422,7 @@ impl Repo {
                     };
                     match same {
                         Some((old_id, true)) => work.push((Some(*old_id), *id, path)),
-                        _ => self.flatten_notes(*id, path, new_notes)?,
+                        _ => self.flatten_notes(*id, path, new_notes, budget)?,
                     }
                 } else if same.is_none_or(|(old_id, _)| old_id != id) {
                     note_entry(&prefix, name, *id, new_notes);
@@ -420,7 +433,7 @@ impl Repo {
                     (true, Some(true)) => {} // descended above
                     (true, _) => {
                         if let Some(path) = fanout_path(&prefix, name) {
-                            self.flatten_notes(*id, path, old_notes)?;
+                            self.flatten_notes(*id, path, old_notes, budget)?;
                         }
                     }
                     (false, _) => note_entry(&prefix, name, *id, old_notes),
@@ -437,10 +450,11 @@ impl Repo {
         tree: ObjectId,
         prefix: String,
         out: &mut IdMap<ObjectId>,
+        budget: &mut usize,
     ) -> Result<()> {
         let mut work = vec![(tree, prefix)];
         while let Some((tree, prefix)) = work.pop() {
-            for (name, id, is_tree) in self.tree_entries(tree)? {
+            for (name, id, is_tree) in self.walked_entries(tree, budget)? {
                 if is_tree {
                     if let Some(path) = fanout_path(&prefix, &name) {
                         work.push((id, path));
@@ -459,6 +473,23 @@ impl Repo {
         Ok(self.blob_within(blob, MAX_NOTE_BYTES)?.unwrap_or_default())
     }
 
+    /// `tree_entries`, charged to a walk's `budget` of entries: fanout
+    /// directories that share subtrees can make a few objects claim 256^k
+    /// notes, and such a walk stops with an error instead of running on.
+    fn walked_entries(
+        &self,
+        tree: ObjectId,
+        budget: &mut usize,
+    ) -> Result<Vec<(String, ObjectId, bool)>> {
+        let entries = self.tree_entries(tree)?;
+        *budget = budget.checked_sub(entries.len()).ok_or_else(|| {
+            Error::Git(format!(
+                "refs/notes/signing: a notes tree of more than {MAX_NOTES_ENTRIES} entries to walk (fanout directories that share subtrees?): not notes sigctl wrote; remove or replace that notes ref"
+            ))
+        })?;
+        Ok(entries)
+    }
+
     fn tree_entries(&self, tree: ObjectId) -> Result<Vec<(String, ObjectId, bool)>> {
         let tree = self.inner.find_tree(tree).map_err(git_err)?;
         let decoded = tree.decode().map_err(git_err)?;
@@ -469,6 +500,10 @@ impl Repo {
             .collect())
     }
 }
+
+/// Tree entries one notes walk reads at most: far beyond any real notes ref
+/// (one per note, plus fanout).
+const MAX_NOTES_ENTRIES: usize = 1 << 22;
 
 /// The largest note read: a record is a line of about a kilobyte.
 const MAX_NOTE_BYTES: u64 = 16 * 1024 * 1024;

@@ -383,3 +383,33 @@ fn a_cache_line_that_never_ends_is_not_read_whole() {
     let rebuilt = std::fs::metadata(&cache).expect("cache");
     assert!(rebuilt.len() < 1 << 20, "rebuilt: {} bytes", rebuilt.len());
 }
+
+/// Fanout directories that share subtrees make a notes tree of a few objects
+/// claim 256^k notes: every walk of it stops within a budget, with an error.
+#[test]
+fn a_notes_tree_of_shared_subtrees_is_walked_within_a_budget() {
+    let repo = TestRepo::new();
+    repo.write("signing.toml", HSM_POLICY);
+    repo.commit("policy");
+    let blob = repo.git_input(&["hash-object", "-w", "--stdin"], b"{}\n");
+    let level = |child: &str, mode: &str, kind: &str| -> String {
+        let listing: String = (0..256)
+            .map(|i| format!("{mode} {kind} {}\t{i:02x}\n", child.trim()))
+            .collect();
+        repo.git_input(&["mktree"], listing.as_bytes())
+            .trim()
+            .to_owned()
+    };
+    let mut tree = level(&blob, "100644", "blob");
+    for _ in 0..5 {
+        tree = level(&tree, "040000", "tree");
+    }
+    let commit = repo.git_input(&["commit-tree", &tree, "-m", "notes"], b"");
+    repo.git(&["update-ref", "refs/notes/signing", commit.trim()]);
+    let hsm = SoftHsm::new(&repo);
+    for args in [&["audit"][..], &["provenance", "show", "HEAD"]] {
+        let run = sigctl(&hsm, &repo.path(), args);
+        assert!(matches!(run.code, 0..=2), "{args:?}: {}", run.snapshot());
+        assert!(!run.stderr.contains("panicked"), "{}", run.snapshot());
+    }
+}

@@ -414,6 +414,30 @@ fn a_pin_in_upper_case_is_never_printed() {
     assert_never_shows(&[&json, &human_check(&repo)], &[PIN]);
 }
 
+/// A percent-encoded name is still a PIN: reported as one (change the PIN),
+/// not as an unknown attribute.
+#[test]
+fn a_percent_encoded_pin_name_is_a_pin_in_the_uri() {
+    for name in [
+        "pin%2Dvalue",
+        "pin%2dvalue",
+        "%70in-%76alue",
+        "pin-value%20",
+    ] {
+        let repo = repo_with(hsm_with(
+            "object=release\"",
+            &format!("object=release?{name}={PIN}\""),
+        ));
+        let json = json_check(&repo);
+        assert_eq!(
+            codes(&json),
+            ["pin-in-uri", "certificate-missing"],
+            "{name}"
+        );
+        assert_never_shows(&[&json, &human_check(&repo)], &[PIN]);
+    }
+}
+
 /// TOML escapes spell the same URI: the value carries a `pin-value` that the
 /// raw text shown in the snippet does not literally contain.
 #[test]
