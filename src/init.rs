@@ -242,9 +242,7 @@ fn write_via_temp(
     path: &Path,
     write: impl FnOnce(&mut dyn Write) -> std::io::Result<()>,
 ) -> std::io::Result<()> {
-    if let Some(dir) = path.parent() {
-        crate::tempfiles::clean_stale(dir);
-    }
+    crate::tempfiles::clean_stale(path);
     let tmp = crate::tempfiles::name_for(path, 0);
     let res = (|| {
         let f = OpenOptions::new().write(true).create_new(true).open(&tmp)?;

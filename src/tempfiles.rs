@@ -16,21 +16,30 @@ pub fn name_for(path: &Path, n: usize) -> PathBuf {
     path.with_file_name(format!(".{name}{MARK}{}-{n}", std::process::id()))
 }
 
-/// Remove the temporary files in `dir` left by processes that are gone
-/// (regular files only; never this process's, never a live process's).
-pub fn clean_stale(dir: &Path) {
-    let dir = if dir.as_os_str().is_empty() {
-        Path::new(".")
-    } else {
-        dir
+/// Remove the temporary files of `path` (`.NAME.sigctl-tmp-PID-N` beside
+/// it) left by processes that are gone: regular files only, never this
+/// process's, never a live process's, never another file's.
+pub fn clean_stale(path: &Path) {
+    let Some(name) = path.file_name().and_then(|n| n.to_str()) else {
+        return;
+    };
+    let dir = match path.parent() {
+        Some(d) if !d.as_os_str().is_empty() => d,
+        _ => Path::new("."),
     };
     let Ok(entries) = std::fs::read_dir(dir) else {
         return;
     };
+    let mine = format!(".{name}{MARK}");
     let me = std::process::id();
     for e in entries.flatten() {
-        let name = e.file_name();
-        let Some(pid) = name.to_str().and_then(owner) else {
+        let entry = e.file_name();
+        let Some(pid) = entry
+            .to_str()
+            .and_then(|n| n.strip_prefix(&mine))
+            .and_then(|rest| rest.split('-').next())
+            .and_then(|p| p.parse::<u32>().ok())
+        else {
             continue;
         };
         if pid == me || Path::new(&format!("/proc/{pid}")).exists() {
@@ -40,17 +49,6 @@ pub fn clean_stale(dir: &Path) {
             let _ = std::fs::remove_file(e.path());
         }
     }
-}
-
-/// The process id in a temporary file's name.
-fn owner(name: &str) -> Option<u32> {
-    if !name.starts_with('.') {
-        return None;
-    }
-    let at = name.rfind(MARK)?;
-    let rest = &name[at + MARK.len()..];
-    let pid = rest.split('-').next()?;
-    pid.parse().ok()
 }
 
 #[cfg(test)]
@@ -68,11 +66,11 @@ mod tests {
         for p in [&mine, &live, &dead, &other] {
             std::fs::write(p, b"x").expect("write");
         }
-        clean_stale(dir.path());
-        assert!(mine.exists() && live.exists() && other.exists());
+        // another file's temporary, of a dead process: not ours to remove
+        let others = dir.path().join(".b.json.sigctl-tmp-4194304-0");
+        std::fs::write(&others, b"x").expect("write");
+        clean_stale(&dir.path().join("a.json"));
+        assert!(mine.exists() && live.exists() && other.exists() && others.exists());
         assert!(!dead.exists());
-        assert_eq!(owner(".x.sigctl-tmp-12-3"), Some(12));
-        assert_eq!(owner(".x.sigctl-tmp-12"), Some(12));
-        assert_eq!(owner("x.sigctl-tmp-12"), None);
     }
 }

@@ -220,13 +220,8 @@ impl Repo {
         let Some((_, tree)) = self.notes_tip(notes_ref)? else {
             return Ok(Vec::new());
         };
-        let mut map = IdMap::default();
-        self.flatten_notes(
-            tree,
-            String::new(),
-            &mut map,
-            &mut MAX_NOTES_ENTRIES.clone(),
-        )?;
+        let (mut map, mut budget) = (IdMap::default(), MAX_NOTES_ENTRIES);
+        self.flatten_notes(tree, String::new(), &mut map, &mut budget)?;
         let mut out = Vec::with_capacity(map.len());
         for (target, blob) in map {
             out.push((target, self.note_blob(&blob)?));
@@ -354,13 +349,14 @@ impl Repo {
         new: ObjectId,
     ) -> Result<Vec<(ObjectId, Vec<u8>)>> {
         let (mut old_notes, mut new_notes) = (IdMap::default(), IdMap::default());
+        let mut budget = MAX_NOTES_ENTRIES;
         self.diff_notes_trees(
             old,
             new,
             String::new(),
             &mut old_notes,
             &mut new_notes,
-            &mut MAX_NOTES_ENTRIES.clone(),
+            &mut budget,
         )?;
         let mut out = Vec::new();
         for (target, blob) in new_notes {

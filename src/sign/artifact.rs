@@ -306,9 +306,7 @@ fn write_all_or_nothing(
         }
     };
     for (n, (path, text)) in files.iter().enumerate() {
-        if let Some(dir) = path.parent() {
-            crate::tempfiles::clean_stale(dir);
-        }
+        crate::tempfiles::clean_stale(path);
         let tmp = crate::tempfiles::name_for(path, n);
         if let Err(e) = std::fs::write(&tmp, text) {
             let _ = std::fs::remove_file(&tmp);

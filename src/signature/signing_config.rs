@@ -161,7 +161,11 @@ fn check_url(url: &str) -> Result<(), String> {
     }
     if let Some(rest) = url.strip_prefix("http://") {
         let host = host_of(rest);
-        if host == "localhost" || host == "::1" || host.starts_with("127.") {
+        let loopback = host == "localhost"
+            || host
+                .parse::<std::net::IpAddr>()
+                .is_ok_and(|ip| ip.is_loopback());
+        if loopback {
             return Ok(());
         }
         return Err(format!(
@@ -225,8 +229,21 @@ mod tests {
         assert!(SigningConfig::from_json(b"{}").is_err());
         assert!(SigningConfig::from_json(b"garbage").is_err());
         // a local stack on loopback is fine over http
-        let local = good.replacen("https://fulcio.sigstore.dev", "http://127.0.0.1:8080", 1);
-        assert!(SigningConfig::from_json(local.as_bytes()).is_ok());
+        for local in [
+            "http://127.0.0.1:8080",
+            "http://[::1]:8080",
+            "http://localhost/x",
+        ] {
+            let c = good.replacen("https://fulcio.sigstore.dev", local, 1);
+            assert!(SigningConfig::from_json(c.as_bytes()).is_ok(), "{local}");
+        }
+        // a name that only looks like a loopback address is another machine
+        let named = good.replacen(
+            "https://fulcio.sigstore.dev",
+            "http://127.0.0.1.evil.example",
+            1,
+        );
+        assert!(SigningConfig::from_json(named.as_bytes()).is_err());
         // no Fulcio: parses, but keyless signing has a gap
         let no_ca = good.replacen("\"caUrls\"", "\"unusedCaUrls\"", 1);
         let c = SigningConfig::from_json(no_ca.as_bytes()).expect("parses");

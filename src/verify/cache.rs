@@ -383,7 +383,7 @@ pub fn key(dir: &Path) -> Option<Vec<u8>> {
         .ok()?
         .read_exact(&mut k)
         .ok()?;
-    crate::tempfiles::clean_stale(dir);
+    crate::tempfiles::clean_stale(&path);
     let tmp = crate::tempfiles::name_for(&path, 0);
     let mut f = std::fs::OpenOptions::new()
         .write(true)

@@ -35,11 +35,7 @@ fn within(mut cmd: Command, what: &str) -> Run {
         std::thread::sleep(Duration::from_millis(20));
     }
     let out = child.wait_with_output().expect("output");
-    Run {
-        code: out.status.code().unwrap_or(-1),
-        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
-        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
-    }
+    Run::from(out)
 }
 
 fn sigctl(hsm: &SoftHsm, dir: &Path, args: &[&str]) -> Run {

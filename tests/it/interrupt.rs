@@ -25,11 +25,7 @@ fn injected(hsm: &SoftHsm, dir: &Path, at: &str, args: &[&str]) -> Run {
         .args(args)
         .output()
         .expect("sigctl runs");
-    Run {
-        code: out.status.code().unwrap_or(-1),
-        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
-        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
-    }
+    Run::from(out)
 }
 
 /// `git rev-parse`, or None when it names nothing.

@@ -173,11 +173,7 @@ impl SoftHsm {
             .args(args)
             .output()
             .unwrap_or_else(|e| panic!("{program} runs: {e}"));
-        let run = Run {
-            code: out.status.code().unwrap_or(-1),
-            stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
-            stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
-        };
+        let run = Run::from(out);
         self.transcript.borrow_mut().push_str(&format!(
             "$ {program} {}\n{}{}",
             args.join(" "),

@@ -21,6 +21,17 @@ pub struct Run {
     pub stderr: String,
 }
 
+/// A finished process: its exit code (-1 when a signal ended it) and output.
+impl From<Output> for Run {
+    fn from(out: Output) -> Self {
+        Run {
+            code: out.status.code().unwrap_or(-1),
+            stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+            stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+        }
+    }
+}
+
 impl Run {
     /// Exit code, stdout and stderr as one text for snapshots.
     pub fn snapshot(&self) -> String {
@@ -140,11 +151,7 @@ impl TestRepo {
             .isolate(Command::new(SIGCTL).args(args).current_dir(dir))
             .output()
             .expect("sigctl runs");
-        Run {
-            code: out.status.code().unwrap_or(-1),
-            stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
-            stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
-        }
+        Run::from(out)
     }
 
     /// Run openssl in HOME; panic on failure; stdout.
