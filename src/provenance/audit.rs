@@ -180,15 +180,18 @@ type Declared = HashSet<(String, String)>;
 /// Every `(identity, certificate fingerprint)` any version of the policy in
 /// `commits` declared, including a certificate renewed in place (a new
 /// certs/… blob under the same signing.toml).
+/// `policy_blob` gives each commit's signing.toml blob (the caller may
+/// already know it).
 fn declared_certificates(
     repo: &Repo,
     commits: &[crate::repo::walk::CommitInfo],
+    policy_blob: &dyn Fn(&crate::repo::walk::CommitInfo) -> Result<Option<ObjectId>>,
     memo: &mut HashMap<ObjectId, Option<RawPolicy>>,
 ) -> Result<Declared> {
     let mut declared: Declared = HashSet::new();
     let mut seen_certs: HashSet<(String, ObjectId)> = HashSet::new();
     for c in commits {
-        let Some(own) = repo.blob_in_tree(&c.tree, policy::FILE_NAME)? else {
+        let Some(own) = policy_blob(c)? else {
             continue;
         };
         if let Some(p) = raw_policy(repo, &own, memo) {
@@ -254,7 +257,10 @@ impl Authenticator {
         let declared = match repo.resolve_commit_id("HEAD") {
             Ok(head) => {
                 let commits = repo.commits_parents_first(&[head], &[], &|_| None)?;
-                declared_certificates(repo, &commits, &mut HashMap::new())?
+                let blob = |c: &crate::repo::walk::CommitInfo| {
+                    repo.blob_in_tree(&c.tree, policy::FILE_NAME)
+                };
+                declared_certificates(repo, &commits, &blob, &mut HashMap::new())?
             }
             Err(_) => Declared::new(),
         };
@@ -376,7 +382,6 @@ pub fn audit(
     let mut blob_of: HashMap<ObjectId, Option<ObjectId>> = HashMap::new();
     let mut policy_changes = Vec::new();
     let mut introduced: HashMap<String, ObjectId> = HashMap::new();
-    let declared = declared_certificates(repo, &commits, &mut memo)?;
     // the policy is signing.toml and every file it names: a change to any
     // of them is a policy change (the verify engine's own definition)
     let mut key_of: HashMap<ObjectId, Option<String>> = HashMap::new();
@@ -446,6 +451,8 @@ pub fn audit(
     }
 
     // the records, each authenticated by the notes commit that added it
+    let known = |c: &crate::repo::walk::CommitInfo| Ok(blob_of.get(&c.id).copied().flatten());
+    let declared = declared_certificates(repo, &commits, &known, &mut memo)?;
     let authenticator = Authenticator::new(repo, declared, None)?;
     let mut signing_events = Vec::new();
     let mut findings = Vec::new();

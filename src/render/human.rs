@@ -15,14 +15,6 @@ struct Report<'a> {
     span: Option<std::ops::Range<usize>>,
 }
 
-fn report_text(report: &Report) -> String {
-    report
-        .source
-        .as_ref()
-        .map(|s| s.inner().clone())
-        .unwrap_or_default()
-}
-
 /// Lines longer than this are shown as a window around the finding.
 const MAX_LINE: usize = 160;
 /// How much of a clipped line is shown before the finding.
@@ -198,9 +190,10 @@ fn render(
         }
         // miette counts columns in bytes of what it was given; sigctl (and
         // its JSON) in characters of the file
-        if let (Some(_), Some(span)) = (file, &report.span) {
-            let shown =
-                SourceFile::new(d.file.clone(), report_text(&report)).byte_column(span.start);
+        if let (Some(src), Some(span)) = (&report.source, &report.span) {
+            let text = src.inner().as_bytes();
+            let at = span.start.min(text.len());
+            let shown = at - memchr::memrchr(b'\n', &text[..at]).map_or(0, |i| i + 1) + 1;
             if shown != d.column {
                 one = one.replacen(
                     &format!("[{}:{}:{shown}]", d.file, d.line),
