@@ -207,7 +207,7 @@ pub fn sign_artifacts(
         .collect();
     let view = PolicyView::load(repo)?;
     let cleared = clear(repo, &view, identity, refname, now)?;
-    let (token, key) = open_key(&cleared, access)?;
+    let key = open_key(&cleared, access, now)?;
     let hash = match key.algorithm {
         KeyAlgorithm::P256 => HashAlgorithm::Sha2256,
         KeyAlgorithm::P384 => HashAlgorithm::Sha2384,
@@ -222,13 +222,20 @@ pub fn sign_artifacts(
     for f in &files {
         let digests = digest_file_all(f, hash)?;
         let digest = digests.signed;
-        let sig = token.sign_prehashed(&cleared.uri, &key, &digest)?;
+        let sig = key.sign_prehashed(&digest)?;
+        // keyless: the Rekor entry (over the SHA-256 the signature is over)
+        let logged = key.log(&digest, &sig)?;
+        // the signing config's TSA, if it names one
+        let stamp = key.timestamp(&sig)?;
+        let stamped_at = stamp
+            .as_deref()
+            .and_then(crate::signer::keyless::token_of_response)
+            .and_then(|t| crate::signature::tsa::gen_time(&t));
         let sha256 = digests.sha256;
         records.push((
             digests.blob,
             Record::new(
                 &view,
-                &cleared,
                 &key,
                 Event::Artifact,
                 Subject {
@@ -240,17 +247,25 @@ pub fn sign_artifacts(
                 refname,
                 &sig,
                 now,
-            ),
+            )
+            .timestamped(stamped_at)
+            .logged(logged.as_ref()),
         ));
-        let bundle = BundleV03::new(
-            VerificationMaterialV03::Certificate(DerCertificate::new(cleared.facts.der.clone())),
+        let mut bundle = BundleV03::new(
+            VerificationMaterialV03::Certificate(DerCertificate::new(key.facts.der.clone())),
             SignatureContent::MessageSignature(
                 MessageSignature::new(SignatureBytes::new(sig))
                     .with_message_digest(MessageDigest::new(hash, DigestBytes::new(digest))),
             ),
-        )
-        .into_bundle();
+        );
+        if let Some(l) = logged {
+            bundle = bundle.with_tlog_entry(l.bundle_entry);
+        }
+        if let Some(ts) = stamp {
+            bundle = bundle.with_rfc3161_timestamp(sigstore_types::TimestampToken::new(ts));
+        }
         let mut json = bundle
+            .into_bundle()
             .to_json_pretty()
             .map_err(|e| SignError::Cms(e.to_string()))?;
         json.push('\n');
@@ -268,9 +283,9 @@ pub fn sign_artifacts(
     // a bundle that cannot be put in place takes the records back
     write_all_or_nothing(
         &bundles,
-        || provenance::append(repo, &records, &cleared, &token, &key, now),
+        || provenance::append(repo, &records, &key, now),
         |notes| {
-            provenance::retract(repo, notes, &cleared, now);
+            provenance::retract(repo, notes, &cleared.name, now);
         },
     )?;
     Ok(made
