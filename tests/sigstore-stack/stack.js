@@ -10,9 +10,12 @@
 // /s/<scope>/, with its own faults and counters, so tests running in
 // parallel against one stack do not see each other's faults.
 //
-// On start it writes into OUTDIR: trusted_root.json, signing_config.json,
-// signing_config_openssl_tsa.json, trust_config.json, url and pid (url and
-// pid last), then prints one JSON line {"url", "pid", "dir"} on stdout.
+// On start it writes into OUTDIR: trusted_root.json, signing_config.json
+// (TSA: the mock's), signing_config_openssl_tsa.json (TSA: openssl ts),
+// trust_config.json (sigstore-python's --trust-config: the trusted root and
+// signing_config.json), fulcio_root.pem, mock-tsa/{leaf,root}.pem,
+// openssl-tsa/{leaf,root,chain}.pem, then url and pid last; then it prints
+// one JSON line {"url", "pid", "dir"} on stdout.
 // README.md says what is real, what is adapted and why.
 'use strict';
 
@@ -218,6 +221,12 @@ async function main() {
   writeAtomic(path.join(out, 'signing_config.json'), json(signingConfig));
   writeAtomic(path.join(out, 'signing_config_openssl_tsa.json'), json(signingConfigOssl));
   writeAtomic(path.join(out, 'trust_config.json'), json(trustConfig));
+  // PEM copies for openssl (ts -verify, cms -verify, x509): the mock TSA's
+  // chain and the Fulcio root; the openssl TSA's are in openssl-tsa/.
+  fs.mkdirSync(path.join(out, 'mock-tsa'), { recursive: true });
+  writeAtomic(path.join(out, 'mock-tsa', 'leaf.pem'), toPem(tsa.intCertificate, 'CERTIFICATE'));
+  writeAtomic(path.join(out, 'mock-tsa', 'root.pem'), toPem(tsa.rootCertificate, 'CERTIFICATE'));
+  writeAtomic(path.join(out, 'fulcio_root.pem'), toPem(ca.rootCertificate, 'CERTIFICATE'));
   writeAtomic(path.join(out, 'url'), `${base}\n`);
   writeAtomic(path.join(out, 'pid'), `${process.pid}\n`);
   process.stdout.write(`${JSON.stringify({ url: base, pid: process.pid, dir: out })}\n`);
