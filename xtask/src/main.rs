@@ -3,7 +3,9 @@
 //! - `schema`: regenerate `schema/signing.schema.json` and
 //!   `schema/provenance-record.schema.json` from the Rust model
 //! - `docs`: regenerate `docs/codes.md` from the code registry and rule docs
-//! - `deps`: install the system tools the tests and demo use (git, openssl, ssh-keygen, …)
+//! - `deps`: install the system tools the tests and demo use (git, openssl,
+//!   ssh-keygen, …), the local Sigstore stack's node modules and the
+//!   sigstore-python judge
 //! - `ci`: deps, then fmt, clippy, every test: the one command CI runs
 //! - `demo`: sigctl's main job end to end on a throwaway repository
 //! - `fuzz [TARGET] [--secs N] [--release]`: the fuzz targets of
@@ -12,12 +14,18 @@
 //! - `bench [NAME] [--keep] [--baseline PATH]`: measured figures (release
 //!   build), printed; `--baseline` also times another sigctl binary on the
 //!   same verify histories
+//! - `sigstore-stack DIR [--port N]`: start the local Sigstore stack
+//!   (Fulcio, Rekor, TSAs on loopback) detached; its trust files, `url` and
+//!   `pid` in DIR (`kill $(cat DIR/pid)` stops it)
+//! - `judges`: install the independent verifiers (sigstore-python in
+//!   `<target>/judges/venv`, sigstore-js in `tests/sigstore-stack`)
 
 mod bench;
 mod bench_provenance;
 mod bench_verify;
 mod demo;
 mod fuzz;
+mod sigstore_stack;
 mod util;
 
 use std::process::ExitCode;
@@ -43,8 +51,12 @@ fn main() -> ExitCode {
         "demo" => demo::run(rest),
         "bench" => bench::run(rest),
         "fuzz" => fuzz::run(rest),
+        "sigstore-stack" => sigstore_stack::run(rest),
+        "judges" => sigstore_stack::judges(rest),
         _ => {
-            util::say("usage: cargo xtask <schema|docs|deps|ci|demo|bench|fuzz>");
+            util::say(
+                "usage: cargo xtask <schema|docs|deps|ci|demo|bench|fuzz|sigstore-stack DIR|judges>",
+            );
             return ExitCode::from(if task == "help" { 0 } else { 2 });
         }
     };

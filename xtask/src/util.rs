@@ -16,6 +16,11 @@ pub fn root() -> PathBuf {
         .map_or_else(|| PathBuf::from("."), PathBuf::from)
 }
 
+/// Cargo's target directory: `CARGO_TARGET_DIR`, else `target/` at the root.
+pub fn target_dir() -> PathBuf {
+    std::env::var_os("CARGO_TARGET_DIR").map_or_else(|| root().join("target"), PathBuf::from)
+}
+
 pub fn cargo() -> String {
     std::env::var("CARGO").unwrap_or_else(|_| "cargo".into())
 }
@@ -78,7 +83,7 @@ pub fn run_counting_tests(program: &str, args: &[&str]) -> Result<(u64, u64)> {
     Ok((passed, failed))
 }
 
-fn have(cmd: &str) -> bool {
+pub fn have(cmd: &str) -> bool {
     Command::new("sh")
         .args(["-c", &format!("command -v {cmd} >/dev/null 2>&1")])
         .status()
@@ -92,19 +97,27 @@ const DEPS: &[(&str, &str)] = &[
     ("ssh-keygen", "openssh-client"),
     ("softhsm2-util", "softhsm2"),
     ("pkcs11-tool", "opensc"),
+    ("setsid", "util-linux"),
+    ("python3", "python3"),
 ];
 
-/// Install missing tools with apt-get (as root, or through sudo).
+/// Install missing tools with apt-get (as root, or through sudo), then the
+/// local Sigstore stack's node modules and the sigstore-python judge.
 pub fn install_deps() -> Result {
     let missing: Vec<&str> = DEPS
         .iter()
         .filter(|(cmd, _)| !have(cmd))
         .map(|(_, pkg)| *pkg)
         .collect();
-    if missing.is_empty() {
-        return Ok(());
+    if !missing.is_empty() {
+        apt_install(&missing)?;
     }
-    say(&format!("installing {}", missing.join(" ")));
+    crate::sigstore_stack::install()
+}
+
+/// `apt-get update` and install `packages` (as root, or through sudo).
+pub fn apt_install(packages: &[&str]) -> Result {
+    say(&format!("installing {}", packages.join(" ")));
     let sudo = if is_root() { vec![] } else { vec!["sudo"] };
     let apt = |args: &[&str]| -> Result {
         let mut all: Vec<&str> = sudo.clone();
@@ -123,7 +136,7 @@ pub fn install_deps() -> Result {
     };
     apt(&["update", "-qq"])?;
     let mut args = vec!["install", "-y", "-qq", "--no-install-recommends"];
-    args.extend(missing.iter().copied());
+    args.extend(packages.iter().copied());
     apt(&args)
 }
 
@@ -155,9 +168,7 @@ pub fn build_sigctl(release: bool) -> Result<PathBuf> {
         args.push("--release");
     }
     run(&cargo(), &args)?;
-    let target =
-        std::env::var_os("CARGO_TARGET_DIR").map_or_else(|| root().join("target"), PathBuf::from);
-    Ok(target
+    Ok(target_dir()
         .join(if release { "release" } else { "debug" })
         .join("sigctl"))
 }

@@ -1,0 +1,257 @@
+//! The local Sigstore stack and the independent judges of keyless signing.
+//!
+//! - `cargo xtask sigstore-stack DIR [--port N]`: start `tests/sigstore-stack/stack.js`
+//!   detached (its own session, output in `DIR/stack.log`), wait until it
+//!   answers, and leave it running: `trusted_root.json`, `signing_config.json`,
+//!   `trust_config.json`, `url` and `pid` are in DIR; `kill $(cat DIR/pid)` stops it.
+//! - `cargo xtask judges`: the stack's node modules (`npm ci` from the lockfile)
+//!   and a virtualenv with sigstore-python (`<target>/judges/venv`), as
+//!   `cargo xtask deps` and `ci` install them.
+//!
+//! Both installs are idempotent: a stamp (the lockfile's or requirements'
+//! SHA-256) says what is installed, so a second run costs two file reads.
+
+use std::io::{Read, Write};
+use std::net::TcpStream;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+use sha2::{Digest, Sha256};
+
+use crate::util::{self, Result, say};
+
+/// Where the stack's sources and node modules live, from the root.
+const STACK_DIR: &str = "tests/sigstore-stack";
+/// The pinned sigstore-python and its dependencies.
+const REQUIREMENTS: &str = "tests/sigstore-stack/judges-requirements.txt";
+/// The judges' virtualenv under the target directory (the tests find it there).
+const VENV: &str = "judges/venv";
+const STAMP: &str = ".sigctl-stamp";
+
+/// Node modules and the sigstore-python venv, each only when missing or stale.
+pub fn install() -> Result {
+    install_node_modules()?;
+    install_venv()
+}
+
+/// `cargo xtask judges`
+pub fn judges(args: &[String]) -> Result {
+    if let Some(a) = args.first() {
+        return Err(format!("judges takes no argument (got `{a}`)"));
+    }
+    install()?;
+    say(&format!(
+        "sigstore-python: {}\nsigstore-js:     node {}",
+        venv().join("bin/sigstore").display(),
+        util::root().join(STACK_DIR).join("verify.js").display()
+    ));
+    Ok(())
+}
+
+fn venv() -> PathBuf {
+    util::target_dir().join(VENV)
+}
+
+fn sha256_hex(path: &Path) -> Result<String> {
+    let bytes = std::fs::read(path).map_err(|e| format!("{}: {e}", path.display()))?;
+    Ok(Sha256::digest(&bytes)
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect())
+}
+
+fn stamped(dir: &Path, want: &str) -> bool {
+    std::fs::read_to_string(dir.join(STAMP)).is_ok_and(|s| s.trim() == want)
+}
+
+/// node ^20.17 or ≥ 22.9, as `@sigstore/mock` 0.12.1 and `@sigstore/verify` 3.1.1 ask.
+fn check_node() -> Result {
+    for tool in ["node", "npm"] {
+        if !util::have(tool) {
+            return Err(format!(
+                "`{tool}` is not installed: the local Sigstore stack needs node 20.17+ and npm \
+                 (Debian's nodejs is too old; see tests/sigstore-stack/README.md)"
+            ));
+        }
+    }
+    let out = util::output(Command::new("node").arg("--version"))?;
+    let version = out.trim().trim_start_matches('v');
+    let mut parts = version.split('.').map(|p| p.parse::<u32>().unwrap_or(0));
+    let (major, minor) = (parts.next().unwrap_or(0), parts.next().unwrap_or(0));
+    let ok = (major == 20 && minor >= 17) || (major == 22 && minor >= 9) || major > 22;
+    if ok {
+        Ok(())
+    } else {
+        Err(format!(
+            "node {version} is too old for the local Sigstore stack (needs ^20.17 or >= 22.9)"
+        ))
+    }
+}
+
+/// `npm ci` in tests/sigstore-stack unless its node_modules match the lockfile.
+fn install_node_modules() -> Result {
+    check_node()?;
+    let dir = util::root().join(STACK_DIR);
+    let lock = sha256_hex(&dir.join("package-lock.json"))?;
+    let modules = dir.join("node_modules");
+    if stamped(&modules, &lock) {
+        return Ok(());
+    }
+    say("installing the local Sigstore stack's node modules (npm ci)");
+    let status = Command::new("npm")
+        .args(["ci", "--no-audit", "--no-fund", "--loglevel=error"])
+        .current_dir(&dir)
+        .status()
+        .map_err(|e| format!("cannot run npm: {e}"))?;
+    if !status.success() {
+        return Err(format!("npm ci in {STACK_DIR} failed ({status})"));
+    }
+    std::fs::write(modules.join(STAMP), format!("{lock}\n")).map_err(|e| e.to_string())
+}
+
+/// A virtualenv with the pinned sigstore-python, unless it is already there.
+fn install_venv() -> Result {
+    let requirements = util::root().join(REQUIREMENTS);
+    let want = sha256_hex(&requirements)?;
+    let venv = venv();
+    if stamped(&venv, &want) && venv.join("bin/sigstore").is_file() {
+        return Ok(());
+    }
+    say(&format!(
+        "installing sigstore-python into {}",
+        venv.display()
+    ));
+    let _ = std::fs::remove_dir_all(&venv);
+    if let Some(parent) = venv.parent() {
+        std::fs::create_dir_all(parent).map_err(|e| format!("{}: {e}", parent.display()))?;
+    }
+    let make = || {
+        Command::new("python3")
+            .args(["-m", "venv"])
+            .arg(&venv)
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .status()
+            .is_ok_and(|s| s.success())
+    };
+    if !make() {
+        // Debian's python3 has no venv (ensurepip) without python3-venv.
+        let _ = std::fs::remove_dir_all(&venv);
+        util::apt_install(&["python3-venv"])?;
+        if !make() {
+            return Err(format!(
+                "python3 -m venv {} failed even with python3-venv",
+                venv.display()
+            ));
+        }
+    }
+    let pip = venv.join("bin/pip");
+    let status = Command::new(&pip)
+        .args(["install", "--quiet", "--disable-pip-version-check", "-r"])
+        .arg(&requirements)
+        .status()
+        .map_err(|e| format!("cannot run {}: {e}", pip.display()))?;
+    if !status.success() {
+        return Err(format!("pip install -r {REQUIREMENTS} failed ({status})"));
+    }
+    let version = util::output(Command::new(venv.join("bin/sigstore")).arg("--version"))?;
+    if !version.contains("4.5.1") {
+        return Err(format!(
+            "the venv's sigstore says `{}`, not 4.5.1",
+            version.trim()
+        ));
+    }
+    std::fs::write(venv.join(STAMP), format!("{want}\n")).map_err(|e| e.to_string())
+}
+
+/// `cargo xtask sigstore-stack DIR [--port N]`
+pub fn run(args: &[String]) -> Result {
+    let mut dir = None;
+    let mut port = None;
+    let mut it = args.iter();
+    while let Some(a) = it.next() {
+        match a.as_str() {
+            "--port" => {
+                let p = it.next().ok_or("--port needs a number")?;
+                p.parse::<u16>()
+                    .map_err(|_| format!("--port: `{p}` is not a port"))?;
+                port = Some(p.clone());
+            }
+            s if s.starts_with('-') => return Err(format!("unknown option {s}")),
+            s if dir.is_none() => dir = Some(PathBuf::from(s)),
+            s => return Err(format!("one DIR only (got `{s}` too)")),
+        }
+    }
+    let dir = dir.ok_or("usage: cargo xtask sigstore-stack DIR [--port N]")?;
+    install_node_modules()?;
+    std::fs::create_dir_all(&dir).map_err(|e| format!("{}: {e}", dir.display()))?;
+    let dir = dir
+        .canonicalize()
+        .map_err(|e| format!("{}: {e}", dir.display()))?;
+    for stale in ["url", "pid"] {
+        let _ = std::fs::remove_file(dir.join(stale));
+    }
+    let log = std::fs::File::create(dir.join("stack.log")).map_err(|e| e.to_string())?;
+    let err = log.try_clone().map_err(|e| e.to_string())?;
+    let mut cmd = Command::new("setsid");
+    cmd.arg("node")
+        .arg(util::root().join(STACK_DIR).join("stack.js"))
+        .arg(&dir);
+    if let Some(p) = &port {
+        cmd.args(["--port", p]);
+    }
+    let mut child = cmd
+        .stdin(Stdio::null())
+        .stdout(log)
+        .stderr(err)
+        .spawn()
+        .map_err(|e| format!("cannot start the stack (setsid node): {e}"))?;
+    let deadline = Instant::now() + Duration::from_secs(30);
+    let url = loop {
+        if let Ok(url) = std::fs::read_to_string(dir.join("url"))
+            && answers(url.trim())
+        {
+            break url.trim().to_owned();
+        }
+        if let Ok(Some(status)) = child.try_wait() {
+            let log = std::fs::read_to_string(dir.join("stack.log")).unwrap_or_default();
+            return Err(format!("the stack exited ({status}):\n{log}"));
+        }
+        if Instant::now() > deadline {
+            return Err(format!(
+                "the stack did not answer within 30 s; see {}",
+                dir.join("stack.log").display()
+            ));
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    };
+    let pid = std::fs::read_to_string(dir.join("pid")).unwrap_or_default();
+    say(&format!(
+        "local Sigstore stack at {url} (pid {})\n  {}\n  {}\n  {}\nstop it with: kill $(cat {})",
+        pid.trim(),
+        dir.join("trusted_root.json").display(),
+        dir.join("signing_config.json").display(),
+        dir.join("trust_config.json").display(),
+        dir.join("pid").display()
+    ));
+    Ok(())
+}
+
+/// Whether GET {url}/control answers 200.
+fn answers(url: &str) -> bool {
+    let Some(addr) = url.strip_prefix("http://") else {
+        return false;
+    };
+    let Ok(mut s) = TcpStream::connect(addr) else {
+        return false;
+    };
+    let _ = s.set_read_timeout(Some(Duration::from_secs(2)));
+    let request = format!("GET /control HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n");
+    if s.write_all(request.as_bytes()).is_err() {
+        return false;
+    }
+    let mut reply = String::new();
+    let _ = s.read_to_string(&mut reply);
+    reply.starts_with("HTTP/1.1 200")
+}
