@@ -31,6 +31,9 @@ pub enum SignCommand {
         /// The ref the artefacts are released from (`refs/tags/v1.2.3`): its environment must admit the identity
         #[arg(long = "ref", value_name = "REF")]
         refname: Option<String>,
+        /// Add an RFC 3161 timestamp from the signing config's TSA to an HSM signature (always done for a ref whose environment requires trusted time)
+        #[arg(long)]
+        timestamp: bool,
     },
 }
 
@@ -99,6 +102,7 @@ pub fn run(c: SignCommand) -> u8 {
             files,
             identity,
             refname,
+            timestamp,
         } => {
             match artifact::sign_artifacts(
                 &repo,
@@ -106,6 +110,7 @@ pub fn run(c: SignCommand) -> u8 {
                 &identity,
                 &files,
                 refname.as_deref(),
+                timestamp,
                 now,
             ) {
                 Ok(reports) => {

@@ -191,6 +191,7 @@ pub fn sign_artifacts(
     identity: &str,
     files: &[PathBuf],
     refname: Option<&str>,
+    timestamp: bool,
     now: OffsetDateTime,
 ) -> Result<Vec<ArtifactReport>, SignError> {
     for f in files {
@@ -206,7 +207,11 @@ pub fn sign_artifacts(
         .cloned()
         .collect();
     let view = PolicyView::load(repo)?;
-    let cleared = clear(repo, &view, identity, refname, now)?;
+    let mut cleared = clear(repo, &view, identity, refname, now)?;
+    if timestamp && cleared.tsa.is_none() && matches!(cleared.custody, super::Custodian::Hsm { .. })
+    {
+        cleared.tsa = Some(view.timestamp_authority(repo, now)?);
+    }
     let key = open_key(&cleared, access, now)?;
     let hash = match key.algorithm {
         KeyAlgorithm::P256 => HashAlgorithm::Sha2256,

@@ -51,6 +51,15 @@ pub enum SignError {
     )]
     KeylessUnconfigured { name: String, why: String },
 
+    #[error("a trusted time is needed (RFC 3161), but there is no timestamp authority: {why}")]
+    #[diagnostic(
+        code(no_timestamp_authority),
+        help(
+            "name a signing config with a TSA in `[sigstore] signing_config`, or sign for a ref whose environment does not require trusted time"
+        )
+    )]
+    NoTimestampAuthority { why: String },
+
     #[error(transparent)]
     #[diagnostic(code(identity_token))]
     IdentityToken(#[from] TokenError),
@@ -299,6 +308,24 @@ impl PolicyView {
         }
     }
 
+    /// The TSA of the policy's signing config, for token signatures that
+    /// need a trusted time (refused when there is none).
+    pub fn timestamp_authority(
+        &self,
+        repo: &Repo,
+        now: OffsetDateTime,
+    ) -> Result<String, SignError> {
+        let none = |why: String| SignError::NoTimestampAuthority { why };
+        match sigstore_files(repo, self) {
+            Ok(Some((_, Some(config)))) => Services::tsa_of(&config, now)
+                .ok_or_else(|| none("its signing config lists no TSA valid now (tsaUrls)".into())),
+            Ok(_) => Err(none(
+                "signing.toml names no `[sigstore] signing_config` (whose tsaUrls name one)".into(),
+            )),
+            Err(why) => Err(none(why)),
+        }
+    }
+
     pub fn environment_of(&self, refname: &str) -> Option<String> {
         policy::view::environment_of(&self.raw, refname)
     }
@@ -401,8 +428,13 @@ pub fn clear(
         Custody::Keyless => clear_keyless(repo, view, name, id, now)?,
         _ => clear_hsm(repo, view, name, id, now)?,
     };
-    let tsa = match (&custody, sigstore_files(repo, view)) {
-        (Custodian::Hsm { .. }, Ok(Some((_, Some(config))))) => Services::tsa_of(&config, now),
+    // a token signature is timestamped for a ref whose environment
+    // requires trusted time (keyless signatures have the log's time)
+    let trusted_time = refname
+        .and_then(|r| view.environment_of(r))
+        .is_some_and(|env| policy::view::requires_trusted_time(&view.raw, &env));
+    let tsa = match &custody {
+        Custodian::Hsm { .. } if trusted_time => Some(view.timestamp_authority(repo, now)?),
         _ => None,
     };
     let mut notes = Vec::new();
