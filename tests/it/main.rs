@@ -14,6 +14,7 @@ mod messages;
 mod provenance;
 mod schema;
 mod sign;
+mod sigstore_stack;
 mod trust_model;
 mod util;
 mod verify;

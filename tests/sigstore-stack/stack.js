@@ -6,9 +6,11 @@
 // One node:http server on 127.0.0.1 serves @sigstore/mock's Fulcio (CA and
 // CT log), Rekor v1 and TSA, a second TSA that is the real `openssl ts`, an
 // OIDC side (GitHub Actions token endpoint, Dex-style /auth and /token) and
-// a control route for fault injection. Every route also exists under
-// /s/<scope>/, with its own faults and counters, so tests running in
-// parallel against one stack do not see each other's faults.
+// a control route for fault injection. POST /scopes opens another port onto
+// the same CA, logs and TSAs with its own faults and counters, so tests
+// running in parallel against one stack do not see each other's faults
+// (a port, not a path prefix: clients build URLs as they like, and
+// sigstore-python's urljoin drops a base URL's path).
 //
 // On start it writes into OUTDIR: trusted_root.json, signing_config.json
 // (TSA: the mock's), signing_config_openssl_tsa.json (TSA: openssl ts),
@@ -164,12 +166,8 @@ async function main() {
   process.on('SIGTERM', () => process.exit(0));
   process.on('SIGINT', () => process.exit(0));
 
-  const server = http.createServer();
-  await new Promise((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(opts.port, '127.0.0.1', resolve);
-  });
-  const base = `http://127.0.0.1:${server.address().port}`;
+  const stack = { scopes: new Map(), entries: new Map(), codes: new Map(), nextScope: 0 };
+  const base = await listen(stack, opts.port, '');
 
   // Distinct keys, so a verifier that mixes up the CA, CT log, Rekor and TSA keys fails.
   const keys = { ca: newKey(), ct: newKey(), rekor: newKey(), tsa: newKey(), oidc: newKey() };
@@ -183,7 +181,7 @@ async function main() {
   const tsaFn = mock.tsaHandler(tsa).fn;
   const osslTsa = makeOpensslTsa(path.join(out, 'openssl-tsa'));
 
-  const stack = {
+  Object.assign(stack, {
     base,
     ca,
     ctlog,
@@ -195,16 +193,7 @@ async function main() {
     osslTsa,
     oidcKey: keys.oidc,
     oidcKid: b64url(sha256(spki(keys.oidc.publicKey))).slice(0, 16),
-    scopes: new Map(),
-    entries: new Map(), // uuid -> entry, across scopes (one log)
-    codes: new Map(), // OAuth code -> request
-  };
-  server.on('request', (req, res) => {
-    handle(stack, req, res).catch((e) => {
-      process.stderr.write(`stack.js: ${req.method} ${req.url}: ${e && e.stack ? e.stack : e}\n`);
-      if (!res.headersSent) send(res, 500, 'text/plain', `internal error: ${e && e.message}`);
-      else res.destroy();
-    });
+    ready: true,
   });
 
   const dayBack = new Date(Date.now() - DAY_MS).toISOString();
@@ -230,6 +219,27 @@ async function main() {
   writeAtomic(path.join(out, 'url'), `${base}\n`);
   writeAtomic(path.join(out, 'pid'), `${process.pid}\n`);
   process.stdout.write(`${JSON.stringify({ url: base, pid: process.pid, dir: out })}\n`);
+}
+
+// A server on `port` (0: any) whose requests all belong to scope `name`;
+// resolves to its base URL.
+async function listen(stack, port, name) {
+  const server = http.createServer();
+  await new Promise((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(port, '127.0.0.1', resolve);
+  });
+  const url = `http://127.0.0.1:${server.address().port}`;
+  stack.scopes.set(name, { ...freshScope(), url });
+  server.on('request', (req, res) => {
+    if (!stack.ready) return send(res, 503, 'text/plain', 'starting\n');
+    handle(stack, name, req, res).catch((e) => {
+      process.stderr.write(`stack.js: ${req.method} ${req.url}: ${e && e.stack ? e.stack : e}\n`);
+      if (!res.headersSent) send(res, 500, 'text/plain', `internal error: ${e && e.message}`);
+      else res.destroy();
+    });
+  });
+  return url;
 }
 
 // ---------------------------------------------------------------- trust material
@@ -311,15 +321,6 @@ function signingConfigJson(base, start, tsaUrl) {
 
 // ---------------------------------------------------------------- scopes and faults
 
-function scopeState(stack, name) {
-  let s = stack.scopes.get(name);
-  if (!s) {
-    s = freshScope();
-    stack.scopes.set(name, s);
-  }
-  return s;
-}
-
 function freshScope() {
   return {
     faults: Object.fromEntries(SERVICES.map((k) => [k, 'ok'])),
@@ -333,6 +334,7 @@ function freshScope() {
 
 function controlView(s) {
   return {
+    url: s.url,
     ...s.faults,
     slow_secs: s.slowSecs,
     requests: s.requests,
@@ -346,9 +348,9 @@ function applyControl(stack, name, body) {
   if (body === null || typeof body !== 'object' || Array.isArray(body)) {
     throw new Error('control body must be a JSON object');
   }
-  let s = scopeState(stack, name);
+  let s = stack.scopes.get(name);
   if (body.reset === true) {
-    s = freshScope();
+    s = { ...freshScope(), url: s.url };
     stack.scopes.set(name, s);
   }
   for (const [k, v] of Object.entries(body)) {
@@ -423,19 +425,26 @@ function readBody(req) {
   });
 }
 
-async function handle(stack, req, res) {
-  const url = new URL(req.url, stack.base);
-  let route = url.pathname;
-  let scope = '';
-  const m = route.match(/^\/s\/([A-Za-z0-9_.-]{1,100})(\/.*)$/);
-  if (m) {
-    scope = m[1];
-    route = m[2];
-  }
-  const prefix = scope ? `${stack.base}/s/${scope}` : stack.base;
-  const s = scopeState(stack, scope);
+async function handle(stack, scope, req, res) {
+  const s = stack.scopes.get(scope);
+  const url = new URL(req.url, s.url);
+  const route = url.pathname;
+  const prefix = s.url;
   const method = req.method;
   const body = method === 'POST' ? await readBody(req) : Buffer.alloc(0);
+
+  if (route === '/scopes' && method === 'POST') {
+    let label = 'scope';
+    try {
+      const parsed = body.length ? JSON.parse(body.toString('utf8')) : {};
+      if (typeof parsed.label === 'string' && /^[A-Za-z0-9_.-]{1,60}$/.test(parsed.label)) label = parsed.label;
+    } catch (e) {
+      return send(res, 400, 'text/plain', `scopes: ${e.message}\n`);
+    }
+    const name = `${label}-${++stack.nextScope}`;
+    const scopeUrl = await listen(stack, 0, name);
+    return sendJson(res, 201, { scope: name, url: scopeUrl });
+  }
 
   if (route === '/control') {
     if (method === 'GET') return sendJson(res, 200, controlView(s));

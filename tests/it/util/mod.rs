@@ -4,6 +4,7 @@
 #![allow(dead_code)]
 
 pub mod hsm;
+pub mod sigstore;
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
