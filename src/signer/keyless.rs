@@ -171,9 +171,11 @@ impl Net {
             .enable_all()
             .build()
             .map_err(|e| KeylessError::Key(format!("cannot start the network runtime: {e}")))?;
+        // sigctl's own deadline (below) fires first and says so; the
+        // client's is a backstop (its error text loses the cause)
         let http = reqwest::Client::builder()
-            .timeout(timeout)
-            .connect_timeout(timeout)
+            .timeout(timeout + Duration::from_secs(5))
+            .connect_timeout(timeout + Duration::from_secs(5))
             .user_agent(concat!("sigctl/", env!("CARGO_PKG_VERSION")))
             .build()
             .map_err(|e| KeylessError::Key(format!("cannot start the HTTP client: {e}")))?;
@@ -191,7 +193,7 @@ impl Net {
         let timeout = self.timeout;
         let outcome = self
             .rt
-            .block_on(async { tokio::time::timeout(timeout + Duration::from_secs(1), fut).await });
+            .block_on(async { tokio::time::timeout(timeout, fut).await });
         match outcome {
             Err(_) => Err(KeylessError::Timeout {
                 service,

@@ -10,6 +10,7 @@ mod git_agrees;
 mod hostile;
 mod init;
 mod interrupt;
+mod keyless;
 mod messages;
 mod provenance;
 mod schema;
