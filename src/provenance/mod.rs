@@ -284,7 +284,7 @@ pub fn append(
         _ => format!("sigctl: {} signing events by {}", records.len(), key.name),
     };
     repo.append_notes(NOTES_REF, &edits, &author, &message, &mut |payload| {
-        key.sign_cms(payload, now).map(|s| s.armored)
+        key.sign_cms_stamped(payload, now, false).map(|s| s.armored)
     })
 }
 

@@ -661,6 +661,17 @@ impl Key {
     /// keyless ones carry their Rekor entry (gitsign's unsigned attribute),
     /// token ones an RFC 3161 timestamp token when the policy names a TSA.
     pub fn sign_cms(&self, payload: &[u8], now: OffsetDateTime) -> Result<CmsSigned, SignError> {
+        self.sign_cms_stamped(payload, now, true)
+    }
+
+    /// [`Key::sign_cms`]; `stamp`: whether a token signature gets the TSA's
+    /// timestamp (a notes commit needs none; a keyless one is always logged).
+    pub fn sign_cms_stamped(
+        &self,
+        payload: &[u8],
+        now: OffsetDateTime,
+        stamp: bool,
+    ) -> Result<CmsSigned, SignError> {
         let unsupported = || {
             SignError::Token(SignerError::UnsupportedKey {
                 what: format!(
@@ -699,7 +710,11 @@ impl Key {
             )
             .map_err(cms_err)?;
             logged = Some(l);
-        } else if let Some(resp) = self.timestamp(&signature)? {
+        } else if let Some(resp) = stamp
+            .then(|| self.timestamp(&signature))
+            .transpose()?
+            .flatten()
+        {
             let token = keyless::token_of_response(&resp).ok_or_else(|| {
                 SignError::Keyless(KeylessError::BadAnswer {
                     service: "the TSA",

@@ -585,3 +585,191 @@ fn github_actions_ambient_identity_signs_as_its_workflow() {
     );
     assert_eq!(py.code, 0, "{}", py.snapshot());
 }
+
+/// An HSM identity whose release tags (prod) require trusted time, with the
+/// policy trusting the stack and its signing config naming the openssl TSA.
+fn hsm_with_tsa(scope: &Scope) -> crate::util::hsm::Setup {
+    crate::util::hsm::setup_then(crate::util::hsm::PIN, |repo| {
+        let dir = repo.path().join(".sigctl/sigstore");
+        std::fs::copy(stack().trusted_root(), dir.join("trusted_root.json")).expect("root");
+        std::fs::copy(
+            scope.signing_config_openssl_tsa(),
+            dir.join("signing_config.json"),
+        )
+        .expect("config");
+        let policy = repo.read("signing.toml");
+        let policy = policy.replacen(
+            "class = \"prod\"",
+            "class = \"prod\"\nrequire_trusted_time = true",
+            1,
+        );
+        repo.write("signing.toml", policy);
+    })
+}
+
+#[test]
+fn hsm_bundles_for_trusted_time_carry_a_timestamp_sigstore_js_and_openssl_accept() {
+    let scope = stack().scope("hsm-tsa");
+    let s = hsm_with_tsa(&scope);
+    let file = s.repo.write("dist/app.tar", "release bytes\n");
+    s.hsm.sigctl_ok(
+        &s.repo,
+        &[
+            "sign",
+            "artifact",
+            "dist/app.tar",
+            "--identity",
+            "release",
+            "--ref",
+            "refs/tags/v1.0.0",
+        ],
+    );
+    assert_eq!(scope.requests(Service::OpensslTsa), 1);
+    let bundle = s.repo.path().join("dist/app.tar.sigstore.json");
+    let json: Value =
+        serde_json::from_slice(&std::fs::read(&bundle).expect("bundle")).expect("JSON");
+    let stamp = json["verificationMaterial"]["timestampVerificationData"]["rfc3161Timestamps"][0]
+        ["signedTimestamp"]
+        .as_str()
+        .expect("an RFC 3161 timestamp")
+        .to_owned();
+    // sigstore-js: a certificate and a verified time, no log, against the
+    // stack's trusted root with the HSM's CA added
+    let dir = tempfile::tempdir().expect("dir");
+    let mut with_ca: Value =
+        serde_json::from_slice(&std::fs::read(stack().trusted_root()).expect("root"))
+            .expect("JSON");
+    let ca_pem = std::fs::read_to_string(s.ca.pem()).expect("CA");
+    let ca_b64: String = ca_pem.lines().filter(|l| !l.starts_with("-----")).collect();
+    with_ca["certificateAuthorities"]
+        .as_array_mut()
+        .expect("CAs")
+        .push(json!({
+            "subject": { "commonName": "Test HSM CA" },
+            "uri": "https://ca.example.test",
+            "certChain": { "certificates": [{ "rawBytes": ca_b64 }] },
+            "validFor": { "start": "2020-01-01T00:00:00Z" },
+        }));
+    let root = dir.path().join("trusted_root_with_ca.json");
+    std::fs::write(&root, with_ca.to_string()).expect("write");
+    let js = sigstore::js_verify(&bundle, &file, &root, Thresholds::TSA_ONLY);
+    assert_eq!(js.code, 0, "{}", js.snapshot());
+    // openssl ts: the token is over the signature, by the stack's TSA
+    let b64 = |s: &str| {
+        base64::engine::general_purpose::STANDARD
+            .decode(s)
+            .expect("base64")
+    };
+    std::fs::write(dir.path().join("reply.der"), b64(&stamp)).expect("write");
+    let sig = b64(json["messageSignature"]["signature"]
+        .as_str()
+        .expect("signature"));
+    std::fs::write(dir.path().join("sig.bin"), &sig).expect("write");
+    let chain = stack().tsa_chain(sigstore::Tsa::Openssl);
+    let ts = |data: &Path| {
+        Run::from(
+            Command::new("openssl")
+                .args(["ts", "-verify", "-in"])
+                .arg(dir.path().join("reply.der"))
+                .arg("-data")
+                .arg(data)
+                .arg("-CAfile")
+                .arg(&chain.root)
+                .arg("-untrusted")
+                .arg(&chain.leaf)
+                .output()
+                .expect("openssl"),
+        )
+    };
+    let ok = ts(&dir.path().join("sig.bin"));
+    assert_eq!(ok.code, 0, "{}", ok.snapshot());
+    std::fs::write(dir.path().join("other.bin"), b"other bytes").expect("write");
+    assert_ne!(
+        ts(&dir.path().join("other.bin")).code,
+        0,
+        "a token over other bytes"
+    );
+    // sigstore-python refuses any bundle without a log entry, by design
+    let py = sigstore::python_verify_identity(&bundle, &file.display().to_string(), "x", "y");
+    assert_eq!(py.code, 1, "{}", py.snapshot());
+    // a changed file: sigstore-js refuses
+    std::fs::write(&file, "release bytes!\n").expect("write");
+    let changed = sigstore::js_verify(&bundle, &file, &root, Thresholds::TSA_ONLY);
+    assert_ne!(changed.code, 0, "{}", changed.snapshot());
+    // a trusted root without that TSA: refused
+    let mut bare: Value =
+        serde_json::from_slice(&std::fs::read(&root).expect("root")).expect("JSON");
+    bare["timestampAuthorities"] = json!([]);
+    let bare_root = dir.path().join("no-tsa.json");
+    std::fs::write(&bare_root, bare.to_string()).expect("write");
+    std::fs::write(&file, "release bytes\n").expect("write");
+    let untrusted = sigstore::js_verify(&bundle, &file, &bare_root, Thresholds::TSA_ONLY);
+    assert_ne!(untrusted.code, 0, "{}", untrusted.snapshot());
+}
+
+#[test]
+fn hsm_signatures_are_timestamped_only_when_trusted_time_is_asked_for() {
+    let scope = stack().scope("hsm-tsa-when");
+    let s = hsm_with_tsa(&scope);
+    s.repo.write("a.bin", "a\n");
+    s.repo.write("b.bin", "b\n");
+    // dev (branches) does not require trusted time: no TSA call
+    s.hsm.sigctl_ok(
+        &s.repo,
+        &["sign", "artifact", "a.bin", "--identity", "release"],
+    );
+    assert_eq!(scope.requests(Service::OpensslTsa), 0);
+    let a: Value = serde_json::from_str(&s.repo.read("a.bin.sigstore.json")).expect("JSON");
+    assert!(
+        a["verificationMaterial"]["timestampVerificationData"]["rfc3161Timestamps"]
+            .as_array()
+            .is_none_or(Vec::is_empty),
+        "{a:#}"
+    );
+    // asked for
+    s.hsm.sigctl_ok(
+        &s.repo,
+        &[
+            "sign",
+            "artifact",
+            "b.bin",
+            "--identity",
+            "release",
+            "--timestamp",
+        ],
+    );
+    assert_eq!(scope.requests(Service::OpensslTsa), 1);
+    // a release tag (prod requires trusted time): the CMS carries the token
+    s.hsm.sigctl_ok(
+        &s.repo,
+        &["sign", "tag", "v1.0.0", "--identity", "release", "-m", "r"],
+    );
+    assert_eq!(scope.requests(Service::OpensslTsa), 2);
+    let tag = s.repo.git(&["cat-file", "tag", "v1.0.0"]);
+    let (sig, _) = sigctl::repo::walk::split_tag_signature(tag.as_bytes()).expect("a signed tag");
+    let der = sigctl::signature::cms::dearmor(&sig).expect("PEM");
+    let dir = tempfile::tempdir().expect("dir");
+    std::fs::write(dir.path().join("sig.der"), der).expect("write");
+    let printed = Run::from(
+        Command::new("openssl")
+            .args(["cms", "-cmsout", "-print", "-inform", "DER", "-in"])
+            .arg(dir.path().join("sig.der"))
+            .output()
+            .expect("openssl"),
+    );
+    assert!(
+        printed.stdout.contains("id-smime-aa-timeStampToken"),
+        "{}",
+        printed.stdout
+    );
+    // the TSA down: the release tag is not made, nothing written
+    scope.fault(Service::OpensslTsa, Mode::Down);
+    let r = s.hsm.sigctl(
+        &s.repo,
+        &["sign", "tag", "v1.0.1", "--identity", "release", "-m", "r"],
+    );
+    assert_eq!(r.code, 2, "{}", r.snapshot());
+    assert!(r.stderr.contains("TSA"), "{}", r.stderr);
+    assert!(s.repo.git(&["tag", "-l", "v1.0.1"]).trim().is_empty());
+    scope.reset();
+}
