@@ -12,8 +12,8 @@ use sigstore_types::bundle::{MessageDigest, MessageSignature, SignatureContent};
 use sigstore_types::{DerCertificate, DigestBytes, HashAlgorithm, SignatureBytes};
 use time::OffsetDateTime;
 
-use super::{PolicyView, SignError, clear, open_key};
 pub use super::verify_artifact::{BundleError, VerifiedArtifact, verify_artifact};
+use super::{PolicyView, SignError, clear, open_key};
 use crate::error::Error;
 use crate::provenance::{self, Event, Record, Subject};
 use crate::repo::Repo;
