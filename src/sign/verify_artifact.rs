@@ -966,8 +966,10 @@ fn evidence_checked(result: &VerificationResult, bundle: &Bundle) -> Vec<String>
         .len();
     match n {
         0 => {}
-        1 => out.push("RFC 3161 timestamp".to_owned()),
-        n => out.push(format!("{n} RFC 3161 timestamps")),
+        1 => out.push("RFC 3161 timestamp by a TSA of the trusted root".to_owned()),
+        n => out.push(format!(
+            "{n} RFC 3161 timestamps by TSAs of the trusted root"
+        )),
     }
     out.push(match &bundle.content {
         SignatureContent::DsseEnvelope(_) => {
