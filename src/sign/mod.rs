@@ -5,6 +5,7 @@
 
 pub mod artifact;
 pub mod tag;
+pub mod verify_artifact;
 
 use std::collections::BTreeMap;
 

@@ -4,6 +4,7 @@
 
 mod bounded;
 mod bounds;
+mod bundles;
 mod check;
 mod fuzz;
 mod git_agrees;
