@@ -335,6 +335,13 @@ fn a_keyless_artefact_bundle_is_accepted_by_sigstore_python_and_sigstore_js() {
         "{json:#}"
     );
     let f = file.display().to_string();
+    // sigctl itself, against the policy's keyless identity and trusted root
+    let mine = k.sigctl(
+        &["verify-artifact", "dist/app.tar", "--format", "json"],
+        None,
+    );
+    assert_eq!(mine.code, 0, "{}", mine.snapshot());
+    assert!(mine.stdout.contains("alice"), "{}", mine.stdout);
     let py = sigstore::python_verify_identity(&bundle, &f, ALICE, TEST_ISSUER);
     assert_eq!(py.code, 0, "{}", py.snapshot());
     let js = sigstore::js_verify_identity(
@@ -352,6 +359,8 @@ fn a_keyless_artefact_bundle_is_accepted_by_sigstore_python_and_sigstore_js() {
     std::fs::write(&file, "release bytes!\n").expect("write");
     let changed = sigstore::python_verify_identity(&bundle, &f, ALICE, TEST_ISSUER);
     assert_eq!(changed.code, 1, "{}", changed.snapshot());
+    let mine = k.sigctl(&["verify-artifact", "dist/app.tar"], None);
+    assert_eq!(mine.code, 1, "{}", mine.snapshot());
 }
 
 #[test]
@@ -626,6 +635,18 @@ fn hsm_bundles_for_trusted_time_carry_a_timestamp_sigstore_js_and_openssl_accept
     );
     assert_eq!(scope.requests(Service::OpensslTsa), 1);
     let bundle = s.repo.path().join("dist/app.tar.sigstore.json");
+    // sigctl: the certificate judged at the TSA's time, from the policy's trusted root
+    let mine = s.hsm.sigctl(
+        &s.repo,
+        &["verify-artifact", "dist/app.tar", "--format", "json"],
+    );
+    assert_eq!(mine.code, 0, "{}", mine.snapshot());
+    assert!(
+        mine.stdout.to_lowercase().contains("rfc3161")
+            || mine.stdout.to_lowercase().contains("rfc 3161"),
+        "{}",
+        mine.stdout
+    );
     let json: Value =
         serde_json::from_slice(&std::fs::read(&bundle).expect("bundle")).expect("JSON");
     let stamp = json["verificationMaterial"]["timestampVerificationData"]["rfc3161Timestamps"][0]

@@ -437,6 +437,7 @@ impl Demo {
                 want,
             )
         };
+        self.sig(&["verify-artifact", "dist/notes.txt"], 0)?;
         say(
             "-- Sigstore's own verifier (sigstore-python 4.5.1) agrees, offline, with the stack's trust config:",
         );
