@@ -326,6 +326,9 @@ function freshScope() {
     faults: Object.fromEntries(SERVICES.map((k) => [k, 'ok'])),
     slowSecs: 60,
     requests: Object.fromEntries(SERVICES.map((k) => [k, 0])),
+    // milliseconds from a request's arrival to its answer's last byte, per
+    // service (benchmarks subtract the stack's own time from a client's)
+    busyMs: Object.fromEntries(SERVICES.map((k) => [k, 0])),
     ghaToken: null, // a JWT /gha returns instead of minting one
     idToken: null, // a JWT /token returns instead of minting one
     claims: {}, // claims added to minted tokens
@@ -338,6 +341,7 @@ function controlView(s) {
     ...s.faults,
     slow_secs: s.slowSecs,
     requests: s.requests,
+    busy_ms: s.busyMs,
     gha_token: s.ghaToken !== null,
     id_token: s.idToken !== null,
     claims: s.claims,
@@ -378,6 +382,10 @@ function applyControl(stack, name, body) {
 // Applies the scope's fault for `service`. Returns true when the request is answered.
 async function fault(s, service, req, res, garbageType) {
   s.requests[service]++;
+  const started = process.hrtime.bigint();
+  res.on('finish', () => {
+    s.busyMs[service] += Number(process.hrtime.bigint() - started) / 1e6;
+  });
   const mode = s.faults[service];
   if (mode === 'down') {
     req.socket.destroy();

@@ -613,6 +613,8 @@ fn bench_sign(sigctl: &Path, dir: &Path) -> Result {
         return Err("the sigctl-signed commits do not verify".into());
     }
 
+    bench_keyless_commit(sigctl, dir, &envs, x509)?;
+
     // artefact: hashing is the only work
     let file = dir.join("artefact.bin");
     util::output(Command::new("sh").args([
@@ -649,4 +651,91 @@ impl std::fmt::Write for DataWriter<'_> {
         self.0.extend_from_slice(s.as_bytes());
         Ok(())
     }
+}
+
+/// Keyless `git commit -S` against the local Sigstore stack: the total, and
+/// sigctl's own time (the total less what the stack spent answering, which
+/// it counts per request), against the HSM path's median.
+fn bench_keyless_commit(
+    sigctl: &Path,
+    dir: &Path,
+    envs: &[(&str, String)],
+    hsm: Duration,
+) -> Result {
+    let stack = dir.join("stack");
+    crate::sigstore_stack::run(&[stack.display().to_string()])?;
+    let result = (|| -> Result {
+        let url = std::fs::read_to_string(stack.join("url")).map_err(|e| e.to_string())?;
+        let url = url.trim();
+        let repo = dir.join("keyless");
+        std::fs::create_dir_all(repo.join("sigstore")).map_err(|e| e.to_string())?;
+        for f in ["trusted_root.json", "signing_config.json"] {
+            std::fs::copy(stack.join(f), repo.join("sigstore").join(f))
+                .map_err(|e| e.to_string())?;
+        }
+        std::fs::write(
+            repo.join("signing.toml"),
+            "version = 1\n\n[policy]\nadmins = [\"team\"]\n\n[owners.team]\ncontact = \"bench@example.com\"\nmembers = [\"bench@example.com\"]\n\n[sigstore]\ntrusted_root = \"sigstore/trusted_root.json\"\nsigning_config = \"sigstore/signing_config.json\"\n\n[environments.dev]\nrefs = [\"refs/heads/*\"]\ncustody = [\"keyless\"]\n\n[identities.bench]\nowner = \"team\"\npurpose = \"bench\"\nenvironments = [\"dev\"]\ncustody = \"keyless\"\nkeyless = { issuer = \"https://oidc.example.test\", subject = \"bench@example.com\" }\n",
+        )
+        .map_err(|e| e.to_string())?;
+        git(&repo, &["init", "-q", "-b", "main"])?;
+        git(&repo, &["config", "user.name", "Bench"])?;
+        git(&repo, &["config", "user.email", "bench@example.com"])?;
+        git(&repo, &["add", "-A"])?;
+        git(&repo, &["commit", "-q", "-m", "policy"])?;
+        let program = sigctl.display().to_string();
+        let mut envs: Vec<(&str, String)> = envs.to_vec();
+        envs.push((
+            "SIGSTORE_ID_TOKEN",
+            crate::demo::demo_token("https://oidc.example.test", "bench@example.com"),
+        ));
+        let busy = || -> Result<f64> {
+            let state = crate::sigstore_stack::control_state(url)?;
+            Ok(state["busy_ms"]
+                .as_object()
+                .map(|m| m.values().filter_map(|v| v.as_f64()).sum())
+                .unwrap_or(0.0))
+        };
+        let n = 20;
+        let before = busy()?;
+        let total = time_git(
+            &repo,
+            &envs,
+            &[
+                "-c",
+                "gpg.format=x509",
+                "-c",
+                &format!("gpg.x509.program={program}"),
+                "-c",
+                "user.signingkey=bench",
+                "commit",
+                "-q",
+                "--allow-empty",
+                "-S",
+                "-m",
+                "bench",
+            ],
+            n,
+        )?;
+        let stack_ms = (busy()? - before) / n as f64;
+        let own = total.saturating_sub(Duration::from_secs_f64(stack_ms / 1000.0));
+        git(&repo, &["verify-commit", "HEAD"])
+            .map_err(|e| format!("the keyless commits do not verify: {e}"))?;
+        say(&format!(
+            "git commit -S, sigctl keyless (local Sigstore stack): median {}; the stack's share {:.1} ms (mean: Fulcio, 2 Rekor entries, per commit); sigctl's own {}",
+            ms(total),
+            stack_ms,
+            ms(own)
+        ));
+        say(&format!(
+            "ratio keyless/HSM: total {:.2}x, sigctl's own {:.2}x (target < 2x)",
+            total.as_secs_f64() / hsm.as_secs_f64(),
+            own.as_secs_f64() / hsm.as_secs_f64()
+        ));
+        Ok(())
+    })();
+    if let Ok(pid) = std::fs::read_to_string(stack.join("pid")) {
+        let _ = Command::new("kill").arg(pid.trim()).status();
+    }
+    result
 }

@@ -485,7 +485,7 @@ fn step(title: &str) {
 
 /// An unsigned-looking JWT with the claims Fulcio reads (the local stack
 /// does not check signatures; sigctl checks issuer, subject and expiry).
-fn demo_token(issuer: &str, email: &str) -> String {
+pub(crate) fn demo_token(issuer: &str, email: &str) -> String {
     use base64::Engine;
     let b64 = |v: &str| base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(v);
     use sigctl::clock::Clock;

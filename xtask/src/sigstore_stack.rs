@@ -243,6 +243,23 @@ pub fn run(args: &[String]) -> Result {
     Ok(())
 }
 
+/// GET {url}/control: the stack's state (faults, request counts, the
+/// milliseconds each service spent answering).
+pub fn control_state(url: &str) -> Result<serde_json::Value> {
+    let addr = url.strip_prefix("http://").ok_or("not an http URL")?;
+    let mut s = TcpStream::connect(addr).map_err(|e| e.to_string())?;
+    let _ = s.set_read_timeout(Some(Duration::from_secs(5)));
+    let request = format!("GET /control HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n");
+    s.write_all(request.as_bytes()).map_err(|e| e.to_string())?;
+    let mut reply = String::new();
+    let _ = s.read_to_string(&mut reply);
+    let body = reply
+        .split_once("\r\n\r\n")
+        .map(|(_, b)| b)
+        .ok_or("no HTTP body")?;
+    serde_json::from_str(body).map_err(|e| format!("the stack's state: {e}"))
+}
+
 /// Whether GET {url}/control answers 200.
 fn answers(url: &str) -> bool {
     let Some(addr) = url.strip_prefix("http://") else {
