@@ -47,6 +47,23 @@ pub struct InitReport {
     pub configured: Vec<(String, String)>,
 }
 
+/// The public-good Sigstore instance's trusted root and signing config
+/// (as sigstore-python 4.5.1 embeds them), where the templates name them.
+const SIGSTORE_FILES: [(&str, &[u8]); 2] = [
+    (
+        ".sigctl/sigstore/trusted_root.json",
+        include_bytes!("../templates/sigstore/public-good.trusted_root.json"),
+    ),
+    (
+        ".sigctl/sigstore/signing_config.json",
+        include_bytes!("../templates/sigstore/public-good.signing_config.json"),
+    ),
+];
+
+fn contains(hay: &[u8], needle: &[u8]) -> bool {
+    hay.windows(needle.len()).any(|w| w == needle)
+}
+
 /// The repository-local settings `init` makes.
 pub fn settings(program: &str) -> Vec<(&'static str, String)> {
     vec![
@@ -127,6 +144,24 @@ pub fn init(cx: &InitContext, opts: &InitOptions) -> Result<InitReport> {
         report.unchanged.push(SCHEMA_IN_REPO.into());
     } else {
         plan.push((schema_path, schema_text.into_bytes()));
+    }
+
+    // a template with keyless identities names the public-good Sigstore
+    // instance's trust files: written when absent, never replaced (a
+    // refreshed or private-instance file stays)
+    for (rel, bytes) in SIGSTORE_FILES {
+        if !plan
+            .iter()
+            .any(|(p, text)| p == &policy_path && contains(text, rel.as_bytes()))
+        {
+            continue;
+        }
+        let path = root.join(rel);
+        match crate::files::read(&path, crate::files::TRUST_FILE) {
+            Ok(_) => report.unchanged.push((*rel).into()),
+            Err(e) if e.is_not_found() => plan.push((path, bytes.to_vec())),
+            Err(e) => return Err(e.into()),
+        }
     }
 
     let wanted = settings(&cx.program);

@@ -12,7 +12,7 @@ use crate::gpg::error_text;
 use crate::repo::Repo;
 use crate::sign::{PolicyView, SignError, sha2_256};
 use crate::signature::x509;
-use crate::signer::adapter::{TokenP256, TokenP384};
+use crate::signer::adapter::{KeyP256, KeyP384, TokenKey};
 use crate::signer::{KeyAlgorithm, SignerError};
 
 #[derive(Debug, clap::Subcommand)]
@@ -135,12 +135,17 @@ pub fn run_cert(c: CertCommand) -> u8 {
                     ),
                 })
             };
+            let signer = TokenKey {
+                token: &tok,
+                uri: &uri,
+                key: &key,
+            };
             let req = match key.algorithm {
                 KeyAlgorithm::P256 => builder.build::<_, p256::ecdsa::DerSignature>(
-                    &TokenP256::new(&tok, &uri, &key).ok_or_else(unsupported)?,
+                    &KeyP256::new(&signer, &key.raw).ok_or_else(unsupported)?,
                 ),
                 KeyAlgorithm::P384 => builder.build::<_, p384::ecdsa::DerSignature>(
-                    &TokenP384::new(&tok, &uri, &key).ok_or_else(unsupported)?,
+                    &KeyP384::new(&signer, &key.raw).ok_or_else(unsupported)?,
                 ),
                 _ => return Err(unsupported()),
             }

@@ -4,8 +4,11 @@ use std::path::PathBuf;
 
 use super::{EXIT_ERROR, EXIT_FINDINGS, EXIT_OK, fail, out, token};
 use crate::clock::{Clock, SystemClock};
+use crate::error::Error;
 use crate::gpg::error_text;
+use crate::render::{Format, human, json};
 use crate::repo::Repo;
+use crate::sign::verify_artifact::{self, Artefact, Expected, Explicit, VerifyError};
 use crate::sign::{SignError, artifact, tag};
 
 #[derive(Debug, clap::Subcommand)]
@@ -31,6 +34,9 @@ pub enum SignCommand {
         /// The ref the artefacts are released from (`refs/tags/v1.2.3`): its environment must admit the identity
         #[arg(long = "ref", value_name = "REF")]
         refname: Option<String>,
+        /// Add an RFC 3161 timestamp from the signing config's TSA to an HSM signature (always done for a ref whose environment requires trusted time)
+        #[arg(long)]
+        timestamp: bool,
     },
 }
 
@@ -65,7 +71,7 @@ pub fn run(c: SignCommand) -> u8 {
             ) {
                 (Some(n), Some(e)) => format!("{n} <{e}>"),
                 _ => {
-                    return fail(&crate::error::Error::Git(
+                    return fail(&Error::Git(
                         "no tagger: set `git config user.name` and `git config user.email`".into(),
                     ));
                 }
@@ -99,6 +105,7 @@ pub fn run(c: SignCommand) -> u8 {
             files,
             identity,
             refname,
+            timestamp,
         } => {
             match artifact::sign_artifacts(
                 &repo,
@@ -106,6 +113,7 @@ pub fn run(c: SignCommand) -> u8 {
                 &identity,
                 &files,
                 refname.as_deref(),
+                timestamp,
                 now,
             ) {
                 Ok(reports) => {
@@ -127,54 +135,157 @@ pub fn run(c: SignCommand) -> u8 {
     }
 }
 
-/// `sigctl verify-artifact FILE [--bundle B]`.
+/// `sigctl verify-artifact FILE|sha256:HEX [--bundle B] [--trusted-root T
+/// (--certificate-identity ID --certificate-oidc-issuer URL | --key PUB.pem)]
+/// [--format human|json]`.
 #[derive(Debug, clap::Args)]
+#[command(group(clap::ArgGroup::new("expected").args(["certificate_identity", "key"])))]
 pub struct VerifyArtifactArgs {
+    /// The artefact, or `sha256:HEX` (64 hex digits) to verify by its SHA-256 digest
     file: PathBuf,
-    /// The bundle (default FILE.sigstore.json)
+    /// The bundle (default FILE.sigstore.json; required with sha256:HEX)
     #[arg(long)]
     bundle: Option<PathBuf>,
+    /// Verify without signing.toml, against this Sigstore trusted_root.json; with --certificate-identity and --certificate-oidc-issuer (keyless), or --key
+    #[arg(long, value_name = "FILE", requires = "expected")]
+    trusted_root: Option<PathBuf>,
+    /// The keyless signer: the certificate's subjectAltName (e-mail or URI), exactly
+    #[arg(
+        long,
+        value_name = "ID",
+        requires_all = ["trusted_root", "certificate_oidc_issuer"],
+        conflicts_with = "key"
+    )]
+    certificate_identity: Option<String>,
+    /// The OIDC issuer the keyless certificate names (Fulcio extension 1.3.6.1.4.1.57264.1.8, else 1.1), exactly
+    #[arg(long, value_name = "URL", requires = "certificate_identity")]
+    certificate_oidc_issuer: Option<String>,
+    /// The public key (PEM) a managed-key bundle must be signed with
+    #[arg(long, value_name = "PUB.pem", requires = "trusted_root")]
+    key: Option<PathBuf>,
+    #[arg(long, value_enum, default_value = "human")]
+    format: Format,
+}
+
+/// Read a file named on the command line, or the error to show.
+fn read_arg(path: &std::path::Path, kind: crate::files::Kind) -> Result<Vec<u8>, u8> {
+    crate::files::read(path, kind).map_err(|e| fail(&e.into()))
 }
 
 pub fn run_verify_artifact(a: VerifyArtifactArgs) -> u8 {
-    let repo = match Repo::discover(std::path::Path::new(".")) {
-        Ok(r) => r,
-        Err(e) => return fail(&e),
+    let artefact = Artefact::from_arg(&a.file);
+    let name = artefact.name();
+    // the policy mode needs a repository; the explicit mode never reads one
+    let repo = match a.trusted_root {
+        Some(_) => None,
+        None => match Repo::discover(std::path::Path::new(".")) {
+            Ok(r) => Some(r),
+            Err(e) => return fail(&e),
+        },
     };
-    let explicit = a.bundle.is_some();
-    let bundle = a.bundle.unwrap_or_else(|| artifact::bundle_path(&a.file));
+    let explicit_bundle = a.bundle.is_some();
+    let bundle = match (a.bundle, &artefact) {
+        (Some(b), _) => b,
+        (None, Artefact::File(f)) => artifact::bundle_path(f),
+        (None, Artefact::Sha256(_)) => {
+            return fail(&Error::Usage(format!(
+                "{name} names the artefact by its digest, so there is no FILE.sigstore.json beside it: give --bundle PATH"
+            )));
+        }
+    };
     // the default bundle sits beside the artefact, often as it came in a
     // checkout: a symbolic link there (to /dev/zero, to a file outside the
     // repository) is not a bundle sigctl wrote
-    if !explicit && std::fs::symlink_metadata(&bundle).is_ok_and(|m| m.file_type().is_symlink()) {
-        return fail(&crate::error::Error::Unreadable {
+    if !explicit_bundle
+        && std::fs::symlink_metadata(&bundle).is_ok_and(|m| m.file_type().is_symlink())
+    {
+        return fail(&Error::Unreadable {
             path: bundle,
             message: "it is a symbolic link; a bundle is a regular file (give --bundle PATH to read one elsewhere)".into(),
         });
     }
-    let bytes = match crate::files::read(&bundle, crate::files::BUNDLE) {
+    let bytes = match read_arg(&bundle, crate::files::BUNDLE) {
         Ok(b) => b,
-        Err(e) => return fail(&e.into()),
+        Err(code) => return code,
     };
-    match artifact::verify_artifact(&repo, &a.file, &bytes, SystemClock.now()) {
+    let outcome = match (&repo, &a.trusted_root) {
+        (Some(repo), _) => {
+            verify_artifact::verify_with_policy(repo, &artefact, &bytes, SystemClock.now())
+        }
+        (None, Some(root)) => {
+            let root_bytes = match read_arg(root, crate::files::TRUST_FILE) {
+                Ok(b) => b,
+                Err(code) => return code,
+            };
+            let expected = match (a.certificate_identity, a.certificate_oidc_issuer, &a.key) {
+                (Some(subject), Some(issuer), None) => Expected::Identity { subject, issuer },
+                (None, None, Some(key)) => {
+                    let pem = match read_arg(key, crate::files::TRUST_FILE) {
+                        Ok(b) => b,
+                        Err(code) => return code,
+                    };
+                    let spki = std::str::from_utf8(&pem)
+                        .map_err(|_| "it is not UTF-8".to_owned())
+                        .and_then(|t| {
+                            sigstore_types::DerPublicKey::from_pem(t).map_err(|e| e.to_string())
+                        });
+                    match spki {
+                        Ok(k) => Expected::Key {
+                            spki: k.as_bytes().to_vec(),
+                        },
+                        Err(why) => {
+                            return fail(&Error::Unreadable {
+                                path: key.clone(),
+                                message: format!("it is not a PEM public key: {why}"),
+                            });
+                        }
+                    }
+                }
+                // clap's groups allow nothing else
+                _ => {
+                    return fail(&Error::Usage(
+                        "--trusted-root needs --certificate-identity and --certificate-oidc-issuer, or --key".into(),
+                    ));
+                }
+            };
+            verify_artifact::verify_explicit(
+                &artefact,
+                &bytes,
+                &Explicit {
+                    trusted_root: &root_bytes,
+                    trusted_root_name: root.display().to_string(),
+                    expected,
+                },
+            )
+        }
+        (None, None) => return EXIT_ERROR,
+    };
+    match outcome {
         Ok(v) => {
-            out(&format!(
-                "OK: {} (sha256 {}) signed by identity `{}` ({})\nnote: the bundle carries no timestamp; the certificate was checked against the current time\n",
-                a.file.display(),
-                v.sha256,
-                v.identity,
-                v.subject
-            ));
+            out(&match a.format {
+                Format::Human => human::verify_artifact(&name, &v),
+                Format::Json => json::verify_artifact(&name, Ok(&v)),
+            });
             EXIT_OK
         }
-        Err(SignError::Repo(e)) => fail(&e),
+        Err(VerifyError::Refused(e)) => {
+            match a.format {
+                Format::Json => out(&json::verify_artifact(&name, Err(&e))),
+                Format::Human => {
+                    let mut err = std::io::stderr().lock();
+                    let _ = std::io::Write::write_all(
+                        &mut err,
+                        format!("FAILED: {name}: {e}\n").as_bytes(),
+                    );
+                }
+            }
+            EXIT_FINDINGS
+        }
+        Err(VerifyError::Fault(SignError::Repo(e))) => fail(&e),
         Err(e) => {
             let mut err = std::io::stderr().lock();
-            let _ = std::io::Write::write_all(
-                &mut err,
-                format!("FAILED: {}: {e}\n", a.file.display()).as_bytes(),
-            );
-            EXIT_FINDINGS
+            let _ = std::io::Write::write_all(&mut err, format!("error: {e}\n").as_bytes());
+            EXIT_ERROR
         }
     }
 }

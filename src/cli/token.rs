@@ -2,9 +2,10 @@
 //! terminal prompt (the only place sigctl asks a person for a PIN).
 
 use crate::repo::Repo;
-use crate::signer::TokenAccess;
+use crate::signer::keyless::{DEFAULT_TIMEOUT, LoginPrompt};
 use crate::signer::pin::{EnvPin, PIN_ENV, Pin};
 use crate::signer::pkcs11::MODULE_ENV;
+use crate::signer::{KeylessAccess, TokenAccess};
 
 /// Ask for the PIN on the controlling terminal, without echo; `None` without a terminal.
 pub fn prompt_pin(message: &str) -> Option<Pin> {
@@ -33,5 +34,59 @@ pub fn access<'a>(repo: Option<&Repo>, prompt: &'a dyn Fn(&str) -> Option<Pin>) 
             Err(std::env::VarError::NotPresent) => None,
         },
         prompt: Some(prompt),
+        keyless: KeylessAccess {
+            token_env: std::env::var(TOKEN_ENV)
+                .ok()
+                .filter(|v| !v.trim().is_empty()),
+            prompt: std::fs::OpenOptions::new()
+                .read(true)
+                .write(true)
+                .open("/dev/tty")
+                .is_ok()
+                .then_some(&TtyLogin as &dyn LoginPrompt),
+            timeout: std::env::var(TIMEOUT_ENV)
+                .ok()
+                .and_then(|v| v.trim().parse::<f64>().ok())
+                .filter(|s| s.is_finite() && *s > 0.0 && *s <= 3600.0)
+                .map_or(DEFAULT_TIMEOUT, std::time::Duration::from_secs_f64),
+        },
+    }
+}
+
+/// Where a keyless identity's token comes from first.
+pub const TOKEN_ENV: &str = "SIGSTORE_ID_TOKEN";
+/// How long to wait for each Sigstore service, in seconds.
+pub const TIMEOUT_ENV: &str = "SIGCTL_SIGSTORE_TIMEOUT";
+
+/// An interactive Sigstore login on the controlling terminal (stdout may be
+/// git's signature channel: nothing goes there).
+struct TtyLogin;
+
+impl LoginPrompt for TtyLogin {
+    fn show_url(&self, url: &str) {
+        use std::io::Write;
+        let text = format!(
+            "sigctl: log in to get a Sigstore certificate: open\n  {url}\nsigctl: then enter the code the provider shows\n"
+        );
+        match std::fs::OpenOptions::new().write(true).open("/dev/tty") {
+            Ok(mut tty) => {
+                let _ = tty.write_all(text.as_bytes());
+            }
+            Err(_) => {
+                let _ = std::io::stderr().lock().write_all(text.as_bytes());
+            }
+        }
+    }
+
+    fn read_code(&self) -> Option<String> {
+        let tty = std::fs::OpenOptions::new()
+            .read(true)
+            .write(true)
+            .open("/dev/tty")
+            .ok()?;
+        let mut line = String::new();
+        std::io::BufRead::read_line(&mut std::io::BufReader::new(tty), &mut line).ok()?;
+        let code = line.trim().to_owned();
+        (!code.is_empty()).then_some(code)
     }
 }

@@ -98,6 +98,13 @@ codes! {
     NotDescendantOfTrustRoot = "not-descendant-of-trust-root", Error, "verify: a spec whose tip is neither the trust root nor descended from it";
     TagNameMismatch = "tag-name-mismatch", Error, "verify: a tag object whose `tag` header names another tag than the ref it is verified under";
     SignatureOverBounds = "signature-over-bounds", Error, "verify: a signature larger or with more certificates, attributes or packets than sigctl reads (bounded work per signature)";
+    // `sigctl verify-artifact` reasons (`--format json`; `bad-signature`, `unknown-signer`, `revoked-key`,
+    // `certificate-invalid-at-signing`, `untrusted-time` and `unsupported-signature` above are some too)
+    MalformedBundle = "malformed-bundle", Error, "verify-artifact: a bundle that is not a well-formed Sigstore bundle (JSON, media type, base64, a missing or empty part), or that names no certificate where the policy needs one";
+    ArtifactMismatch = "artifact-mismatch", Error, "verify-artifact: the artefact is not what the bundle signs (message digest, or no subject of the in-toto statement)";
+    InvalidSct = "invalid-sct", Error, "verify-artifact: the keyless certificate's signed certificate timestamp is missing or does not verify with the trusted root's CT logs";
+    InvalidTlogEntry = "invalid-tlog-entry", Error, "verify-artifact: a transparency log entry from an unknown log, with a bad inclusion proof, checkpoint or signed entry timestamp, an integrated time outside the certificate, or that does not describe the bundle";
+    InvalidTimestamp = "invalid-timestamp", Error, "verify-artifact: an RFC 3161 timestamp that does not verify against the trusted root's timestamp authorities (wrong TSA, other bytes, outside its validity)";
 }
 
 impl Serialize for Code {

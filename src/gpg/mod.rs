@@ -45,40 +45,36 @@ pub fn sign(
     now: OffsetDateTime,
 ) -> Outcome {
     let refname = refname_of(repo, payload);
-    let result = (|| -> Result<(String, sign::Cleared), SignError> {
+    let result = (|| -> Result<(String, sign::Cleared, sign::Key), SignError> {
         let view = PolicyView::load(repo)?;
         let key = view.signing_identity_for(key);
         let cleared = sign::clear(repo, &view, &key, refname.as_deref(), now)?;
-        let (token, info) = sign::open_key(&cleared, access)?;
-        let armored = sign::sign_cms(&cleared, &token, &info, payload, now)?;
+        let key = sign::open_key(&cleared, access, now)?;
+        let signed = key.sign_cms(payload, now)?;
         crate::interrupt::test_point("signed");
         // the last moment to stop with nothing written (git then writes no object)
         crate::interrupt::checkpoint()?;
-        record(
-            repo,
-            &view,
-            &cleared,
-            &token,
-            &info,
-            payload,
-            &armored,
-            refname.as_deref(),
-            now,
-        )?;
+        record(repo, &view, &key, payload, &signed, refname.as_deref(), now)?;
         crate::interrupt::test_point("recorded");
-        Ok((armored, cleared))
+        Ok((signed.armored, cleared, key))
     })();
     match result {
-        Ok((armored, cleared)) => {
-            let fpr = key_id(&cleared.facts.der);
+        Ok((armored, cleared, key)) => {
+            let fpr = key_id(&key.facts.der);
             let status = format!(
                 "[GNUPG:] KEY_CONSIDERED {fpr} 0\n[GNUPG:] BEGIN_SIGNING H8\n[GNUPG:] SIG_CREATED D 19 8 00 {} {fpr}\n",
                 now.unix_timestamp()
             );
-            let mut stderr = format!(
-                "sigctl: signed as identity `{}` ({})\n",
-                cleared.name, cleared.facts.subject
-            );
+            let mut stderr = match key.keyless_identity() {
+                Some((issuer, subject)) => format!(
+                    "sigctl: signed as identity `{}` (keyless: {subject}, issuer {issuer})\n",
+                    cleared.name
+                ),
+                None => format!(
+                    "sigctl: signed as identity `{}` ({})\n",
+                    cleared.name, key.facts.subject
+                ),
+            };
             for n in &cleared.notes {
                 stderr.push_str(&format!("sigctl: note: {n}\n"));
             }
@@ -102,18 +98,16 @@ pub fn sign(
 /// writes it (a tag: the payload then the signature; a commit: the
 /// signature as a `gpgsig` header), signed by the same key. If the record
 /// cannot be written, the signature is not handed to git either.
-#[allow(clippy::too_many_arguments)]
 fn record(
     repo: &Repo,
     view: &PolicyView,
-    cleared: &sign::Cleared,
-    token: &crate::signer::Token,
-    key: &crate::signer::KeyInfo,
+    key: &sign::Key,
     payload: &[u8],
-    armored: &str,
+    signed: &sign::CmsSigned,
     refname: Option<&str>,
     now: OffsetDateTime,
 ) -> Result<(), SignError> {
+    let armored = &signed.armored;
     use crate::provenance::{self, Event, Record, Subject};
     let is_tag = payload.starts_with(b"object ");
     let object = if is_tag {
@@ -124,7 +118,6 @@ fn record(
     let id = repo.object_id_of(is_tag, &object)?;
     let r = Record::new(
         view,
-        cleared,
         key,
         if is_tag { Event::Tag } else { Event::Commit },
         Subject {
@@ -136,8 +129,10 @@ fn record(
         refname,
         armored.as_bytes(),
         now,
-    );
-    provenance::append(repo, &[(id, r)], cleared, token, key, now).map(|_| ())
+    )
+    .logged(signed.logged.as_ref())
+    .timestamped(signed.timestamped);
+    provenance::append(repo, &[(id, r)], key, now).map(|_| ())
 }
 
 /// The error with its hint, never a secret.
@@ -182,13 +177,18 @@ pub fn verify(repo: &Repo, sig: &[u8], payload: &[u8], now: OffsetDateTime) -> O
         }
     };
     let fpr = key_id(&verified.certificate);
-    let subject = x509::parse(&verified.certificate)
-        .map(|f| f.subject)
-        .unwrap_or_default();
+    // a Fulcio certificate has an empty subject: its identity is the SAN
+    let subject = match crate::signature::fulcio::identity(&verified.certificate) {
+        Ok(id) if id.issuer.is_some() => id.subject,
+        _ => x509::parse(&verified.certificate)
+            .map(|f| f.subject)
+            .unwrap_or_default(),
+    };
     let judged = crate::verify::judge_object(repo, sig, payload);
     let at = judged
         .as_ref()
         .map_or(verified.signing_time.unwrap_or(now), |j| j.signed_at);
+    let source = judged.as_ref().map_or("", |j| j.time_source);
     let (authorised, reasons) = match judged {
         Ok(j) => (Some(j.identity), Vec::new()),
         Err((reason, message)) => (None, vec![format!("{}: {message}", reason.as_str())]),
@@ -206,7 +206,7 @@ pub fn verify(repo: &Repo, sig: &[u8], payload: &[u8], now: OffsetDateTime) -> O
                 stdout: Vec::new(),
                 status,
                 stderr: format!(
-                    "sigctl: Good signature from identity `{identity}` ({}), signed {} (time from the signer)\n",
+                    "sigctl: Good signature from identity `{identity}` ({}), signed {} (time: {source})\n",
                     subject,
                     crate::policy::timestamp::Timestamp(at)
                 ),

@@ -175,7 +175,47 @@ impl Audit {
 
 /// The identity each certificate fingerprint was declared for, by some
 /// version of signing.toml in the history (`(identity, fingerprint)` pairs).
-type Declared = HashSet<(String, String)>;
+/// What the policy's history declares: `(identity, certificate
+/// fingerprint)` for token identities, `(identity, "keyless:ISSUER|SUBJECT")`
+/// for keyless ones, and the Sigstore trusted roots keyless certificates
+/// must chain to.
+#[derive(Default)]
+struct Declared {
+    pairs: HashSet<(String, String)>,
+    roots: Vec<crate::signature::fulcio::TrustedRoot>,
+}
+
+impl Declared {
+    fn new() -> Self {
+        Self::default()
+    }
+    fn contains(&self, pair: &(String, String)) -> bool {
+        self.pairs.contains(pair)
+    }
+}
+
+/// The key `Declared` holds a keyless identity under.
+fn keyless_key(issuer: &str, subject: &str) -> String {
+    format!("keyless:{issuer}|{subject}")
+}
+
+/// The keyless identity a notes commit's CMS signature proves: a Fulcio
+/// certificate chained to one of `roots` at the time its embedded Rekor
+/// entry (checked against that root's logs) vouches for.
+fn keyless_signer(
+    v: &crate::signature::cms::Verified,
+    roots: &[crate::signature::fulcio::TrustedRoot],
+) -> Option<String> {
+    use crate::signature::{fulcio, rekor};
+    let id = fulcio::identity(&v.certificate).ok()?;
+    let issuer = id.issuer?;
+    let (entry, body) = v.rekor.as_ref()?;
+    roots.iter().find_map(|root| {
+        let at = rekor::verify(entry, body, &root.tlogs).ok()??;
+        fulcio::verify_chain(&v.certificate, &v.chain, root, at).ok()?;
+        Some(keyless_key(&issuer, &id.subject))
+    })
+}
 
 /// Every `(identity, certificate fingerprint)` any version of the policy in
 /// `commits` declared, including a certificate renewed in place (a new
@@ -188,20 +228,37 @@ fn declared_certificates(
     policy_blob: &dyn Fn(&crate::repo::walk::CommitInfo) -> Result<Option<ObjectId>>,
     memo: &mut HashMap<ObjectId, Option<RawPolicy>>,
 ) -> Result<Declared> {
-    let mut declared: Declared = HashSet::new();
+    let mut declared = Declared::new();
     let mut seen_certs: HashSet<(String, ObjectId)> = HashSet::new();
+    let mut seen_roots: HashSet<ObjectId> = HashSet::new();
     for c in commits {
         let Some(own) = policy_blob(c)? else {
             continue;
         };
         if let Some(p) = raw_policy(repo, &own, memo) {
+            if let Some(sig) = &p.sigstore
+                && let Some(blob) = repo.blob_in_tree(&c.tree, sig.trusted_root.get())?
+                && seen_roots.insert(blob)
+                && let Ok(root) =
+                    crate::signature::fulcio::TrustedRoot::from_json(&repo.blob_by_id(&blob)?)
+            {
+                declared.roots.push(root);
+            }
             for (name, id) in &p.identities {
+                if let Some(k) = &id.keyless {
+                    declared.pairs.insert((
+                        name.get().clone(),
+                        keyless_key(k.get().issuer.get(), k.get().subject.get()),
+                    ));
+                }
                 if let Some(path) = &id.certificate
                     && let Some(cert) = repo.blob_in_tree(&c.tree, path.get())?
                     && seen_certs.insert((name.get().clone(), cert))
                     && let Ok(facts) = x509::parse(&repo.blob_by_id(&cert)?)
                 {
-                    declared.insert((name.get().clone(), facts.fingerprint_sha256));
+                    declared
+                        .pairs
+                        .insert((name.get().clone(), facts.fingerprint_sha256));
                 }
             }
         }
@@ -218,6 +275,8 @@ pub struct Authenticator {
     authentic: HashMap<(ObjectId, Vec<u8>), String>,
     /// lines added by a notes commit with no valid signature
     unsigned: HashSet<(ObjectId, Vec<u8>)>,
+    /// certificate fingerprint ─▶ the keyless identity it proved
+    keyless: HashMap<String, String>,
     declared: Declared,
 }
 
@@ -225,12 +284,15 @@ impl Authenticator {
     fn new(repo: &Repo, declared: Declared, only: Option<&ObjectId>) -> Result<Self> {
         let mut authentic = HashMap::new();
         let mut unsigned = HashSet::new();
+        let mut keyless = HashMap::new();
         for nc in repo.notes_history_of(NOTES_REF, only)? {
             let signer = nc.signature.as_ref().and_then(|(sig, payload)| {
                 let v = cms::verify_detached(sig, payload).ok()?;
-                x509::parse(&v.certificate)
-                    .ok()
-                    .map(|f| f.fingerprint_sha256)
+                let fp = x509::parse(&v.certificate).ok()?.fingerprint_sha256;
+                if let Some(k) = keyless_signer(&v, &declared.roots) {
+                    keyless.insert(fp.clone(), k);
+                }
+                Some(fp)
             });
             for (target, line) in nc.added {
                 match &signer {
@@ -246,6 +308,7 @@ impl Authenticator {
         Ok(Self {
             authentic,
             unsigned,
+            keyless,
             declared,
         })
     }
@@ -279,13 +342,21 @@ impl Authenticator {
                 false,
                 "the notes commit that added it is signed with another certificate than the record names".to_owned(),
             ),
-            Some(fp) if !self.declared.contains(&(record.identity.clone(), fp.clone())) => (
-                false,
-                format!(
-                    "signed with a certificate no version of signing.toml declares for `{}`",
-                    record.identity
-                ),
-            ),
+            Some(fp)
+                if !self.declared.contains(&(record.identity.clone(), fp.clone()))
+                    && !self.keyless.get(fp).is_some_and(|k| {
+                        self.declared
+                            .contains(&(record.identity.clone(), k.clone()))
+                    }) =>
+            {
+                (
+                    false,
+                    format!(
+                        "signed with a certificate no version of signing.toml declares for `{}` (nor a keyless certificate of its identity, chained to its trusted root and logged)",
+                        record.identity
+                    ),
+                )
+            }
             Some(_) => (
                 true,
                 format!("added by a notes commit signed by `{}`", record.identity),

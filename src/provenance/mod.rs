@@ -24,9 +24,9 @@ use time::OffsetDateTime;
 use crate::policy::timestamp::Timestamp;
 use crate::repo::notes::NotesAuthor;
 use crate::repo::{ObjectId, Repo};
-use crate::sign::{Cleared, PolicyView, SignError};
+use crate::sign::{Key, PolicyView, SignError};
 use crate::signature::x509;
-use crate::signer::{KeyInfo, Token};
+use crate::signer::keyless::Logged;
 
 /// The notes ref records live under.
 pub const NOTES_REF: &str = "refs/notes/signing";
@@ -54,6 +54,31 @@ pub struct CertificateRef {
     pub fingerprint_sha256: String,
     /// notAfter, RFC 3339.
     pub not_after: String,
+    /// The certificate itself, DER in base64 (keyless: it exists nowhere
+    /// else in the repository).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub der: Option<String>,
+}
+
+/// The identity a keyless certificate binds.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+pub struct KeylessRef {
+    /// The OIDC issuer (Fulcio extension 1.3.6.1.4.1.57264.1.8).
+    pub issuer: String,
+    /// The certified subject: a mail address or a workflow URI.
+    pub subject: String,
+}
+
+/// The transparency-log entry of a keyless signature.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+pub struct TlogRef {
+    /// The entry's index in the log.
+    pub log_index: i64,
+    /// The log's id (SHA-256 of its key), lowercase hex.
+    pub log_id: String,
+    /// When the log integrated the entry, RFC 3339 (its signed entry
+    /// timestamp verified).
+    pub integrated_time: String,
 }
 
 /// What was signed: an object (`object`), or an artefact (`name`, `sha256`, `blob`).
@@ -92,6 +117,12 @@ pub struct Record {
     pub key_fingerprint: String,
     pub certificate: Option<CertificateRef>,
     pub subject: Subject,
+    /// keyless: the identity the certificate binds.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub keyless: Option<KeylessRef>,
+    /// keyless: the Rekor entry of the signature.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tlog: Option<TlogRef>,
     /// The ref signed for (`refs/tags/v1.0.0`, the branch of a commit).
     #[serde(rename = "ref")]
     pub refname: Option<String>,
@@ -109,30 +140,34 @@ pub struct Record {
 }
 
 impl Record {
-    /// A record of a signature made by a cleared identity on its token.
+    /// A record of a signature made through an identity's key.
     #[allow(clippy::too_many_arguments)]
     pub fn new(
         view: &PolicyView,
-        cleared: &Cleared,
-        key: &KeyInfo,
+        key: &Key,
         event: Event,
         subject: Subject,
         refname: Option<&str>,
         signature: &[u8],
         now: OffsetDateTime,
     ) -> Record {
-        let id = view.identity(&cleared.name).ok();
-        let facts = &cleared.facts;
+        let id = view.identity(&key.name).ok();
+        let facts = &key.facts;
+        let keyless = key.keyless_identity().map(|(issuer, subject)| KeylessRef {
+            issuer: issuer.to_owned(),
+            subject: subject.to_owned(),
+        });
         Record {
             record: RECORD_VERSION,
             event,
-            identity: cleared.name.clone(),
+            identity: key.name.clone(),
             owner: id.map(|i| i.owner.get().clone()).unwrap_or_default(),
-            custody: id
-                .map(|i| i.custody.get().as_str().to_owned())
-                .unwrap_or_default(),
+            custody: key.custody.as_str().to_owned(),
             // as signing.toml writes it: a URI that held a PIN never clears
-            key: id.and_then(|i| i.key.as_ref()).map(|k| k.get().clone()),
+            key: id
+                .filter(|_| !key.is_keyless())
+                .and_then(|i| i.key.as_ref())
+                .map(|k| k.get().clone()),
             key_fingerprint: format!("sha256:{}", x509::hex(&sha2::Sha256::digest(&key.spki))),
             certificate: Some(CertificateRef {
                 serial: facts.serial.clone(),
@@ -140,7 +175,13 @@ impl Record {
                 subject: facts.subject.clone(),
                 fingerprint_sha256: facts.fingerprint_sha256.clone(),
                 not_after: Timestamp(facts.not_after).to_string(),
+                der: key.is_keyless().then(|| {
+                    use base64::Engine;
+                    base64::engine::general_purpose::STANDARD.encode(&facts.der)
+                }),
             }),
+            keyless,
+            tlog: None,
             subject,
             refname: refname.map(str::to_owned),
             signature_sha256: x509::hex(&sha2::Sha256::digest(signature)),
@@ -149,6 +190,29 @@ impl Record {
             policy_blob: view.blob.clone(),
             sigctl: env!("CARGO_PKG_VERSION").into(),
         }
+    }
+
+    /// The signature's Rekor entry: its integrated time is the signing time.
+    pub fn logged(mut self, logged: Option<&Logged>) -> Record {
+        if let Some(l) = logged {
+            self.tlog = Some(TlogRef {
+                log_index: l.entry.log_index,
+                log_id: x509::hex(&l.entry.key_id),
+                integrated_time: Timestamp(l.integrated_time).to_string(),
+            });
+            self.signed_at = Timestamp(l.integrated_time).to_string();
+            self.time_source = "rekor integrated time".into();
+        }
+        self
+    }
+
+    /// The signature's RFC 3161 timestamp time.
+    pub fn timestamped(mut self, at: Option<OffsetDateTime>) -> Record {
+        if let Some(t) = at {
+            self.signed_at = Timestamp(t).to_string();
+            self.time_source = "rfc3161 timestamp".into();
+        }
+        self
     }
 
     /// The record as its note line (no newline).
@@ -188,20 +252,19 @@ pub fn json_schema() -> String {
 pub const SCHEMA_PATH: &str = "schema/provenance-record.schema.json";
 
 /// Append `records` (each with the object it is attached to) in one notes
-/// commit signed by the identity that made them, on its token.
+/// commit signed by the identity that made them, with the same key (a
+/// keyless notes commit gets its own Rekor entry).
 pub fn append(
     repo: &Repo,
     records: &[(ObjectId, Record)],
-    cleared: &Cleared,
-    token: &Token,
-    key: &KeyInfo,
+    key: &Key,
     now: OffsetDateTime,
 ) -> Result<ObjectId, SignError> {
     let edits: Vec<(ObjectId, Vec<u8>)> = records
         .iter()
         .map(|(target, r)| (*target, r.line().into_bytes()))
         .collect();
-    let email = format!("{}@sigctl.invalid", cleared.name);
+    let email = format!("{}@sigctl.invalid", key.name);
     let author = NotesAuthor {
         name: "sigctl",
         email: &email,
@@ -218,14 +281,10 @@ pub fn append(
             r.subject.name.clone().unwrap_or_else(|| target.to_string()),
             r.identity
         ),
-        _ => format!(
-            "sigctl: {} signing events by {}",
-            records.len(),
-            cleared.name
-        ),
+        _ => format!("sigctl: {} signing events by {}", records.len(), key.name),
     };
     repo.append_notes(NOTES_REF, &edits, &author, &message, &mut |payload| {
-        crate::sign::sign_cms(cleared, token, key, payload, now)
+        key.sign_cms_stamped(payload, now, false).map(|s| s.armored)
     })
 }
 
@@ -233,8 +292,8 @@ pub fn append(
 /// published after all (the tag ref or a bundle could not be written).
 /// `false`: someone appended on top of it since, and the record stays: it
 /// still records a signature the key made.
-pub fn retract(repo: &Repo, commit: ObjectId, cleared: &Cleared, now: OffsetDateTime) -> bool {
-    let email = format!("{}@sigctl.invalid", cleared.name);
+pub fn retract(repo: &Repo, commit: ObjectId, identity: &str, now: OffsetDateTime) -> bool {
+    let email = format!("{identity}@sigctl.invalid");
     let author = NotesAuthor {
         name: "sigctl",
         email: &email,

@@ -76,14 +76,37 @@ pub fn show_human(what: &str, records: &[Shown]) -> String {
         let _ = writeln!(
             s,
             "    key      {} ({})",
-            r.key.as_deref().unwrap_or("-"),
+            r.key.as_deref().unwrap_or(if r.keyless.is_some() {
+                "ephemeral"
+            } else {
+                "-"
+            }),
             r.key_fingerprint
         );
+        if let Some(k) = &r.keyless {
+            let _ = writeln!(s, "    keyless  {} (issuer {})", k.subject, k.issuer);
+        }
         if let Some(c) = &r.certificate {
             let _ = writeln!(
                 s,
-                "    cert     {} (serial {}, issuer {}, expires {})",
-                c.subject, c.serial, c.issuer, c.not_after
+                "    cert     {}(serial {}, issuer {}, expires {})",
+                if c.subject.is_empty() {
+                    String::new()
+                } else {
+                    format!("{} ", c.subject)
+                },
+                c.serial,
+                c.issuer,
+                c.not_after
+            );
+        }
+        if let Some(t) = &r.tlog {
+            let _ = writeln!(
+                s,
+                "    tlog     index {}, integrated {} (log {})",
+                t.log_index,
+                t.integrated_time,
+                short(&t.log_id)
             );
         }
         if let Some(refname) = &r.refname {

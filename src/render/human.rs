@@ -267,3 +267,54 @@ pub fn verify(report: &crate::verify::VerifyReport) -> String {
     }
     s
 }
+
+/// `sigctl verify-artifact`, verified: the first line names the artefact,
+/// its SHA-256 and the signer; then the time the certificate was judged at
+/// and its source, what was checked, and notes.
+pub fn verify_artifact(name: &str, v: &crate::sign::verify_artifact::VerifiedArtifact) -> String {
+    use crate::sign::verify_artifact::{Content, Signer, TimeSource};
+    let ts = |t: time::OffsetDateTime| crate::policy::timestamp::Timestamp(t).to_string();
+    let signer = match (&v.identity, &v.signer) {
+        (Some(id), Signer::Keyless { san, issuer }) => {
+            format!("identity `{id}` ({san}, issuer {issuer})")
+        }
+        (Some(id), signer) => format!("identity `{id}` ({signer})"),
+        (None, signer) => signer.to_string(),
+    };
+    let mut s = format!("OK: {name} (sha256 {}) signed by {signer}\n", v.sha256);
+    if let Content::InToto { subject } = &v.content {
+        if subject.is_empty() {
+            s.push_str(
+                "content: an in-toto statement (DSSE) with a subject of the artefact's digest\n",
+            );
+        } else {
+            s.push_str(&format!(
+                "content: an in-toto statement (DSSE); its subject `{subject}` has the artefact's digest\n"
+            ));
+        }
+    }
+    if v.time_source == TimeSource::None {
+        s.push_str(&format!("time: {}\n", TimeSource::None.as_str()));
+    } else {
+        let mut shown = Vec::new();
+        for src in [TimeSource::Rfc3161, TimeSource::Rekor] {
+            if let Some(t) = v
+                .times
+                .iter()
+                .filter(|(s, _)| *s == src)
+                .map(|(_, t)| *t)
+                .min()
+            {
+                shown.push(format!("{} ({})", ts(t), src.as_str()));
+            }
+        }
+        s.push_str(&format!("time: {}\n", shown.join(", ")));
+    }
+    if !v.checked.is_empty() {
+        s.push_str(&format!("checked: {}\n", v.checked.join("; ")));
+    }
+    for n in &v.notes {
+        s.push_str(&format!("note: {n}\n"));
+    }
+    s
+}

@@ -121,3 +121,64 @@ pub fn write_verify(
     std::io::Write::write_all(&mut w, b"\n")?;
     std::io::Write::flush(&mut w)
 }
+
+/// `sigctl verify-artifact --format json`: the verdict on one bundle
+/// (`verified: false` with `reason` and `message` when it is refused).
+pub fn verify_artifact(
+    name: &str,
+    outcome: Result<
+        &crate::sign::verify_artifact::VerifiedArtifact,
+        &crate::sign::verify_artifact::BundleError,
+    >,
+) -> String {
+    use crate::sign::verify_artifact::{Content, Signer};
+    let ts = |t: time::OffsetDateTime| crate::policy::timestamp::Timestamp(t).to_string();
+    let doc = match outcome {
+        Ok(v) => {
+            let signer = match &v.signer {
+                Signer::Keyless { san, issuer } => serde_json::json!({
+                    "kind": "keyless", "subject": san, "issuer": issuer,
+                }),
+                Signer::Certificate { subject } => serde_json::json!({
+                    "kind": "certificate", "subject": subject,
+                }),
+                Signer::Key { sha256 } => serde_json::json!({
+                    "kind": "key", "sha256": sha256,
+                }),
+            };
+            let (content, in_toto_subject) = match &v.content {
+                Content::MessageSignature => ("message-signature", None),
+                Content::InToto { subject } => ("in-toto", Some(subject.as_str())),
+            };
+            serde_json::json!({
+                "verified": true,
+                "artifact": name,
+                "sha256": v.sha256,
+                "identity": v.identity,
+                "custody": v.custody,
+                "signer": signer,
+                "content": content,
+                "in_toto_subject": in_toto_subject,
+                "time_source": v.time_source.as_str(),
+                "signed_at": ts(v.signed_at),
+                "times": v.times.iter().map(|(s, t)| serde_json::json!({
+                    "source": s.as_str(), "time": ts(*t),
+                })).collect::<Vec<_>>(),
+                "tlog": v.tlog.as_ref().map(|t| serde_json::json!({
+                    "log_index": t.log_index, "kind": t.kind,
+                })),
+                "checked": v.checked,
+                "notes": v.notes,
+            })
+        }
+        Err(e) => serde_json::json!({
+            "verified": false,
+            "artifact": name,
+            "reason": e.code(),
+            "message": e.to_string(),
+        }),
+    };
+    let mut s = serde_json::to_string_pretty(&doc).unwrap_or_else(|_| "{}".to_owned());
+    s.push('\n');
+    s
+}

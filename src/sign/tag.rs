@@ -3,7 +3,7 @@
 
 use time::OffsetDateTime;
 
-use super::{PolicyView, SignError, clear, open_key, sign_cms};
+use super::{PolicyView, SignError, clear, open_key};
 use crate::error::Error;
 use crate::provenance::{self, Event, Record, Subject};
 use crate::repo::Repo;
@@ -47,7 +47,7 @@ pub fn sign_tag(
     let commit = repo.resolve_commit(req.rev.unwrap_or("HEAD"))?;
     let view = PolicyView::load(repo)?;
     let cleared = clear(repo, &view, req.identity, Some(&refname), now)?;
-    let (token, key) = open_key(&cleared, access)?;
+    let key = open_key(&cleared, access, now)?;
     let mut message = req.message.to_owned();
     if !message.ends_with('\n') {
         message.push('\n');
@@ -58,7 +58,8 @@ pub fn sign_tag(
         req.tagger,
         now.unix_timestamp()
     );
-    let signature = sign_cms(&cleared, &token, &key, payload.as_bytes(), now)?;
+    let signed = key.sign_cms(payload.as_bytes(), now)?;
+    let signature = &signed.armored;
     crate::interrupt::test_point("signed");
     // the last moment to stop with nothing written
     crate::interrupt::checkpoint()?;
@@ -70,7 +71,6 @@ pub fn sign_tag(
     let id = repo.object_id_of(true, object.as_bytes())?;
     let record = Record::new(
         &view,
-        &cleared,
         &key,
         Event::Tag,
         Subject {
@@ -82,11 +82,13 @@ pub fn sign_tag(
         Some(&refname),
         signature.as_bytes(),
         now,
-    );
-    let notes = provenance::append(repo, &[(id, record)], &cleared, &token, &key, now)?;
+    )
+    .logged(signed.logged.as_ref())
+    .timestamped(signed.timestamped);
+    let notes = provenance::append(repo, &[(id, record)], &key, now)?;
     crate::interrupt::test_point("recorded");
     if let Err(e) = repo.create_tag_ref(req.name, &tag) {
-        provenance::retract(repo, notes, &cleared, now);
+        provenance::retract(repo, notes, &cleared.name, now);
         return Err(e.into());
     }
     crate::interrupt::test_point("published");

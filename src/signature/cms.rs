@@ -17,15 +17,15 @@ use spki::AlgorithmIdentifierOwned;
 use time::OffsetDateTime;
 use x509_cert::Certificate;
 
-use crate::signer::adapter::{TokenP256, TokenP384};
+use crate::signer::adapter::{KeyP256, KeyP384};
 
 /// The PEM label git recognises for x509 signatures.
 pub const ARMOR_LABEL: &str = "SIGNED MESSAGE";
 
-/// A token signer of a curve CMS can use.
+/// A key of a curve CMS can use (on a token, or keyless in memory).
 pub enum CmsSigner<'a> {
-    P256(TokenP256<'a>),
-    P384(TokenP384<'a>),
+    P256(KeyP256<'a>),
+    P384(KeyP384<'a>),
 }
 
 /// Why CMS bytes are not a valid signature over the content.
@@ -158,6 +158,58 @@ fn signing_time_attribute(at: OffsetDateTime) -> Result<x509_cert::attr::Attribu
         oid: ID_SIGNING_TIME,
         values,
     })
+}
+
+/// The signed attributes (as the SET the signature covers) and the
+/// signature of a SignedData's one signer: what a transparency log entry or
+/// a timestamp is made over.
+pub fn signed_parts(der: &[u8]) -> Result<(Vec<u8>, Vec<u8>), CmsError> {
+    let malformed = |e: &dyn std::fmt::Display| CmsError::Malformed(e.to_string());
+    let ci = ContentInfo::from_der(der).map_err(|e| malformed(&e))?;
+    let sd: SignedData = ci.content.decode_as().map_err(|e| malformed(&e))?;
+    let si = sd
+        .signer_infos
+        .0
+        .iter()
+        .next()
+        .ok_or(CmsError::SignerCount(0))?;
+    let attrs = raw_signed_attrs(der).ok_or(CmsError::NoSignedAttributes)?;
+    Ok((attrs, si.signature.as_bytes().to_vec()))
+}
+
+/// Add an unsigned attribute (`oid`, one value given as DER) to the one
+/// signer of a SignedData: gitsign's Rekor entry, an RFC 3161 timestamp
+/// token. The signature is untouched (unsigned attributes are outside it).
+pub fn add_unsigned_attribute(
+    der: &[u8],
+    oid: const_oid::ObjectIdentifier,
+    value: &[u8],
+) -> Result<Vec<u8>, CmsError> {
+    let build = |e: &dyn std::fmt::Display| CmsError::Build(e.to_string());
+    let ci = ContentInfo::from_der(der).map_err(|e| build(&e))?;
+    let mut sd: SignedData = ci.content.decode_as().map_err(|e| build(&e))?;
+    let mut infos: Vec<cms::signed_data::SignerInfo> = sd.signer_infos.0.into_vec();
+    let [si] = infos.as_mut_slice() else {
+        return Err(CmsError::SignerCount(infos.len()));
+    };
+    let mut values = der::asn1::SetOfVec::new();
+    values
+        .insert(der::Any::from_der(value).map_err(|e| build(&e))?)
+        .map_err(|e| build(&e))?;
+    let mut attrs = si.unsigned_attrs.take().unwrap_or_default();
+    attrs
+        .insert(x509_cert::attr::Attribute { oid, values })
+        .map_err(|e| build(&e))?;
+    si.unsigned_attrs = Some(attrs);
+    sd.signer_infos =
+        cms::signed_data::SignerInfos(der::asn1::SetOfVec::try_from(infos).map_err(|e| build(&e))?);
+    let content = der::Any::encode_from(&sd).map_err(|e| build(&e))?;
+    ContentInfo {
+        content_type: ID_SIGNED_DATA,
+        content,
+    }
+    .to_der()
+    .map_err(|e| build(&e))
 }
 
 /// PEM-armour a DER signature as git expects.
@@ -394,9 +446,15 @@ pub fn verify_signature(
     sig: &[u8],
 ) -> Result<(), CmsError> {
     use spki::DecodePublicKey;
-    // for ECDSA the curve decides the hash (ecdsa-with-SHA256/384 or id-ecPublicKey)
+    // for ECDSA the algorithm names the hash (ecdsa-with-SHA256/384: a
+    // P-256 key may sign with SHA-384, as Sigstore's mock CA does); with
+    // id-ecPublicKey (as some CMS signers write it) the curve decides.
     // RustCrypto parses the key (and checks the point); ring verifies, faster
-    use ring::signature::{ECDSA_P256_SHA256_ASN1, ECDSA_P384_SHA384_ASN1, UnparsedPublicKey};
+    use const_oid::db::rfc5912::{ECDSA_WITH_SHA_256, ECDSA_WITH_SHA_384};
+    use ring::signature::{
+        ECDSA_P256_SHA256_ASN1, ECDSA_P256_SHA384_ASN1, ECDSA_P384_SHA256_ASN1,
+        ECDSA_P384_SHA384_ASN1, UnparsedPublicKey,
+    };
     if let Ok(info) = spki::SubjectPublicKeyInfoRef::try_from(spki)
         && info.algorithm.oid == const_oid::db::rfc5912::ID_EC_PUBLIC_KEY
     {
@@ -404,9 +462,15 @@ pub fn verify_signature(
             .algorithm
             .parameters
             .and_then(|p| p.decode_as::<const_oid::ObjectIdentifier>().ok());
-        let alg = match curve {
-            Some(const_oid::db::rfc5912::SECP_256_R_1) => &ECDSA_P256_SHA256_ASN1,
-            Some(const_oid::db::rfc5912::SECP_384_R_1) => &ECDSA_P384_SHA384_ASN1,
+        let alg = match (curve, *sig_alg) {
+            (Some(const_oid::db::rfc5912::SECP_256_R_1), ECDSA_WITH_SHA_384) => {
+                &ECDSA_P256_SHA384_ASN1
+            }
+            (Some(const_oid::db::rfc5912::SECP_384_R_1), ECDSA_WITH_SHA_256) => {
+                &ECDSA_P384_SHA256_ASN1
+            }
+            (Some(const_oid::db::rfc5912::SECP_256_R_1), _) => &ECDSA_P256_SHA256_ASN1,
+            (Some(const_oid::db::rfc5912::SECP_384_R_1), _) => &ECDSA_P384_SHA384_ASN1,
             _ => {
                 return Err(CmsError::Unsupported(
                     "an ECDSA curve other than P-256 or P-384".into(),

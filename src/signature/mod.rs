@@ -7,4 +7,5 @@ pub mod openpgp;
 pub mod rekor;
 pub mod signing_config;
 pub mod ssh;
+pub mod tsa;
 pub mod x509;

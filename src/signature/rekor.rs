@@ -116,6 +116,13 @@ fn parse_entry(pb: &[u8]) -> Option<Entry> {
 /// canonical JSON over the signed attributes' SHA-256 (as DER with the SET
 /// tag), the signature and the leaf certificate as PEM.
 pub fn gitsign_body(signed_attrs: &[u8], signature: &[u8], leaf: &[u8]) -> Vec<u8> {
+    hashedrekord_body(&sha2::Sha256::digest(signed_attrs), signature, leaf)
+}
+
+/// The canonical `hashedrekord` 0.0.1 body (keys sorted, as Rekor stores
+/// it) of a signature over a SHA-256 `digest`, with the leaf certificate as
+/// LF-terminated PEM (Rekor re-encodes the PEM it is sent this way).
+pub fn hashedrekord_body(digest: &[u8], signature: &[u8], leaf: &[u8]) -> Vec<u8> {
     let b64 = &base64::engine::general_purpose::STANDARD;
     let mut pem = String::from("-----BEGIN CERTIFICATE-----\n");
     for line in b64.encode(leaf).as_bytes().chunks(64) {
@@ -125,7 +132,7 @@ pub fn gitsign_body(signed_attrs: &[u8], signature: &[u8], leaf: &[u8]) -> Vec<u
     pem.push_str("-----END CERTIFICATE-----\n");
     format!(
         r#"{{"apiVersion":"0.0.1","kind":"hashedrekord","spec":{{"data":{{"hash":{{"algorithm":"sha256","value":"{}"}}}},"signature":{{"content":"{}","publicKey":{{"content":"{}"}}}}}}}}"#,
-        super::x509::hex(&sha2::Sha256::digest(signed_attrs)),
+        super::x509::hex(digest),
         b64.encode(signature),
         b64.encode(pem.as_bytes())
     )

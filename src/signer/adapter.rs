@@ -1,31 +1,41 @@
-//! A token key as a RustCrypto signer, so x509-cert (CSRs) and cms
-//! (SignedData) can sign with a key that never leaves the token.
+//! A signing key (a token key that never leaves the token, or a keyless
+//! session's ephemeral key) as a RustCrypto signer, so x509-cert (CSRs)
+//! and cms (SignedData) can sign with it.
 
 use der::asn1::AnyRef;
 use spki::{AlgorithmIdentifier, SignatureAlgorithmIdentifier};
 
-use super::{KeyInfo, Token};
+use super::{KeyInfo, MessageSigner, Token};
 use crate::policy::pkcs11_uri::Pkcs11Uri;
+
+/// A token key, addressed by its URI, as a [`MessageSigner`].
+pub struct TokenKey<'a> {
+    pub token: &'a Token,
+    pub uri: &'a Pkcs11Uri,
+    pub key: &'a KeyInfo,
+}
+
+impl MessageSigner for TokenKey<'_> {
+    fn sign_message(&self, msg: &[u8]) -> Result<Vec<u8>, String> {
+        self.token
+            .sign(self.uri, self.key, msg)
+            .map_err(|e| e.to_string())
+    }
+}
 
 macro_rules! token_signer {
     ($name:ident, $curve:ident, $oid:expr) => {
         /// A token key on this curve, for RustCrypto builders.
         pub struct $name<'a> {
-            pub token: &'a Token,
-            pub uri: &'a Pkcs11Uri,
-            pub key: &'a KeyInfo,
+            pub signer: &'a dyn MessageSigner,
             pub vk: $curve::ecdsa::VerifyingKey,
         }
 
         impl<'a> $name<'a> {
-            pub fn new(token: &'a Token, uri: &'a Pkcs11Uri, key: &'a KeyInfo) -> Option<Self> {
-                let vk = $curve::ecdsa::VerifyingKey::from_sec1_bytes(&key.raw).ok()?;
-                Some(Self {
-                    token,
-                    uri,
-                    key,
-                    vk,
-                })
+            /// `point`: the public key as a SEC1 point.
+            pub fn new(signer: &'a dyn MessageSigner, point: &[u8]) -> Option<Self> {
+                let vk = $curve::ecdsa::VerifyingKey::from_sec1_bytes(point).ok()?;
+                Some(Self { signer, vk })
             }
         }
 
@@ -42,9 +52,9 @@ macro_rules! token_signer {
                 msg: &[u8],
             ) -> Result<$curve::ecdsa::DerSignature, signature::Error> {
                 let der = self
-                    .token
-                    .sign(self.uri, self.key, msg)
-                    .map_err(signature::Error::from_source)?;
+                    .signer
+                    .sign_message(msg)
+                    .map_err(|e| signature::Error::from_source(std::io::Error::other(e)))?;
                 $curve::ecdsa::DerSignature::from_bytes(&der).map_err(|_| signature::Error::new())
             }
         }
@@ -60,5 +70,5 @@ macro_rules! token_signer {
     };
 }
 
-token_signer!(TokenP256, p256, ecdsa::ECDSA_SHA256_OID);
-token_signer!(TokenP384, p384, ecdsa::ECDSA_SHA384_OID);
+token_signer!(KeyP256, p256, ecdsa::ECDSA_SHA256_OID);
+token_signer!(KeyP384, p384, ecdsa::ECDSA_SHA384_OID);

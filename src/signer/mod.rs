@@ -5,6 +5,7 @@
 //! passes the PIN sources and a prompt callback in.
 
 pub mod adapter;
+pub mod keyless;
 pub mod oidc;
 pub mod pin;
 pub mod pkcs11;
@@ -14,6 +15,12 @@ use std::path::PathBuf;
 
 use crate::policy::pkcs11_uri::Pkcs11Uri;
 pub use pkcs11::{KeyInfo, Token};
+
+/// A key that signs whole messages (hashing them itself): ECDSA signatures
+/// come back DER-encoded. Implemented by token keys and keyless sessions.
+pub trait MessageSigner {
+    fn sign_message(&self, msg: &[u8]) -> Result<Vec<u8>, String>;
+}
 
 /// Key algorithms sigctl generates and signs with.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
@@ -178,6 +185,18 @@ pub struct TokenAccess<'a> {
     pub pin_env: Option<pin::EnvPin>,
     /// Asks a person for the PIN, when there is a terminal.
     pub prompt: Option<pin::Prompt<'a>>,
+    /// How keyless identities get their identity token.
+    pub keyless: KeylessAccess<'a>,
+}
+
+/// What the front-end supplies so a keyless identity can get a token.
+pub struct KeylessAccess<'a> {
+    /// SIGSTORE_ID_TOKEN, if set.
+    pub token_env: Option<String>,
+    /// Shows the login URL and reads the code, when there is a terminal.
+    pub prompt: Option<&'a dyn keyless::LoginPrompt>,
+    /// How long to wait for each Sigstore service (SIGCTL_SIGSTORE_TIMEOUT).
+    pub timeout: std::time::Duration,
 }
 
 impl TokenAccess<'_> {

@@ -563,9 +563,33 @@ fn sigstore_bundle() {
     repo.commit("policy");
     let artefact = Path::new(ROOT).join("tests/data/bundles/conformance/a.txt");
     let opened = sigctl::repo::Repo::discover(&repo.path()).expect("the repository");
+    // and without a policy, through every Sigstore check, under both roots
+    use sigctl::sign::verify_artifact::{Artefact, Expected, Explicit, verify_explicit};
+    let roots: Vec<Vec<u8>> = [
+        "tests/data/trust/sigstore-public-good.trusted_root.json",
+        "tests/data/trust/sigstore-staging.trusted_root.json",
+    ]
+    .iter()
+    .map(|p| read(&Path::new(ROOT).join(p)))
+    .collect();
+    let by_file = Artefact::File(artefact.clone());
     fuzz("sigstore_bundle", seeds, Shape::Json, &|json| {
         let _ =
             sigctl::sign::artifact::verify_artifact(&opened, &artefact, json, at(1_780_000_000));
+        for root in &roots {
+            let _ = verify_explicit(
+                &by_file,
+                json,
+                &Explicit {
+                    trusted_root: root,
+                    trusted_root_name: "root".into(),
+                    expected: Expected::Identity {
+                        subject: "nobody@example.com".into(),
+                        issuer: "https://example.com".into(),
+                    },
+                },
+            );
+        }
     });
 }
 

@@ -4,12 +4,14 @@
 
 mod bounded;
 mod bounds;
+mod bundles;
 mod check;
 mod fuzz;
 mod git_agrees;
 mod hostile;
 mod init;
 mod interrupt;
+mod keyless;
 mod messages;
 mod provenance;
 mod schema;

@@ -31,7 +31,10 @@ fn record(i: usize, blob: &gix::ObjectId, sha256: &str) -> String {
             subject: "CN=release".into(),
             fingerprint_sha256: fp,
             not_after: "2027-01-01T00:00:00Z".into(),
+            der: None,
         }),
+        keyless: None,
+        tlog: None,
         subject: Subject {
             object: None,
             name: Some(format!("artefact-{i}.tar")),

@@ -22,6 +22,10 @@ pub fn run(args: &[String]) -> Result {
     let _ = std::fs::remove_dir_all(&dir);
     std::fs::create_dir_all(&dir).map_err(|e| e.to_string())?;
     let result = Demo::new(&sigctl, &dir).and_then(|d| d.run());
+    // the local Sigstore stack the demo started, if it did
+    if let Ok(pid) = std::fs::read_to_string(dir.join("sigstore/pid")) {
+        let _ = Command::new("kill").arg(pid.trim()).status();
+    }
     if keep || result.is_err() {
         say(&format!("\n(the demo's files are in {})", dir.display()));
     } else {
@@ -126,6 +130,21 @@ impl Demo {
         self.git(&["config", "user.name", "Demo Releaser"])?;
         self.git(&["config", "user.email", "releaser@example.com"])?;
         self.sig(&["init", "--template", "hsm-release"], 0)?;
+        // the policy's keyless admin signs with Sigstore: this demo's
+        // instance is a local stack (Fulcio, Rekor, TSA on loopback), whose
+        // trust files take the place of the public-good ones init wrote
+        let stack = self.dir.join("sigstore");
+        crate::sigstore_stack::run(&[stack.display().to_string()])?;
+        for f in ["trusted_root.json", "signing_config.json"] {
+            std::fs::copy(stack.join(f), self.repo.join(".sigctl/sigstore").join(f))
+                .map_err(|e| format!("{f}: {e}"))?;
+        }
+        say(
+            "(a local Sigstore stack stands in for the public-good instance: its trusted root and signing config",
+        );
+        say(
+            " replace the public-good ones in .sigctl/sigstore/, which signing.toml's [sigstore] names)",
+        );
         say(
             "\nThe policy says: identity `release` (owner `release`) signs release tags (refs/tags/v*, environment",
         );
@@ -310,6 +329,8 @@ impl Demo {
         say("\n-- the evidence pack, for the auditor:");
         self.sig(&["audit", "--format", "markdown"], 0)?;
 
+        self.keyless()?;
+
         say(
             "\nDone: key generated on the token, certificate issued and imported, commit and tag signed through",
         );
@@ -317,8 +338,135 @@ impl Demo {
             "stock git, history verified from its trust root, artefact signed and verified, five failures caught,",
         );
         say(
-            "and every signing event on record in refs/notes/signing, authenticated by the key that made it.",
+            "every signing event on record in refs/notes/signing, authenticated by the key that made it, and a",
         );
+        say(
+            "keyless commit and artefact (Fulcio certificate, Rekor entry) that Sigstore's own verifier accepts.",
+        );
+        Ok(())
+    }
+
+    /// Keyless signing against a local Sigstore stack (Fulcio, Rekor, a
+    /// TSA on loopback), judged by sigstore-python.
+    fn keyless(&self) -> Result {
+        step(
+            "11. Keyless: the policy's admin `security-admin` signs with an OIDC identity, no key to keep",
+        );
+        self.keyless_steps(&self.dir.join("sigstore"))
+    }
+
+    fn keyless_steps(&self, stack: &Path) -> Result {
+        std::fs::write(self.repo.join("CHANGELOG"), b"1.0.0: first release\n")
+            .map_err(|e| e.to_string())?;
+        // a token as GitHub's OAuth would issue for the admin; the local
+        // stack does not check its signature, sigctl reads and matches it
+        let token = demo_token("https://github.com/login/oauth", "releaser@example.com");
+        say(
+            "$ export SIGSTORE_ID_TOKEN=…   (an identity token for releaser@example.com from https://github.com/login/oauth)",
+        );
+        self.git(&["config", "user.signingkey", "security-admin"])?;
+        self.git(&["add", "-A"])?;
+        let keyless = |cmd: &mut Command| {
+            cmd.env("SIGSTORE_ID_TOKEN", &token);
+        };
+        say("$ git config user.signingkey security-admin && git commit -q -S -m \"Changelog\"");
+        let mut commit = Command::new("git");
+        commit
+            .args(["commit", "-q", "-S", "-m", "Changelog"])
+            .current_dir(&self.repo);
+        self.env(&mut commit);
+        keyless(&mut commit);
+        let out = commit.output().map_err(|e| e.to_string())?;
+        let said = String::from_utf8_lossy(&out.stderr);
+        if !said.trim().is_empty() {
+            say(said.trim_end());
+        }
+        if !out.status.success() {
+            return Err("the keyless commit failed".into());
+        }
+        self.show(Path::new("git"), "git", &["verify-commit", "HEAD"], 0)?;
+        self.sig(&["verify", "HEAD"], 0)?;
+        self.sig(&["provenance", "show", "HEAD"], 0)?;
+
+        say(
+            "\n-- a keyless artefact bundle (Sigstore v0.3: certificate, Rekor entry, RFC 3161 timestamp):",
+        );
+        std::fs::write(self.repo.join("dist/notes.txt"), b"release notes\n")
+            .map_err(|e| e.to_string())?;
+        say("$ sigctl sign artifact dist/notes.txt --identity security-admin");
+        let mut sign = Command::new(&self.sigctl);
+        sign.args([
+            "sign",
+            "artifact",
+            "dist/notes.txt",
+            "--identity",
+            "security-admin",
+        ])
+        .current_dir(&self.repo);
+        self.env(&mut sign);
+        keyless(&mut sign);
+        let out = sign.output().map_err(|e| e.to_string())?;
+        say(format!(
+            "{}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        )
+        .trim_end());
+        if !out.status.success() {
+            return Err("keyless artefact signing failed".into());
+        }
+        let venv_sigstore = crate::sigstore_stack::python_judge();
+        let judge = |file: &str, want: i32| -> Result {
+            self.show(
+                &venv_sigstore,
+                "sigstore",
+                &[
+                    "--trust-config",
+                    &stack.join("trust_config.json").display().to_string(),
+                    "verify",
+                    "identity",
+                    "--offline",
+                    "--cert-identity",
+                    "releaser@example.com",
+                    "--cert-oidc-issuer",
+                    "https://github.com/login/oauth",
+                    "--bundle",
+                    "dist/notes.txt.sigstore.json",
+                    file,
+                ],
+                want,
+            )
+        };
+        say(
+            "-- Sigstore's own verifier (sigstore-python 4.5.1) agrees, offline, with the stack's trust config:",
+        );
+        judge("dist/notes.txt", 0)?;
+        say("-- and refuses the file once changed:");
+        std::fs::write(self.repo.join("dist/notes.txt"), b"release notes!\n")
+            .map_err(|e| e.to_string())?;
+        judge("dist/notes.txt", 1)?;
+        say("\n-- a token for someone else is refused before anything is sent:");
+        let wrong = demo_token("https://github.com/login/oauth", "mallory@example.com");
+        say(
+            "$ SIGSTORE_ID_TOKEN=<mallory's token> sigctl sign artifact dist/notes.txt --identity security-admin",
+        );
+        let mut refused = Command::new(&self.sigctl);
+        refused
+            .args([
+                "sign",
+                "artifact",
+                "dist/notes.txt",
+                "--identity",
+                "security-admin",
+            ])
+            .current_dir(&self.repo);
+        self.env(&mut refused);
+        refused.env("SIGSTORE_ID_TOKEN", &wrong);
+        let out = refused.output().map_err(|e| e.to_string())?;
+        say(String::from_utf8_lossy(&out.stderr).trim_end());
+        if out.status.code() != Some(1) {
+            return Err("a token for another identity must be refused with exit 1".into());
+        }
         Ok(())
     }
 
@@ -332,4 +480,22 @@ impl Demo {
 
 fn step(title: &str) {
     say(&format!("\n== {title}"));
+}
+
+/// An unsigned-looking JWT with the claims Fulcio reads (the local stack
+/// does not check signatures; sigctl checks issuer, subject and expiry).
+fn demo_token(issuer: &str, email: &str) -> String {
+    use base64::Engine;
+    let b64 = |v: &str| base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(v);
+    use sigctl::clock::Clock;
+    let now = sigctl::clock::SystemClock.now().unix_timestamp();
+    format!(
+        "{}.{}.{}",
+        b64(r#"{"alg":"ES256","typ":"JWT"}"#),
+        b64(&format!(
+            r#"{{"iss":"{issuer}","sub":"{email}","email":"{email}","email_verified":true,"aud":"sigstore","iat":{now},"nbf":{now},"exp":{}}}"#,
+            now + 600
+        )),
+        b64("demo")
+    )
 }

@@ -49,6 +49,11 @@ pub fn judges(args: &[String]) -> Result {
     Ok(())
 }
 
+/// sigstore-python's command in the judges' venv.
+pub fn python_judge() -> PathBuf {
+    venv().join("bin/sigstore")
+}
+
 fn venv() -> PathBuf {
     util::target_dir().join(VENV)
 }

@@ -375,6 +375,12 @@ pub fn setup() -> Setup {
 }
 
 pub fn setup_with_pin(pin: &str) -> Setup {
+    setup_then(pin, |_| {})
+}
+
+/// [`setup_with_pin`], with `prepare` changing the work tree (the policy,
+/// its trust files) before the first commit.
+pub fn setup_then(pin: &str, prepare: impl FnOnce(&TestRepo)) -> Setup {
     let repo = TestRepo::new();
     let hsm = SoftHsm::with_pin(&repo, pin);
     hsm.sigctl_ok(&repo, &["init", "--template", "hsm-release"]);
@@ -406,6 +412,7 @@ pub fn setup_with_pin(pin: &str) -> Setup {
         ],
     );
     hsm.git_ok(&repo, &["config", "user.signingkey", "release"]);
+    prepare(&repo);
     hsm.git_ok(&repo, &["add", "-A"]);
     hsm.git_ok(&repo, &["commit", "-S", "-q", "-m", "policy"]);
     Setup { repo, hsm, ca, csr }
