@@ -189,8 +189,28 @@ pub fn run(args: &[String]) -> Result {
         }
     }
     let dir = dir.ok_or("usage: cargo xtask sigstore-stack DIR [--port N]")?;
+    let url = start(&dir, port.as_deref())?;
+    let dir = dir
+        .canonicalize()
+        .map_err(|e| format!("{}: {e}", dir.display()))?;
+    let pid = std::fs::read_to_string(dir.join("pid")).unwrap_or_default();
+    say(&format!(
+        "local Sigstore stack at {url} (pid {})\n  {}\n  {}\n  {}\nstop it with: kill $(cat {})",
+        pid.trim(),
+        dir.join("trusted_root.json").display(),
+        dir.join("signing_config.json").display(),
+        dir.join("trust_config.json").display(),
+        dir.join("pid").display()
+    ));
+    Ok(())
+}
+
+/// Start the stack detached (its own session; output in `dir/stack.log`)
+/// writing its files into `dir`, and return its URL once it answers.
+/// `kill $(cat dir/pid)` stops it.
+pub fn start(dir: &Path, port: Option<&str>) -> Result<String> {
     install_node_modules()?;
-    std::fs::create_dir_all(&dir).map_err(|e| format!("{}: {e}", dir.display()))?;
+    std::fs::create_dir_all(dir).map_err(|e| format!("{}: {e}", dir.display()))?;
     let dir = dir
         .canonicalize()
         .map_err(|e| format!("{}: {e}", dir.display()))?;
@@ -203,7 +223,7 @@ pub fn run(args: &[String]) -> Result {
     cmd.arg("node")
         .arg(util::root().join(STACK_DIR).join("stack.js"))
         .arg(&dir);
-    if let Some(p) = &port {
+    if let Some(p) = port {
         cmd.args(["--port", p]);
     }
     let mut child = cmd
@@ -224,6 +244,8 @@ pub fn run(args: &[String]) -> Result {
             return Err(format!("the stack exited ({status}):\n{log}"));
         }
         if Instant::now() > deadline {
+            let _ = child.kill();
+            let _ = child.wait();
             return Err(format!(
                 "the stack did not answer within 30 s; see {}",
                 dir.join("stack.log").display()
@@ -231,16 +253,7 @@ pub fn run(args: &[String]) -> Result {
         }
         std::thread::sleep(Duration::from_millis(100));
     };
-    let pid = std::fs::read_to_string(dir.join("pid")).unwrap_or_default();
-    say(&format!(
-        "local Sigstore stack at {url} (pid {})\n  {}\n  {}\n  {}\nstop it with: kill $(cat {})",
-        pid.trim(),
-        dir.join("trusted_root.json").display(),
-        dir.join("signing_config.json").display(),
-        dir.join("trust_config.json").display(),
-        dir.join("pid").display()
-    ));
-    Ok(())
+    Ok(url)
 }
 
 /// GET {url}/control: the stack's state (faults, request counts, the
