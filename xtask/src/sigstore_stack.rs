@@ -71,27 +71,51 @@ fn stamped(dir: &Path, want: &str) -> bool {
 }
 
 /// node ^20.17 or ≥ 22.9, as `@sigstore/mock` 0.12.1 and `@sigstore/verify` 3.1.1 ask.
+/// node ^20.17 or ≥ 22.9, as `@sigstore/mock` 0.12.1 and `@sigstore/verify`
+/// 3.1.1 ask. A machine without one (Debian bookworm's nodejs is 18) gets a
+/// private node 20 from the npm registry (the `node` package carries the
+/// binary) under the target directory; `util::path_env` puts it first on
+/// the PATH of every command xtask runs.
 fn check_node() -> Result {
-    for tool in ["node", "npm"] {
-        if !util::have(tool) {
-            return Err(format!(
-                "`{tool}` is not installed: the local Sigstore stack needs node 20.17+ and npm \
-                 (Debian's nodejs is too old; see tests/sigstore-stack/README.md)"
-            ));
-        }
+    if node_version_ok("node") {
+        return Ok(());
     }
-    let out = util::output(Command::new("node").arg("--version"))?;
-    let version = out.trim().trim_start_matches('v');
-    let mut parts = version.split('.').map(|p| p.parse::<u32>().unwrap_or(0));
-    let (major, minor) = (parts.next().unwrap_or(0), parts.next().unwrap_or(0));
-    let ok = (major == 20 && minor >= 17) || (major == 22 && minor >= 9) || major > 22;
-    if ok {
+    let local = util::local_node_bin().join("node");
+    if !local.exists() {
+        if !util::have("npm") {
+            util::apt_install(&["nodejs", "npm"])?;
+        }
+        let prefix = util::target_dir().join("node");
+        std::fs::create_dir_all(&prefix).map_err(|e| e.to_string())?;
+        say("installing node 20 from the npm registry (the machine's node is missing or too old)");
+        util::output(
+            Command::new("npm")
+                .args(["install", "--no-audit", "--no-fund", "--prefix"])
+                .arg(&prefix)
+                .arg(LOCAL_NODE),
+        )?;
+    }
+    if node_version_ok(&local.display().to_string()) {
         Ok(())
     } else {
         Err(format!(
-            "node {version} is too old for the local Sigstore stack (needs ^20.17 or >= 22.9)"
+            "no node ^20.17 or >= 22.9 for the local Sigstore stack, and {LOCAL_NODE} from the npm registry did not install one at {}",
+            local.display()
         ))
     }
+}
+
+/// The node the stack falls back to.
+const LOCAL_NODE: &str = "node@20.20.2";
+
+fn node_version_ok(node: &str) -> bool {
+    let Ok(out) = util::output(Command::new(node).arg("--version")) else {
+        return false;
+    };
+    let version = out.trim().trim_start_matches('v');
+    let mut parts = version.split('.').map(|p| p.parse::<u32>().unwrap_or(0));
+    let (major, minor) = (parts.next().unwrap_or(0), parts.next().unwrap_or(0));
+    (major == 20 && minor >= 17) || (major == 22 && minor >= 9) || major > 22
 }
 
 /// `npm ci` in tests/sigstore-stack unless its node_modules match the lockfile.
@@ -105,6 +129,7 @@ fn install_node_modules() -> Result {
     }
     say("installing the local Sigstore stack's node modules (npm ci)");
     let status = Command::new("npm")
+        .envs(util::path_env())
         .args(["ci", "--no-audit", "--no-fund", "--loglevel=error"])
         .current_dir(&dir)
         .status()
@@ -220,6 +245,7 @@ pub fn start(dir: &Path, port: Option<&str>) -> Result<String> {
     let log = std::fs::File::create(dir.join("stack.log")).map_err(|e| e.to_string())?;
     let err = log.try_clone().map_err(|e| e.to_string())?;
     let mut cmd = Command::new("setsid");
+    cmd.envs(util::path_env());
     cmd.arg("node")
         .arg(util::root().join(STACK_DIR).join("stack.js"))
         .arg(&dir);

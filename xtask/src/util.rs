@@ -21,6 +21,27 @@ pub fn target_dir() -> PathBuf {
     std::env::var_os("CARGO_TARGET_DIR").map_or_else(|| root().join("target"), PathBuf::from)
 }
 
+/// Where `sigstore_stack` installs a private node when the machine's is too old.
+pub fn local_node_bin() -> PathBuf {
+    target_dir().join("node/node_modules/node/bin")
+}
+
+/// PATH with the private node first, when there is one (for every command
+/// xtask runs: the tests start node by name).
+pub fn path_env() -> Vec<(&'static str, std::ffi::OsString)> {
+    let bin = local_node_bin();
+    if !bin.join("node").exists() {
+        return Vec::new();
+    }
+    let mut paths = vec![bin];
+    if let Some(p) = std::env::var_os("PATH") {
+        paths.extend(std::env::split_paths(&p));
+    }
+    std::env::join_paths(paths)
+        .map(|p| vec![("PATH", p)])
+        .unwrap_or_default()
+}
+
 pub fn cargo() -> String {
     std::env::var("CARGO").unwrap_or_else(|_| "cargo".into())
 }
@@ -31,6 +52,7 @@ pub fn run(program: &str, args: &[&str]) -> Result {
     let status = Command::new(program)
         .args(args)
         .current_dir(root())
+        .envs(path_env())
         .status()
         .map_err(|e| format!("cannot run {program}: {e}"))?;
     if status.success() {
@@ -47,6 +69,7 @@ pub fn run_counting_tests(program: &str, args: &[&str]) -> Result<(u64, u64)> {
     let mut child = Command::new(program)
         .args(args)
         .current_dir(root())
+        .envs(path_env())
         .stdout(std::process::Stdio::piped())
         .spawn()
         .map_err(|e| format!("cannot run {program}: {e}"))?;
