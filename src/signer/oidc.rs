@@ -81,6 +81,10 @@ pub enum TokenError {
         want: String,
         claims: String,
     },
+    #[error(
+        "the identity token is for audience {got}, not `sigstore`: sigctl does not send a token meant for another service to Fulcio (token: {claims})"
+    )]
+    WrongAudience { got: String, claims: String },
     #[error("the identity token expired at {at} (token: {claims}): get a fresh one")]
     Expired { at: String, claims: String },
     #[error(
@@ -162,6 +166,18 @@ impl IdentityToken {
                 identity: identity.to_owned(),
                 got: format!("issuer {got_issuer}, subject {got_subject}"),
                 want: format!("issuer {issuer}, subject {subject}"),
+                claims: c.describe(),
+            });
+        }
+        // a token for another service would be handed to Fulcio (and to
+        // whoever the signing config names): only Sigstore's audience goes
+        if !c.audience.iter().any(|a| a == "sigstore") {
+            return Err(TokenError::WrongAudience {
+                got: if c.audience.is_empty() {
+                    "none".to_owned()
+                } else {
+                    c.audience.join(", ")
+                },
                 claims: c.describe(),
             });
         }
@@ -331,10 +347,32 @@ mod tests {
     fn expired_early_and_garbage_tokens_are_refused() {
         let claims = |exp: i64, nbf: i64| {
             jwt(serde_json::json!({
-                "iss": "https://issuer.example", "sub": "sam",
+                "iss": "https://issuer.example", "sub": "sam", "aud": "sigstore",
                 "exp": exp, "nbf": nbf
             }))
         };
+        // a token for another service is never handed to Fulcio
+        let other = IdentityToken::from_jwt(&jwt(serde_json::json!({
+            "iss": "https://issuer.example", "sub": "sam", "aud": ["sts.amazonaws.com"],
+            "exp": NOW + 300
+        })))
+        .expect("a token");
+        let e = other
+            .check_for("sam", "https://issuer.example", "sam", NOW)
+            .expect_err("another audience");
+        assert!(
+            matches!(e, TokenError::WrongAudience { .. }) && e.is_refusal(),
+            "{e}"
+        );
+        assert!(e.to_string().contains("sts.amazonaws.com"), "{e}");
+        let none = IdentityToken::from_jwt(&jwt(serde_json::json!({
+            "iss": "https://issuer.example", "sub": "sam", "exp": NOW + 300
+        })))
+        .expect("a token");
+        assert!(matches!(
+            none.check_for("sam", "https://issuer.example", "sam", NOW),
+            Err(TokenError::WrongAudience { .. })
+        ));
         let expired = IdentityToken::from_jwt(&claims(NOW - 1, NOW - 600)).expect("a token");
         let e = expired
             .check_for("sam", "https://issuer.example", "sam", NOW)

@@ -412,7 +412,17 @@ fn a_token_for_another_identity_or_expired_is_refused_before_anything_is_sent() 
     let certified = k.scope.requests(Service::Fulcio);
     let mallory = email_token("mallory@example.com");
     let expired = mint_token(TEST_ISSUER, Identity::Email(ALICE), "sigstore", now() - 60);
-    for (what, token) in [("another identity", &mallory), ("expired", &expired)] {
+    let elsewhere = mint_token(
+        TEST_ISSUER,
+        Identity::Email(ALICE),
+        "sts.amazonaws.com",
+        now() + 600,
+    );
+    for (what, token) in [
+        ("another identity", &mallory),
+        ("expired", &expired),
+        ("another audience", &elsewhere),
+    ] {
         let s = k.sigctl(
             &["sign", "tag", "v1.0.0", "--identity", "alice", "-m", "r"],
             Some(token),
