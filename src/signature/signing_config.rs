@@ -143,7 +143,7 @@ impl SigningConfig {
 }
 
 /// `https://host…`, or `http://` to a loopback address (a local stack).
-fn check_url(url: &str) -> Result<(), String> {
+pub fn check_url(url: &str) -> Result<(), String> {
     let shown: String = url.chars().take(120).collect();
     let host_of = |rest: &str| -> String {
         let authority = rest.split(['/', '?', '#']).next().unwrap_or_default();

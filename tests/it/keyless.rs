@@ -66,7 +66,13 @@ impl Keyless {
     }
 
     fn with_identity(label: &str, subject: &str, issuer: &str) -> Self {
-        let scope = stack().scope(label);
+        Self::on(stack().scope(label), subject, Some(issuer))
+    }
+
+    /// On `scope`; `issuer` None: the scope's own OIDC provider.
+    fn on(scope: Scope, subject: &str, issuer: Option<&str>) -> Self {
+        let own = scope.oidc_url();
+        let issuer = issuer.unwrap_or(&own);
         let repo = TestRepo::new();
         repo.write("signing.toml", policy(subject, issuer));
         std::fs::create_dir_all(repo.path().join("sigstore")).expect("dir");
@@ -91,12 +97,10 @@ impl Keyless {
         }
         let k = Keyless { repo, scope };
         // the trust root, signed keyless under its own policy (the work tree's)
-        if subject == ALICE {
+        if subject.contains('@') {
             k.repo.git(&["add", "-A"]);
-            let c = k.git(
-                &["commit", "-S", "-q", "-m", "policy"],
-                Some(&email_token(ALICE)),
-            );
+            let token = mint_token(issuer, Identity::Email(subject), "sigstore", now() + 600);
+            let c = k.git(&["commit", "-S", "-q", "-m", "policy"], Some(&token));
             assert_eq!(c.code, 0, "{}", c.snapshot());
         } else {
             k.repo.commit("policy");
@@ -803,4 +807,89 @@ fn hsm_signatures_are_timestamped_only_when_trusted_time_is_asked_for() {
     assert!(r.stderr.contains("TSA"), "{}", r.stderr);
     assert!(s.repo.git(&["tag", "-l", "v1.0.1"]).trim().is_empty());
     scope.reset();
+}
+
+#[test]
+fn on_a_terminal_without_a_token_the_login_goes_to_the_terminal_and_stdout_stays_clean() {
+    use std::io::{Read, Write};
+    // the stack's Dex-style provider issues tokens as itself, for alice
+    let k = Keyless::on(stack().scope("login"), ALICE, None);
+    let scope = &k.scope;
+    k.repo.write("dist/app.tar", "bytes\n");
+    // `script` gives sigctl a terminal; what is typed goes through it
+    let shell = format!(
+        "{SIGCTL} sign artifact dist/app.tar --identity alice 2>{}",
+        k.repo.home().join("stderr").display()
+    );
+    let mut child = k
+        .command("script", &["-qfec", &shell, "/dev/null"], None)
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .expect("script");
+    let mut out = child.stdout.take().expect("stdout");
+    let (tx, rx) = std::sync::mpsc::channel::<Vec<u8>>();
+    std::thread::spawn(move || {
+        let mut buf = [0u8; 4096];
+        while let Ok(n) = out.read(&mut buf) {
+            if n == 0 || tx.send(buf[..n].to_vec()).is_err() {
+                break;
+            }
+        }
+    });
+    let mut seen = Vec::new();
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    let url = loop {
+        if let Ok(chunk) = rx.recv_timeout(std::time::Duration::from_millis(200)) {
+            seen.extend(chunk);
+        }
+        let text = String::from_utf8_lossy(&seen).into_owned();
+        if let Some(start) = text.find(&format!("{}/auth?", scope.url())) {
+            let rest = &text[start..];
+            if let Some(end) = rest.find(char::is_whitespace) {
+                break rest[..end].to_owned();
+            }
+        }
+        assert!(std::time::Instant::now() < deadline, "no login URL: {text}");
+    };
+    // the provider redirects to the out-of-band URI with the code
+    let reply = sigstore::http("GET", &url, &[], b"", std::time::Duration::from_secs(5))
+        .expect("the provider answers");
+    assert_eq!(reply.status, 302);
+    let location = reply.header("location").expect("a redirect").to_owned();
+    assert!(
+        location.starts_with("urn:ietf:wg:oauth:2.0:oob"),
+        "{location}"
+    );
+    let code = location
+        .split(['?', '&'])
+        .find_map(|p| p.strip_prefix("code="))
+        .expect("a code")
+        .to_owned();
+    let mut stdin = child.stdin.take().expect("stdin");
+    stdin
+        .write_all(format!("{code}\n").as_bytes())
+        .expect("type the code");
+    let status = child.wait().expect("script ends");
+    drop(stdin);
+    while let Ok(chunk) = rx.recv_timeout(std::time::Duration::from_millis(200)) {
+        seen.extend(chunk);
+    }
+    let terminal = String::from_utf8_lossy(&seen).into_owned();
+    assert!(status.success(), "{terminal}");
+    assert!(
+        terminal.contains("log in to get a Sigstore certificate"),
+        "{terminal}"
+    );
+    // stderr (where git's status goes) holds no prompt, and the bundle is made
+    let stderr = std::fs::read_to_string(k.repo.home().join("stderr")).unwrap_or_default();
+    assert!(!stderr.contains("/auth?"), "{stderr}");
+    let py = sigstore::python_verify_identity_with(
+        &scope.trust_config(),
+        &k.path("dist/app.tar.sigstore.json"),
+        &k.path("dist/app.tar").display().to_string(),
+        ALICE,
+        &scope.oidc_url(),
+    );
+    assert_eq!(py.code, 0, "{}", py.snapshot());
 }
