@@ -728,8 +728,8 @@ impl Key {
                     message: "no TimeStampToken in the response".into(),
                 })
             })?;
-            der =
-                cms::add_unsigned_attribute(&der, TIMESTAMP_TOKEN_OID, &token).map_err(cms_err)?;
+            der = cms::add_unsigned_attribute(&der, cms::TIMESTAMP_TOKEN_OID, &token)
+                .map_err(cms_err)?;
             timestamped = crate::signature::tsa::gen_time(&token);
         }
         Ok(CmsSigned {
@@ -739,11 +739,6 @@ impl Key {
         })
     }
 }
-
-/// id-aa-timeStampToken (RFC 3161 appendix A): a timestamp over a CMS
-/// signer's signature, as an unsigned attribute.
-pub const TIMESTAMP_TOKEN_OID: const_oid::ObjectIdentifier =
-    const_oid::ObjectIdentifier::new_unwrap("1.2.840.113549.1.9.16.2.14");
 
 /// Open the key of a cleared identity: log in to its token and check the
 /// certificate carries the token's key; or, keyless, get an identity token,

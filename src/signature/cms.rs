@@ -246,7 +246,15 @@ pub struct Verified {
     /// gitsign's embedded Rekor entry (protobuf) and the log body it stands
     /// for, rebuilt from this signature: checked against a trusted root later.
     pub rekor: Option<(Vec<u8>, Vec<u8>)>,
+    /// An RFC 3161 TimeStampToken over the signature (id-aa-timeStampToken)
+    /// and the signature bytes it must cover: checked against the trusted
+    /// root's timestamp authorities later.
+    pub timestamp: Option<(Vec<u8>, Vec<u8>)>,
 }
+
+/// id-aa-timeStampToken (RFC 3161 appendix A).
+pub const TIMESTAMP_TOKEN_OID: const_oid::ObjectIdentifier =
+    const_oid::ObjectIdentifier::new_unwrap("1.2.840.113549.1.9.16.2.14");
 
 /// Verify a detached CMS signature (PEM or DER) over `content`: digest,
 /// signature with the included signer certificate. Who the signer may be is
@@ -389,11 +397,19 @@ pub fn verify_detached(sig: &[u8], content: &[u8]) -> Result<Verified, CmsError>
             let body = super::rekor::gitsign_body(&signed, si.signature.as_bytes(), &certificate);
             (entry, body)
         });
+    let timestamp = si
+        .unsigned_attrs
+        .as_ref()
+        .and_then(|attrs| attrs.iter().find(|a| a.oid == TIMESTAMP_TOKEN_OID))
+        .and_then(|a| a.values.iter().next())
+        .and_then(|v| v.to_der().ok())
+        .map(|token| (token, si.signature.as_bytes().to_vec()));
     Ok(Verified {
         certificate,
         signing_time,
         chain,
         rekor,
+        timestamp,
     })
 }
 

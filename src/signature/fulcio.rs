@@ -15,6 +15,9 @@ pub struct TrustedRoot {
     pub cas: Vec<Vec<u8>>,
     /// The Rekor logs' keys (`tlogs`), for transparency-log evidence.
     pub tlogs: Vec<super::rekor::LogKey>,
+    /// The timestamp authorities (`timestampAuthorities`), for RFC 3161
+    /// tokens; none when the file is not one sigstore-rust reads.
+    pub tsas: Vec<sigstore_types::TsaAuthority>,
 }
 
 impl TrustedRoot {
@@ -74,7 +77,12 @@ impl TrustedRoot {
                 valid_from,
             });
         }
-        Ok(Self { cas, tlogs })
+        let tsas = std::str::from_utf8(bytes)
+            .ok()
+            .and_then(|t| sigstore_trust_root::TrustedRoot::from_json(t).ok())
+            .map(|r| r.tsa_authorities())
+            .unwrap_or_default();
+        Ok(Self { cas, tlogs, tsas })
     }
 }
 
@@ -296,6 +304,7 @@ mod tests {
         let root = TrustedRoot {
             cas: vec![include_bytes!("../../tests/fixtures/chain/root.der").to_vec()],
             tlogs: Vec::new(),
+            tsas: Vec::new(),
         };
         let leaf = include_bytes!("../../tests/fixtures/chain/leaf.der");
         let forged = include_bytes!("../../tests/fixtures/chain/forged.der");

@@ -26,7 +26,7 @@ use sha2::Digest;
 use crate::repo::walk::{CommitInfo, IdMap};
 
 const FORMAT: &str = "sigctl-verify-cache";
-const VERSION: u32 = 4;
+const VERSION: u32 = 5;
 
 /// What the cache knows of one commit: the facts its content fixes (the
 /// walk needs no object read), the `signing.toml` blob of its tree, and what

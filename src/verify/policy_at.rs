@@ -287,6 +287,7 @@ impl<'a> Engine<'a> {
                         fulcio::TrustedRoot {
                             cas,
                             tlogs: Vec::new(),
+                            tsas: Vec::new(),
                         },
                         x.get().subject.get().clone(),
                     ));

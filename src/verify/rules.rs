@@ -108,6 +108,7 @@ pub(super) fn identify(
             fingerprint,
             subject,
             certs,
+            ..
         } => {
             let identity = match parent.by_cert.get(&**fingerprint) {
                 Some(name) => name.clone(),

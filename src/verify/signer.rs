@@ -36,6 +36,8 @@ pub(super) enum Signer {
         /// leaf first, then the certificates the signature carried (for
         /// identities anchored at a CA); shared by every commit of a signer
         certs: Arc<[Vec<u8>]>,
+        /// an RFC 3161 token over the signature, and the signature
+        timestamp: Option<Arc<(Vec<u8>, Vec<u8>)>>,
     },
     Ssh {
         blob: Arc<[u8]>,
@@ -125,6 +127,7 @@ pub(super) fn check_signature(
             Some(t) => (t, "signing-time attribute (untrusted)"),
             None => (ts(claimed), "committer date (untrusted)"),
         };
+        let timestamp = v.timestamp.map(Arc::new);
         let signer = match keyless {
             Some(identity) => {
                 let mut certs = vec![v.certificate];
@@ -144,6 +147,7 @@ pub(super) fn check_signature(
                     fingerprint: facts.fingerprint_sha256.into(),
                     subject: facts.subject.into(),
                     certs: certs.into(),
+                    timestamp,
                 }
             }
         };
@@ -195,6 +199,7 @@ pub(super) const TIME_SOURCES: &[&str] = &[
     "committer date (untrusted)",
     "signature creation time (untrusted)",
     REKOR_TIME,
+    TSA_TIME,
 ];
 
 /// The storable form of a check; keyless and OpenPGP checks are not stored
@@ -203,9 +208,16 @@ pub(super) const TIME_SOURCES: &[&str] = &[
 pub(super) fn to_stored(c: Option<&Check>) -> cache::Stored {
     let source = |s: &str| TIME_SOURCES.iter().position(|t| *t == s).unwrap_or(0) as u8;
     match c {
+        // a timestamped signature's trusted time depends on the policy's
+        // trusted root: checked afresh, like a keyless one
         None
         | Some(Ok(Checked {
-            signer: Signer::Keyless(_) | Signer::Pgp { .. },
+            signer:
+                Signer::Keyless(_)
+                | Signer::Pgp { .. }
+                | Signer::Cert {
+                    timestamp: Some(_), ..
+                },
             ..
         })) => cache::Stored::Unchecked,
         Some(Ok(Checked {
@@ -214,6 +226,7 @@ pub(super) fn to_stored(c: Option<&Check>) -> cache::Stored {
                     fingerprint,
                     subject,
                     certs,
+                    timestamp: None,
                 },
             signed_at,
             time_source,
@@ -255,6 +268,7 @@ pub(super) fn from_stored(e: &cache::Stored) -> Option<Check> {
                 fingerprint: fingerprint.clone(),
                 subject: subject.clone(),
                 certs: certs.clone(),
+                timestamp: None,
             },
             signed_at: ts(*signed_at),
             time_source: source(time_source)?,
@@ -332,16 +346,47 @@ pub(super) fn effective_time(
             Err(e) => Err((Reason::BadSignature, e)),
         };
     }
+    // a certificate signature with an RFC 3161 token that a timestamp
+    // authority of the policy's trusted root signed, over this signature:
+    // the token's time; any other token is no evidence (untrusted time)
+    if let Signer::Cert {
+        timestamp: Some(ts),
+        ..
+    } = &checked.signer
+        && let Some(trust) = &parent.trust
+        && let Some(at) = tsa_time(&ts.0, &ts.1, &trust.tsas)
+    {
+        return Ok((at, true));
+    }
     Ok((checked.signed_at, false))
+}
+
+/// The time of an RFC 3161 token over `signature`, if one of `tsas`
+/// signed it within its validity.
+fn tsa_time(
+    token: &[u8],
+    signature: &[u8],
+    tsas: &[sigstore_types::TsaAuthority],
+) -> Option<OffsetDateTime> {
+    let token = sigstore_types::TimestampToken::new(token.to_vec());
+    let sig = sigstore_types::SignatureBytes::new(signature.to_vec());
+    tsas.iter().find_map(|a| {
+        let t = sigstore_sign::tsa::verify_timestamp_for_authority(&token, &sig, a).ok()?;
+        OffsetDateTime::from_unix_timestamp(t.as_second()).ok()
+    })
 }
 
 /// `checked`, judged at its trusted time under `policy` when it has one.
 pub(super) fn with_trusted_time(policy: &Resolved, mut checked: Checked) -> Checked {
     if let Ok((at, true)) = effective_time(policy, &checked) {
         checked.signed_at = at;
-        checked.time_source = REKOR_TIME;
+        checked.time_source = match checked.signer {
+            Signer::Keyless(_) => REKOR_TIME,
+            _ => TSA_TIME,
+        };
     }
     checked
 }
 
 pub(super) const REKOR_TIME: &str = "Rekor integrated time";
+pub(super) const TSA_TIME: &str = "RFC 3161 timestamp";

@@ -187,6 +187,7 @@ fn anchored_at(ca: &[u8], subject: &str) -> Resolved {
         fulcio::TrustedRoot {
             cas: x509::ca_certificates(ca).unwrap_or_else(|e| panic!("{e}")),
             tlogs: Vec::new(),
+            tsas: Vec::new(),
         },
         subject.to_owned(),
     ));

@@ -780,6 +780,22 @@ fn hsm_signatures_are_timestamped_only_when_trusted_time_is_asked_for() {
         &["sign", "tag", "v1.0.0", "--identity", "release", "-m", "r"],
     );
     assert_eq!(scope.requests(Service::OpensslTsa), 2);
+    // sigctl verify judges the tag at the TSA's time (prod requires trusted time)
+    let v = s
+        .hsm
+        .sigctl(&s.repo, &["verify", "v1.0.0", "--format", "json"]);
+    assert_eq!(v.code, 0, "{}", v.snapshot());
+    let tag_result = v.json()["results"]
+        .as_array()
+        .expect("results")
+        .iter()
+        .find(|r| r["kind"] == "tag")
+        .cloned()
+        .expect("the tag judged");
+    assert_eq!(
+        tag_result["time_source"], "RFC 3161 timestamp",
+        "{tag_result:#}"
+    );
     let tag = s.repo.git(&["cat-file", "tag", "v1.0.0"]);
     let (sig, _) = sigctl::repo::walk::split_tag_signature(tag.as_bytes()).expect("a signed tag");
     let der = sigctl::signature::cms::dearmor(&sig).expect("PEM");
@@ -892,4 +908,149 @@ fn on_a_terminal_without_a_token_the_login_goes_to_the_terminal_and_stdout_stays
         &scope.oidc_url(),
     );
     assert_eq!(py.code, 0, "{}", py.snapshot());
+}
+
+/// `der` (a CMS SignedData) with its id-aa-timeStampToken replaced by
+/// `token` (unsigned attributes are outside the signature: anyone can edit
+/// them).
+fn with_timestamp_token(der: &[u8], token: &[u8]) -> Vec<u8> {
+    use der::{Decode, Encode};
+    let ci = cms::content_info::ContentInfo::from_der(der).expect("CMS");
+    let mut sd: cms::signed_data::SignedData = ci.content.decode_as().expect("SignedData");
+    let mut infos = sd.signer_infos.0.into_vec();
+    let attrs = infos[0].unsigned_attrs.take().expect("unsigned attributes");
+    let kept: Vec<x509_cert::attr::Attribute> = attrs
+        .into_vec()
+        .into_iter()
+        .filter(|a| a.oid != sigctl::signature::cms::TIMESTAMP_TOKEN_OID)
+        .collect();
+    infos[0].unsigned_attrs =
+        (!kept.is_empty()).then(|| der::asn1::SetOfVec::try_from(kept).expect("set"));
+    sd.signer_infos =
+        cms::signed_data::SignerInfos(der::asn1::SetOfVec::try_from(infos).expect("set"));
+    let bare = cms::content_info::ContentInfo {
+        content_type: ci.content_type,
+        content: der::Any::encode_from(&sd).expect("encode"),
+    }
+    .to_der()
+    .expect("DER");
+    sigctl::signature::cms::add_unsigned_attribute(
+        &bare,
+        sigctl::signature::cms::TIMESTAMP_TOKEN_OID,
+        token,
+    )
+    .expect("attribute")
+}
+
+/// The timestamp token inside a tag's CMS signature.
+fn tag_token(s: &crate::util::hsm::Setup, tag: &str) -> (Vec<u8>, Vec<u8>) {
+    let raw = s.repo.git(&["cat-file", "tag", tag]);
+    let (sig, payload) =
+        sigctl::repo::walk::split_tag_signature(raw.as_bytes()).expect("a signed tag");
+    let v = sigctl::signature::cms::verify_detached(&sig, &payload).expect("valid");
+    let der = sigctl::signature::cms::dearmor(&sig).expect("PEM");
+    (v.timestamp.expect("a timestamp token").0, der)
+}
+
+#[test]
+fn a_timestamp_moved_from_another_signature_or_from_an_unknown_tsa_is_no_trusted_time() {
+    let scope = stack().scope("tsa-swap");
+    let s = hsm_with_tsa(&scope);
+    for t in ["v1.0.0", "v1.0.1"] {
+        s.hsm.sigctl_ok(
+            &s.repo,
+            &["sign", "tag", t, "--identity", "release", "-m", t],
+        );
+    }
+    s.hsm.sigctl_ok(&s.repo, &["verify", "v1.0.0", "v1.0.1"]);
+    let (token0, _) = tag_token(&s, "v1.0.0");
+    let (_, der1) = tag_token(&s, "v1.0.1");
+    // v1.0.1's signature carrying v1.0.0's token: the token covers another
+    // signature, so v1.0.1 has no trusted time, and prod requires one
+    let forged = with_timestamp_token(&der1, &token0);
+    let raw = s.repo.git(&["cat-file", "tag", "v1.0.1"]);
+    let (_, payload) =
+        sigctl::repo::walk::split_tag_signature(raw.as_bytes()).expect("a signed tag");
+    let object = [
+        payload.clone(),
+        sigctl::signature::cms::armor(&forged).into_bytes(),
+    ]
+    .concat();
+    // the signature itself still verifies: only the timestamp is foreign
+    assert!(
+        sigctl::signature::cms::verify_detached(
+            sigctl::signature::cms::armor(&forged).as_bytes(),
+            &payload
+        )
+        .is_ok()
+    );
+    let id = s
+        .repo
+        .git_input(&["hash-object", "-t", "tag", "-w", "--stdin"], &object);
+    s.repo.git(&["update-ref", "refs/tags/v1.0.1", id.trim()]);
+    let v = s
+        .hsm
+        .sigctl(&s.repo, &["verify", "v1.0.1", "--format", "json"]);
+    assert_eq!(v.code, 1, "{}", v.snapshot());
+    let tag = v.json()["results"]
+        .as_array()
+        .expect("results")
+        .iter()
+        .find(|r| r["kind"] == "tag")
+        .cloned()
+        .expect("the tag");
+    assert_eq!(tag["verdict"], "invalid", "{tag:#}");
+    assert_eq!(tag["reason"], "untrusted-time", "{tag:#}");
+    assert_ne!(tag["time_source"], "RFC 3161 timestamp", "{tag:#}");
+
+    // a token from a TSA the trusted root does not list: no trusted time
+    // (the mock TSA is in the root; a root without TSAs stands for a policy
+    // that trusts none)
+    let mut root: Value = serde_json::from_slice(
+        &std::fs::read(s.repo.path().join(".sigctl/sigstore/trusted_root.json")).expect("root"),
+    )
+    .expect("JSON");
+    root["timestampAuthorities"] = json!([]);
+    s.repo
+        .write(".sigctl/sigstore/trusted_root.json", root.to_string());
+    s.hsm.git_ok(&s.repo, &["add", "-A"]);
+    // a policy change: the admin (keyless `security-admin`) signs it
+    let admin = mint_token(
+        "https://github.com/login/oauth",
+        Identity::Email("test@example.com"),
+        "sigstore",
+        now() + 600,
+    );
+    let mut commit = s.hsm.command("git", &s.repo.path());
+    commit
+        .args([
+            "-c",
+            "user.signingkey=security-admin",
+            "commit",
+            "-S",
+            "-q",
+            "-m",
+            "trust no TSA",
+        ])
+        .env("SIGSTORE_ID_TOKEN", &admin);
+    let c = Run::from(commit.output().expect("git"));
+    assert_eq!(c.code, 0, "{}", c.snapshot());
+    s.hsm.sigctl_ok(&s.repo, &["verify", "HEAD"]);
+    let sign = s.hsm.sigctl(
+        &s.repo,
+        &["sign", "tag", "v1.0.2", "--identity", "release", "-m", "x"],
+    );
+    assert_eq!(sign.code, 0, "{}", sign.snapshot());
+    let v = s
+        .hsm
+        .sigctl(&s.repo, &["verify", "v1.0.2", "--format", "json"]);
+    assert_eq!(v.code, 1, "{}", v.snapshot());
+    let tag = v.json()["results"]
+        .as_array()
+        .expect("results")
+        .iter()
+        .find(|r| r["kind"] == "tag")
+        .cloned()
+        .expect("the tag");
+    assert_eq!(tag["reason"], "untrusted-time", "{tag:#}");
 }
