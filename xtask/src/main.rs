@@ -11,11 +11,13 @@
 //!   `ci` runs every target for 2 seconds inside `cargo test`
 //! - `bench [NAME] [--keep] [--baseline PATH]`: measured figures (release
 //!   build), printed; `--baseline` also times another sigctl binary on the
-//!   same verify histories
+//!   same verify histories; NAME is one of check, history, sign, verify,
+//!   provenance, verify-artifact
 
 mod bench;
 mod bench_provenance;
 mod bench_verify;
+mod bench_verify_artifact;
 mod demo;
 mod fuzz;
 mod util;
