@@ -435,10 +435,21 @@ pub fn verify_with_policy(
             .is_some_and(|id| *id.custody.get() == Custody::Hsm)
             && x509::parse(der).is_ok_and(|f| f.fingerprint_sha256 == facts.fingerprint_sha256)
     });
-    match declared {
-        Some((identity, _)) => verify_hsm(repo, &view, artefact, &bundle, identity, facts, now),
-        None => verify_keyless(repo, &view, artefact, &bundle),
+    if let Some((identity, _)) = declared {
+        return verify_hsm(repo, &view, artefact, &bundle, identity, facts, now);
     }
+    // a certificate without a Fulcio issuer extension is no keyless one
+    let fulcio = bundle
+        .signing_certificate()
+        .and_then(|c| sigstore_verify::crypto::parse_certificate_info(c).ok())
+        .is_some_and(|i| i.issuer.is_some());
+    if !fulcio {
+        return Err(BundleError::UnknownSigner {
+            subject: facts.subject,
+        }
+        .into());
+    }
+    verify_keyless(repo, &view, artefact, &bundle)
 }
 
 /// The revocation of `identity`, as a refusal.

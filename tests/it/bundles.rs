@@ -1160,6 +1160,25 @@ fn an_hsm_bundle_with_a_timestamp_is_judged_at_the_timestamps_time() {
             bare.stdout
         );
     }
+    // a certificate signing.toml does not declare (no Fulcio issuer either)
+    let intruder = repo.certificate("intruder", "20260101000000Z", "20360101000000Z", true);
+    let intruder_sig = repo.openssl(&[
+        "dgst",
+        "-sha256",
+        "-sign",
+        "ca/intruder.key",
+        &repo.path().join("dist/app.tar").display().to_string(),
+    ]);
+    let intruder_der = repo.openssl_stdin(&["x509", "-outform", "DER"], &intruder);
+    repo.write(
+        "dist/intruder.sigstore.json",
+        hsm_bundle(&intruder_der, &artefact, &intruder_sig, None),
+    );
+    refused(
+        &verify("dist/intruder.sigstore.json"),
+        1,
+        "the bundle's certificate (CN=intruder) belongs to no identity of signing.toml",
+    );
     let other = verify("dist/other.sigstore.json");
     refused(
         &other,

@@ -13,7 +13,8 @@
 //!   `ci` runs every target for 2 seconds inside `cargo test`
 //! - `bench [NAME] [--keep] [--baseline PATH]`: measured figures (release
 //!   build), printed; `--baseline` also times another sigctl binary on the
-//!   same verify histories
+//!   same verify histories; NAME is one of check, history, sign, verify,
+//!   provenance, verify-artifact
 //! - `sigstore-stack DIR [--port N]`: start the local Sigstore stack
 //!   (Fulcio, Rekor, TSAs on loopback) detached; its trust files, `url` and
 //!   `pid` in DIR (`kill $(cat DIR/pid)` stops it)
@@ -23,6 +24,7 @@
 mod bench;
 mod bench_provenance;
 mod bench_verify;
+mod bench_verify_artifact;
 mod demo;
 mod fuzz;
 mod sigstore_stack;
