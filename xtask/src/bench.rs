@@ -11,6 +11,7 @@
 //!   1 GiB file against `sha256sum`
 //! - verify: see `bench_verify.rs`
 //! - provenance: see `bench_provenance.rs`
+//! - keyless: see `bench_keyless.rs`
 
 use std::fmt::Write as _;
 use std::path::Path;
@@ -65,6 +66,9 @@ pub fn run(args: &[String]) -> Result {
         }
         if only.is_none_or(|o| o == "provenance") {
             crate::bench_provenance::run(&sigctl, &dir.join("provenance"))?;
+        }
+        if only.is_none_or(|o| o == "keyless") {
+            crate::bench_keyless::run(&sigctl, &dir.join("keyless"))?;
         }
         Ok(())
     })();
