@@ -654,6 +654,19 @@ pub fn run(sigctl: &Path, dir: &Path) -> Result {
         "(generated in {:.1} s; root and intermediate P-384, leaves P-256, log key P-256)",
         t.elapsed().as_secs_f64()
     ));
+    // the generated policy and trust material pass sigctl's own rules
+    git(dir, &["reset", "-q", "--hard", "main"])?;
+    let check = Command::new(sigctl)
+        .arg("check")
+        .current_dir(dir)
+        .output()
+        .map_err(err)?;
+    if !check.status.success() {
+        return Err(format!(
+            "sigctl check refuses the generated policy: {}",
+            String::from_utf8_lossy(&check.stdout)
+        ));
+    }
     check_verdicts(sigctl, dir, COMMITS)?;
 
     let mut runs: Vec<[Duration; 3]> = (0..3)
