@@ -12,6 +12,7 @@
 //! - verify: see `bench_verify.rs`
 //! - provenance: see `bench_provenance.rs`
 //! - verify-artifact: see `bench_verify_artifact.rs`
+//! - keyless: see `bench_keyless.rs`
 
 use std::fmt::Write as _;
 use std::path::Path;
@@ -69,6 +70,9 @@ pub fn run(args: &[String]) -> Result {
         }
         if only.is_none_or(|o| o == "verify-artifact") {
             crate::bench_verify_artifact::run(&sigctl, &dir.join("verify-artifact"))?;
+        }
+        if only.is_none_or(|o| o == "keyless") {
+            crate::bench_keyless::run(&sigctl, &dir.join("keyless"))?;
         }
         Ok(())
     })();

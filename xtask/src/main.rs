@@ -12,9 +12,9 @@
 //!   `tests/it/fuzz.rs`, N seconds each (default 60), with their figures;
 //!   `ci` runs every target for 2 seconds inside `cargo test`
 //! - `bench [NAME] [--keep] [--baseline PATH]`: measured figures (release
-//!   build), printed; `--baseline` also times another sigctl binary on the
-//!   same verify histories; NAME is one of check, history, sign, verify,
-//!   provenance, verify-artifact
+//!   build), printed; NAME is one of check, history, sign, verify,
+//!   provenance, verify-artifact, keyless (all when omitted); `--baseline`
+//!   also times another sigctl binary on the same verify histories
 //! - `sigstore-stack DIR [--port N]`: start the local Sigstore stack
 //!   (Fulcio, Rekor, TSAs on loopback) detached; its trust files, `url` and
 //!   `pid` in DIR (`kill $(cat DIR/pid)` stops it)
@@ -22,6 +22,7 @@
 //!   `<target>/judges/venv`, sigstore-js in `tests/sigstore-stack`)
 
 mod bench;
+mod bench_keyless;
 mod bench_provenance;
 mod bench_verify;
 mod bench_verify_artifact;
