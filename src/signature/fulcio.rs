@@ -18,6 +18,21 @@ pub struct TrustedRoot {
     /// The timestamp authorities (`timestampAuthorities`), for RFC 3161
     /// tokens; none when the file is not one sigstore-rust reads.
     pub tsas: Vec<sigstore_types::TsaAuthority>,
+    /// When each certificate authority may have issued (`validFor`), by
+    /// certificate: a chain anchored in a CA is valid only for a signing
+    /// time inside one of its windows. A CA without a window: always.
+    pub windows: Vec<(Vec<u8>, Option<OffsetDateTime>, Option<OffsetDateTime>)>,
+}
+
+impl TrustedRoot {
+    /// Whether the CA certificate `der` may vouch for a signature made at `at`.
+    pub fn ca_valid_at(&self, der: &[u8], at: OffsetDateTime) -> bool {
+        let mut windows = self.windows.iter().filter(|(d, _, _)| d == der).peekable();
+        windows.peek().is_none()
+            || windows.any(|(_, from, until)| {
+                from.is_none_or(|f| f <= at) && until.is_none_or(|u| at <= u)
+            })
+    }
 }
 
 impl TrustedRoot {
@@ -26,13 +41,22 @@ impl TrustedRoot {
         use base64::Engine;
         let v: serde_json::Value =
             serde_json::from_slice(bytes).map_err(|e| format!("not JSON: {e}"))?;
+        let time_at = |ca: &serde_json::Value, p: &str| {
+            ca.pointer(p)
+                .and_then(|s| s.as_str())
+                .and_then(|s| crate::policy::timestamp::Timestamp::parse(s).ok())
+                .map(|t| t.0)
+        };
         let mut cas = Vec::new();
+        let mut windows = Vec::new();
         for ca in v
             .get("certificateAuthorities")
             .and_then(|c| c.as_array())
             .into_iter()
             .flatten()
         {
+            let (from, until) = (time_at(ca, "/validFor/start"), time_at(ca, "/validFor/end"));
+            let first = cas.len();
             for c in ca
                 .pointer("/certChain/certificates")
                 .and_then(|c| c.as_array())
@@ -45,6 +69,9 @@ impl TrustedRoot {
                         .map_err(|e| format!("bad certificate in the trusted root: {e}"))?;
                     cas.push(der);
                 }
+            }
+            for der in &cas[first..] {
+                windows.push((der.clone(), from, until));
             }
         }
         if cas.is_empty() {
@@ -66,15 +93,11 @@ impl TrustedRoot {
             else {
                 continue;
             };
-            let valid_from = log
-                .pointer("/publicKey/validFor/start")
-                .and_then(|s| s.as_str())
-                .and_then(|s| crate::policy::timestamp::Timestamp::parse(s).ok())
-                .map(|t| t.0);
             tlogs.push(super::rekor::LogKey {
                 key_id,
                 spki,
-                valid_from,
+                valid_from: time_at(log, "/publicKey/validFor/start"),
+                valid_until: time_at(log, "/publicKey/validFor/end"),
             });
         }
         let tsas = std::str::from_utf8(bytes)
@@ -82,7 +105,12 @@ impl TrustedRoot {
             .and_then(|t| sigstore_trust_root::TrustedRoot::from_json(t).ok())
             .map(|r| r.tsa_authorities())
             .unwrap_or_default();
-        Ok(Self { cas, tlogs, tsas })
+        Ok(Self {
+            cas,
+            tlogs,
+            tsas,
+            windows,
+        })
     }
 }
 
@@ -201,9 +229,20 @@ pub fn verify_chain(
     }
     let pool: Vec<&Vec<u8>> = root.cas.iter().chain(intermediates.iter()).collect();
     let mut current = leaf.to_vec();
+    // the chain ends at a CA of the trusted root that could issue at `at`
+    let anchored = |der: &Vec<u8>| -> Result<(), String> {
+        if root.ca_valid_at(der, at) {
+            Ok(())
+        } else {
+            Err(
+                "the certificate authority it chains to was not valid at the signing time (validFor in the trusted root): a retired CA vouches for nothing new"
+                    .into(),
+            )
+        }
+    };
     for _ in 0..6 {
         if root.cas.contains(&current) {
-            return Ok(());
+            return anchored(&current);
         }
         let (_, issuer_name) =
             subject_and_issuer(&current).ok_or("a certificate in the chain does not parse")?;
@@ -222,7 +261,7 @@ pub fn verify_chain(
         current = (*next).clone();
     }
     if root.cas.contains(&current) {
-        Ok(())
+        anchored(&current)
     } else {
         Err("the certificate chain does not end at the trusted root".into())
     }
@@ -305,12 +344,27 @@ mod tests {
             cas: vec![include_bytes!("../../tests/fixtures/chain/root.der").to_vec()],
             tlogs: Vec::new(),
             tsas: Vec::new(),
+            windows: Vec::new(),
         };
         let leaf = include_bytes!("../../tests/fixtures/chain/leaf.der");
         let forged = include_bytes!("../../tests/fixtures/chain/forged.der");
         let at = OffsetDateTime::from_unix_timestamp(1_800_000_000)
             .unwrap_or(OffsetDateTime::UNIX_EPOCH);
         assert_eq!(verify_chain(leaf, &[], &root, at), Ok(()));
+        // a CA whose validFor ended before the signing time vouches for nothing
+        let mut retired = root.clone();
+        retired.windows = vec![(
+            root.cas[0].clone(),
+            None,
+            Some(at - time::Duration::days(1)),
+        )];
+        assert!(verify_chain(leaf, &[], &retired, at).is_err());
+        retired.windows.push((root.cas[0].clone(), Some(at), None));
+        assert_eq!(
+            verify_chain(leaf, &[], &retired, at),
+            Ok(()),
+            "another window covers it"
+        );
         // the leaf's key did sign the forged certificate, but the leaf is no CA
         assert!(signed_by(forged, leaf));
         assert!(verify_chain(forged, &[leaf.to_vec()], &root, at).is_err());

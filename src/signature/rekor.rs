@@ -25,6 +25,8 @@ pub struct LogKey {
     pub spki: Vec<u8>,
     /// Entries integrated before this time are not vouched for by this key.
     pub valid_from: Option<OffsetDateTime>,
+    /// Nor entries integrated after this one (a retired log key).
+    pub valid_until: Option<OffsetDateTime>,
 }
 
 /// The parts of a TransparencyLogEntry a promise covers.
@@ -164,6 +166,12 @@ pub fn verify(
     };
     if log.valid_from.is_some_and(|from| at < from) {
         return Err("the Rekor entry predates its log key".into());
+    }
+    if log.valid_until.is_some_and(|until| at > until) {
+        return Err(
+            "the Rekor entry is dated after its log key was retired (validFor.end in the trusted root)"
+                .into(),
+        );
     }
     let payload = format!(
         r#"{{"body":"{}","integratedTime":{},"logID":"{}","logIndex":{}}}"#,

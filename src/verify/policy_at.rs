@@ -288,6 +288,7 @@ impl<'a> Engine<'a> {
                             cas,
                             tlogs: Vec::new(),
                             tsas: Vec::new(),
+                            windows: Vec::new(),
                         },
                         x.get().subject.get().clone(),
                     ));

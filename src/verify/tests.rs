@@ -188,6 +188,7 @@ fn anchored_at(ca: &[u8], subject: &str) -> Resolved {
             cas: x509::ca_certificates(ca).unwrap_or_else(|e| panic!("{e}")),
             tlogs: Vec::new(),
             tsas: Vec::new(),
+            windows: Vec::new(),
         },
         subject.to_owned(),
     ));
@@ -281,6 +282,34 @@ fn a_gitsign_rekor_entry_gives_a_trusted_time_and_a_forged_one_is_refused() {
         t.tlogs.clear();
     }
     assert_eq!(effective_time(&no_logs, &c).map(|t| t.1), Ok(false));
+    // a log key the trusted root retired before the entry: refused
+    let mut retired = resolved(
+        "{ issuer = \"https://accounts.google.com\", subject = \"billy@chainguard.dev\" }",
+        true,
+    );
+    if let Some(t) = retired.trust.as_mut() {
+        for l in &mut t.tlogs {
+            l.valid_until = Some(at - time::Duration::days(1));
+        }
+    }
+    assert_eq!(
+        effective_time(&retired, &c).map_err(|e| e.0),
+        Err(Reason::BadSignature)
+    );
+    // a certificate authority the trusted root retired before the signing
+    // time vouches for nothing: not the policy's identity then
+    let mut ca_retired = resolved(
+        "{ issuer = \"https://accounts.google.com\", subject = \"billy@chainguard.dev\" }",
+        true,
+    );
+    if let Some(t) = ca_retired.trust.as_mut() {
+        let cas = t.cas.clone();
+        t.windows = cas
+            .into_iter()
+            .map(|d| (d, None, Some(at - time::Duration::days(1))))
+            .collect();
+    }
+    assert!(authorise(&ca_retired, &[], &c, &[], false).is_err());
     // an entry for another signature (its body changed) is refused
     let mut forged = c.clone();
     if let Signer::Keyless(k) = &mut forged.signer
