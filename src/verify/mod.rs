@@ -195,6 +195,35 @@ pub fn verify(
     for c in &commits {
         own.push(engine.policy_id(&c.tree)?);
     }
+    // keyless and timestamped signatures: their log entry, chain and token
+    // checks under their (first) parent's policy, on every core, before the
+    // judgement asks for them one commit at a time
+    let mut by_policy: std::collections::HashMap<PolicyId, (ObjectId, Vec<&Checked>)> =
+        std::collections::HashMap::new();
+    for (n, c) in commits.iter().enumerate() {
+        let Some(Ok(checked)) = &checks[n] else {
+            continue;
+        };
+        if !signer::needs_trust_root(checked) {
+            continue;
+        }
+        let Some(&p) = c.parents.first().and_then(|p| index.get(p)) else {
+            continue;
+        };
+        if let Some(pid) = own[p] {
+            by_policy
+                .entry(pid)
+                .or_insert_with(|| (commits[p].tree, Vec::new()))
+                .1
+                .push(checked);
+        }
+    }
+    for (tree, group) in by_policy.values() {
+        if let Some(policy) = engine.policy_of_tree(tree)? {
+            signer::prewarm(repo, &policy, group);
+        }
+    }
+    drop(by_policy);
     let mut judge = Judge {
         root,
         base_ancestors,

@@ -51,6 +51,8 @@ pub(super) struct Resolved {
     pub trust: Option<fulcio::TrustedRoot>,
     /// the revocations this policy holds
     pub revoked: Vec<Revoked>,
+    /// keyless and timestamp checks under `trust`, each made once
+    pub memo: std::cell::RefCell<super::signer::TrustMemo>,
 }
 
 impl Resolved {
@@ -73,6 +75,7 @@ impl Resolved {
             anchored: Vec::new(),
             trust: None,
             revoked: Vec::new(),
+            memo: Default::default(),
         }
     }
 }

@@ -177,7 +177,7 @@ pub(super) fn identify(
                         ),
                     )
                 })?;
-            fulcio::verify_chain(&certs[0], &certs[1..], trust, at).map_err(|e| {
+            super::signer::chain_checked(parent, trust, certs, at).map_err(|e| {
                 (
                     Reason::CertificateInvalidAtSigning,
                     format!("keyless identity `{name}`: {e}"),

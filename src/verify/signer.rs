@@ -327,6 +327,150 @@ impl Shared {
     }
 }
 
+/// The checks of a signature against a policy's trusted root (a Rekor
+/// entry's promise, a certificate chain at a time, an RFC 3161 token), by
+/// the SHA-256 of exactly what they read: pure functions of their inputs,
+/// made once per policy, on every core before the judgement (`prewarm`)
+/// and looked up during it.
+#[derive(Default)]
+pub(super) struct TrustMemo {
+    rekor: HashMap<[u8; 32], std::result::Result<Option<OffsetDateTime>, String>>,
+    chain: HashMap<[u8; 32], std::result::Result<(), String>>,
+    tsa: HashMap<[u8; 32], Option<OffsetDateTime>>,
+}
+
+fn memo_key(parts: &[&[u8]]) -> [u8; 32] {
+    let mut ctx = ring::digest::Context::new(&ring::digest::SHA256);
+    for p in parts {
+        ctx.update(&(p.len() as u64).to_be_bytes());
+        ctx.update(p);
+    }
+    let mut key = [0u8; 32];
+    key.copy_from_slice(ctx.finish().as_ref());
+    key
+}
+
+fn rekor_key(entry: &[u8], body: &[u8]) -> [u8; 32] {
+    memo_key(&[b"rekor", entry, body])
+}
+
+fn chain_key(certs: &[Vec<u8>], at: OffsetDateTime) -> [u8; 32] {
+    let at = at.unix_timestamp().to_be_bytes();
+    let mut parts: Vec<&[u8]> = vec![b"chain", &at];
+    parts.extend(certs.iter().map(Vec::as_slice));
+    memo_key(&parts)
+}
+
+fn tsa_key(token: &[u8], signature: &[u8]) -> [u8; 32] {
+    memo_key(&[b"tsa", token, signature])
+}
+
+/// A Rekor entry's promise under `parent`'s trusted root, once.
+fn rekor_checked(
+    parent: &Resolved,
+    trust: &fulcio::TrustedRoot,
+    entry: &[u8],
+    body: &[u8],
+) -> std::result::Result<Option<OffsetDateTime>, String> {
+    let key = rekor_key(entry, body);
+    if let Some(r) = parent.memo.borrow().rekor.get(&key) {
+        return r.clone();
+    }
+    let r = signature::rekor::verify(entry, body, &trust.tlogs);
+    parent.memo.borrow_mut().rekor.insert(key, r.clone());
+    r
+}
+
+/// A keyless certificate chain to `parent`'s trusted root at `at`, once.
+pub(super) fn chain_checked(
+    parent: &Resolved,
+    trust: &fulcio::TrustedRoot,
+    certs: &[Vec<u8>],
+    at: OffsetDateTime,
+) -> std::result::Result<(), String> {
+    let key = chain_key(certs, at);
+    if let Some(r) = parent.memo.borrow().chain.get(&key) {
+        return r.clone();
+    }
+    let r = match certs.split_first() {
+        Some((leaf, rest)) => fulcio::verify_chain(leaf, rest, trust, at),
+        None => Err("no certificate".into()),
+    };
+    parent.memo.borrow_mut().chain.insert(key, r.clone());
+    r
+}
+
+/// Whether a check's verdict depends on a policy's trusted root.
+pub(super) fn needs_trust_root(c: &Checked) -> bool {
+    matches!(
+        c.signer,
+        Signer::Keyless(_)
+            | Signer::Cert {
+                timestamp: Some(_),
+                ..
+            }
+    )
+}
+
+/// What `prewarm` computes for one signature.
+type Warmed = (
+    Option<([u8; 32], std::result::Result<Option<OffsetDateTime>, String>)>,
+    Option<([u8; 32], std::result::Result<(), String>)>,
+    Option<([u8; 32], Option<OffsetDateTime>)>,
+);
+
+/// The checks the judgement will ask of `checks` under `parent`, made on
+/// every core now: the judgement itself goes commit by commit.
+pub(super) fn prewarm(repo: &crate::repo::Repo, parent: &Resolved, checks: &[&Checked]) {
+    let Some(trust) = &parent.trust else {
+        return;
+    };
+    let warmed: Vec<Warmed> = repo.par_map(checks, |_, c| match &c.signer {
+        Signer::Keyless(k) => {
+            let rekor = k.rekor.as_ref().map(|(entry, body)| {
+                (
+                    rekor_key(entry, body),
+                    signature::rekor::verify(entry, body, &trust.tlogs),
+                )
+            });
+            // the time `authorise` will judge the chain at
+            let at = match &rekor {
+                Some((_, Err(_))) => return (rekor, None, None),
+                Some((_, Ok(Some(t)))) => *t,
+                _ => c.signed_at,
+            };
+            let chain = k.certs.split_first().map(|(leaf, rest)| {
+                (
+                    chain_key(&k.certs, at),
+                    fulcio::verify_chain(leaf, rest, trust, at),
+                )
+            });
+            (rekor, chain, None)
+        }
+        Signer::Cert {
+            timestamp: Some(ts),
+            ..
+        } => (
+            None,
+            None,
+            Some((tsa_key(&ts.0, &ts.1), tsa_time(&ts.0, &ts.1, &trust.tsas))),
+        ),
+        _ => (None, None, None),
+    });
+    let mut memo = parent.memo.borrow_mut();
+    for (rekor, chain, tsa) in warmed {
+        if let Some((k, r)) = rekor {
+            memo.rekor.insert(k, r);
+        }
+        if let Some((k, r)) = chain {
+            memo.chain.insert(k, r);
+        }
+        if let Some((k, r)) = tsa {
+            memo.tsa.insert(k, r);
+        }
+    }
+}
+
 /// The time a signature is judged at under a policy, and whether the signer
 /// could not have chosen it: a keyless signature with a Rekor entry whose
 /// promise a log key of the policy's trusted root signed is judged at the
@@ -339,7 +483,7 @@ pub(super) fn effective_time(
         && let Some((entry, body)) = &k.rekor
         && let Some(trust) = &parent.trust
     {
-        return match signature::rekor::verify(entry, body, &trust.tlogs) {
+        return match rekor_checked(parent, trust, entry, body) {
             Ok(Some(at)) => Ok((at, true)),
             // a log the policy does not trust: the signer's own time, untrusted
             Ok(None) => Ok((checked.signed_at, false)),
@@ -354,9 +498,20 @@ pub(super) fn effective_time(
         ..
     } = &checked.signer
         && let Some(trust) = &parent.trust
-        && let Some(at) = tsa_time(&ts.0, &ts.1, &trust.tsas)
     {
-        return Ok((at, true));
+        let key = tsa_key(&ts.0, &ts.1);
+        let known = parent.memo.borrow().tsa.get(&key).copied();
+        let at = match known {
+            Some(at) => at,
+            None => {
+                let at = tsa_time(&ts.0, &ts.1, &trust.tsas);
+                parent.memo.borrow_mut().tsa.insert(key, at);
+                at
+            }
+        };
+        if let Some(at) = at {
+            return Ok((at, true));
+        }
     }
     Ok((checked.signed_at, false))
 }
