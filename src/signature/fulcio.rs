@@ -159,6 +159,89 @@ pub fn identity(leaf: &[u8]) -> Result<KeylessIdentity, String> {
     })
 }
 
+/// What chain building reads of a certificate, parsed once.
+struct CertView {
+    der: Vec<u8>,
+    subject: Vec<u8>,
+    issuer: Vec<u8>,
+    not_before: OffsetDateTime,
+    not_after: OffsetDateTime,
+    /// basicConstraints CA, and keyCertSign when it restricts its key usage
+    is_ca: bool,
+    /// SubjectPublicKeyInfo, DER
+    spki: Vec<u8>,
+    /// the TBSCertificate exactly as embedded, and the issuer's signature over it
+    tbs: Vec<u8>,
+    signature: Vec<u8>,
+    signature_algorithm: const_oid::ObjectIdentifier,
+}
+
+impl CertView {
+    fn parse(der: &[u8]) -> Option<CertView> {
+        let (_, c) = X509Certificate::from_der(der).ok()?;
+        let v = c.validity();
+        let ca = matches!(c.basic_constraints(), Ok(Some(bc)) if bc.value.ca);
+        let usage = match c.key_usage() {
+            Ok(Some(ku)) => ku.value.key_cert_sign(),
+            Ok(None) => true,
+            Err(_) => false,
+        };
+        Some(CertView {
+            der: der.to_vec(),
+            subject: c.subject().as_raw().to_vec(),
+            issuer: c.issuer().as_raw().to_vec(),
+            not_before: v.not_before.to_datetime(),
+            not_after: v.not_after.to_datetime(),
+            is_ca: ca && usage,
+            spki: c.public_key().raw.to_vec(),
+            tbs: tbs_raw(der)?.to_vec(),
+            signature: c.signature_value.data.to_vec(),
+            signature_algorithm: const_oid::ObjectIdentifier::from_bytes(
+                c.signature_algorithm.algorithm.as_bytes(),
+            )
+            .ok()?,
+        })
+    }
+
+    fn valid_at(&self, at: OffsetDateTime) -> bool {
+        at >= self.not_before && at <= self.not_after
+    }
+
+    /// Whether `issuer`'s key signed this certificate.
+    fn signed_by(&self, issuer: &CertView) -> bool {
+        super::cms::verify_signature(
+            &issuer.spki,
+            &self.signature_algorithm,
+            &self.tbs,
+            &self.signature,
+        )
+        .is_ok()
+    }
+}
+
+/// A trusted root's certificates parsed once per thread (every keyless
+/// commit of a history chains to the same few).
+fn ca_view(der: &[u8]) -> Option<std::rc::Rc<CertView>> {
+    use std::cell::RefCell;
+    use std::collections::HashMap;
+    use std::rc::Rc;
+    thread_local! {
+        static SEEN: RefCell<HashMap<Vec<u8>, Option<Rc<CertView>>>> = RefCell::new(HashMap::new());
+    }
+    if let Some(v) = SEEN.with(|m| m.borrow().get(der).cloned()) {
+        return v;
+    }
+    let v = CertView::parse(der).map(Rc::new);
+    SEEN.with(|m| {
+        let mut m = m.borrow_mut();
+        if m.len() >= 64 {
+            m.clear();
+        }
+        m.insert(der.to_vec(), v.clone());
+    });
+    v
+}
+
 /// The TBSCertificate bytes exactly as embedded.
 fn tbs_raw(cert: &[u8]) -> Option<&[u8]> {
     let (inner, _) = super::der_tlv::split(cert, 0x30)?;
@@ -167,53 +250,12 @@ fn tbs_raw(cert: &[u8]) -> Option<&[u8]> {
 }
 
 /// Whether `issuer` signed `cert`.
+#[cfg(test)]
 fn signed_by(cert: &[u8], issuer: &[u8]) -> bool {
-    let (Ok(c), Ok(i)) = (
-        x509_cert::Certificate::from_der(cert),
-        x509_cert::Certificate::from_der(issuer),
-    ) else {
-        return false;
-    };
-    let Some(tbs) = tbs_raw(cert) else {
-        return false;
-    };
-    let Ok(spki) = der::Encode::to_der(i.tbs_certificate().subject_public_key_info()) else {
-        return false;
-    };
-    // the same verification as a CMS signer's (ring's ECDSA, about 4x
-    // RustCrypto's: chain building checks up to a few dozen candidates)
-    let sig = c.signature().raw_bytes();
-    let alg = c.signature_algorithm().oid;
-    super::cms::verify_signature(&spki, &alg, tbs, sig).is_ok()
-}
-
-/// Whether a certificate may issue others: basicConstraints CA, and
-/// keyCertSign when it restricts its key usage.
-fn is_ca(cert: &[u8]) -> bool {
-    X509Certificate::from_der(cert).is_ok_and(|(_, c)| {
-        let ca = matches!(c.basic_constraints(), Ok(Some(bc)) if bc.value.ca);
-        let usage = match c.key_usage() {
-            Ok(Some(ku)) => ku.value.key_cert_sign(),
-            Ok(None) => true,
-            Err(_) => false,
-        };
-        ca && usage
-    })
-}
-
-fn valid_at(cert: &[u8], at: OffsetDateTime) -> bool {
-    X509Certificate::from_der(cert).is_ok_and(|(_, c)| {
-        let v = c.validity();
-        at >= v.not_before.to_datetime() && at <= v.not_after.to_datetime()
-    })
-}
-
-fn subject_and_issuer(cert: &[u8]) -> Option<(Vec<u8>, Vec<u8>)> {
-    let c = x509_cert::Certificate::from_der(cert).ok()?;
-    Some((
-        der::Encode::to_der(c.tbs_certificate().subject()).ok()?,
-        der::Encode::to_der(c.tbs_certificate().issuer()).ok()?,
-    ))
+    match (CertView::parse(cert), CertView::parse(issuer)) {
+        (Some(c), Some(i)) => c.signed_by(&i),
+        _ => false,
+    }
 }
 
 /// Chain `leaf` to a CA of `root` through `intermediates` (certificates the
@@ -224,13 +266,19 @@ pub fn verify_chain(
     root: &TrustedRoot,
     at: OffsetDateTime,
 ) -> Result<(), String> {
-    if !valid_at(leaf, at) {
+    use std::rc::Rc;
+    let leaf = CertView::parse(leaf).ok_or("a certificate in the chain does not parse")?;
+    if !leaf.valid_at(at) {
         return Err("the certificate was not valid at the signing time".into());
     }
-    let pool: Vec<&Vec<u8>> = root.cas.iter().chain(intermediates.iter()).collect();
-    let mut current = leaf.to_vec();
+    let mut pool: Vec<Rc<CertView>> = root.cas.iter().filter_map(|c| ca_view(c)).collect();
+    pool.extend(
+        intermediates
+            .iter()
+            .filter_map(|c| CertView::parse(c).map(Rc::new)),
+    );
     // the chain ends at a CA of the trusted root that could issue at `at`
-    let anchored = |der: &Vec<u8>| -> Result<(), String> {
+    let anchored = |der: &[u8]| -> Result<(), String> {
         if root.ca_valid_at(der, at) {
             Ok(())
         } else {
@@ -240,28 +288,29 @@ pub fn verify_chain(
             )
         }
     };
+    let is_root_ca = |der: &[u8]| root.cas.iter().any(|c| c.as_slice() == der);
+    let mut current = Rc::new(leaf);
     for _ in 0..6 {
-        if root.cas.contains(&current) {
-            return anchored(&current);
+        if is_root_ca(&current.der) {
+            return anchored(&current.der);
         }
-        let (_, issuer_name) =
-            subject_and_issuer(&current).ok_or("a certificate in the chain does not parse")?;
         // only a CA may issue: a leaf's key signing a certificate for
         // another name is a forgery, not a chain
         let next = pool
             .iter()
-            .filter(|c| subject_and_issuer(c).is_some_and(|(s, _)| s == issuer_name))
-            .find(|c| is_ca(c) && signed_by(&current, c) && valid_at(c, at))
+            .filter(|c| c.subject == current.issuer)
+            .find(|c| c.is_ca && current.signed_by(c) && c.valid_at(at))
+            .cloned()
             .ok_or(
                 "the certificate does not chain to the trusted root's certificate authorities",
             )?;
-        if **next == current {
+        if next.der == current.der {
             break;
         }
-        current = (*next).clone();
+        current = next;
     }
-    if root.cas.contains(&current) {
-        anchored(&current)
+    if is_root_ca(&current.der) {
+        anchored(&current.der)
     } else {
         Err("the certificate chain does not end at the trusted root".into())
     }
