@@ -22,6 +22,9 @@ pub struct TrustedRoot {
     /// certificate: a chain anchored in a CA is valid only for a signing
     /// time inside one of its windows. A CA without a window: always.
     pub windows: Vec<(Vec<u8>, Option<OffsetDateTime>, Option<OffsetDateTime>)>,
+    /// SHA-256 of the file it was read from (zero: built in code), naming
+    /// it in the verify cache's memo of checks made under it.
+    pub id: [u8; 32],
 }
 
 impl TrustedRoot {
@@ -105,11 +108,13 @@ impl TrustedRoot {
             .and_then(|t| sigstore_trust_root::TrustedRoot::from_json(t).ok())
             .map(|r| r.tsa_authorities())
             .unwrap_or_default();
+        use sha2::Digest;
         Ok(Self {
             cas,
             tlogs,
             tsas,
             windows,
+            id: sha2::Sha256::digest(bytes).into(),
         })
     }
 }
@@ -394,6 +399,7 @@ mod tests {
             tlogs: Vec::new(),
             tsas: Vec::new(),
             windows: Vec::new(),
+            id: [0; 32],
         };
         let leaf = include_bytes!("../../tests/fixtures/chain/leaf.der");
         let forged = include_bytes!("../../tests/fixtures/chain/forged.der");

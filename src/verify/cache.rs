@@ -41,9 +41,13 @@ pub struct Entry {
 /// A signature check in storable form.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Stored {
-    /// Unsigned, or a signature whose check is not stored (keyless and
-    /// OpenPGP signatures are checked against each policy afresh).
+    /// Unsigned, or a signature whose check is not stored (OpenPGP
+    /// signatures are checked against each policy afresh).
     Unchecked,
+    /// A keyless CMS signature whose signer's signature verified: read
+    /// again (certificates, log entry) without checking that signature;
+    /// chain, log and identity are judged under each policy afresh.
+    Verified,
     Ssh {
         key: Arc<[u8]>,
         signed_at: i64,
@@ -185,6 +189,7 @@ fn parse_line(
     let rest = f.next().unwrap_or("");
     let check = match kind {
         "-" => Stored::Unchecked,
+        "v" => Stored::Verified,
         "ssh" => {
             let mut r = rest.splitn(3, ' ');
             let hexkey = r.next()?;
@@ -306,6 +311,7 @@ fn write_line(
     let json = |s: &str| serde_json::to_string(s).unwrap_or_else(|_| "\"\"".into());
     match &e.check {
         Stored::Unchecked => out.push_str(" -"),
+        Stored::Verified => out.push_str(" v"),
         Stored::Ssh {
             key,
             signed_at,
@@ -420,6 +426,88 @@ pub fn key_problem(dir: &Path) -> Option<String> {
          (remove the file: sigctl makes a new key)",
         path.display()
     ))
+}
+
+/// Where the trust memo (keyless and timestamp checks per trusted root)
+/// lives, beside the cache.
+pub fn trust_path(common_dir: &Path) -> PathBuf {
+    common_dir.join("sigctl").join("verify-trust")
+}
+
+const TRUST_FORMAT: &str = "sigctl-verify-trust";
+
+fn trust_header() -> String {
+    format!(
+        "{{\"format\":\"{TRUST_FORMAT}\",\"version\":{VERSION},\"sigctl\":\"{}\"}}\n",
+        env!("CARGO_PKG_VERSION")
+    )
+}
+
+/// The most memo lines kept (about 100 bytes each).
+const MAX_TRUST_LINES: usize = 1 << 21;
+
+/// Load the trust memo: per trusted root (the SHA-256 of its file), the
+/// lines `TrustMemo` wrote. Absent, foreign or unauthenticated: empty.
+pub fn load_trust(path: &Path, key: &[u8]) -> HashMap<[u8; 32], Vec<String>> {
+    use std::io::Read;
+    let Ok((file, limit)) = crate::files::open(path, crate::files::CACHE) else {
+        return HashMap::new();
+    };
+    let mut input = std::io::BufReader::with_capacity(1 << 16, file.take(limit));
+    let mut parse = || -> Option<HashMap<[u8; 32], Vec<String>>> {
+        let mut mac = Hmac::new(key);
+        let mut line = String::new();
+        read_line(&mut input, &mut line)?;
+        if line != trust_header() {
+            return None;
+        }
+        mac.update(line.as_bytes());
+        let mut out: HashMap<[u8; 32], Vec<String>> = HashMap::new();
+        loop {
+            line.clear();
+            if read_line(&mut input, &mut line)? == 0 {
+                return None;
+            }
+            if let Some(footer) = line.strip_prefix("{\"hmac-sha256\":\"") {
+                let footer = footer.trim_end().strip_suffix("\"}")?;
+                return constant_time_eq(footer.as_bytes(), hex(&mac.finish()).as_bytes())
+                    .then_some(out);
+            }
+            mac.update(line.as_bytes());
+            let (root, rest) = line.strip_suffix('\n')?.split_once(' ')?;
+            let root: [u8; 32] = unhex(root)?.try_into().ok()?;
+            out.entry(root).or_default().push(rest.to_owned());
+        }
+    };
+    parse().unwrap_or_default()
+}
+
+/// Save the trust memo (`lines` per trusted root), authenticated like the cache.
+pub fn save_trust(
+    path: &Path,
+    key: &[u8],
+    lines: &[([u8; 32], Vec<String>)],
+) -> std::io::Result<()> {
+    crate::init::write_atomically_with(path, |w| {
+        let mut mac = Hmac::new(key);
+        let header = trust_header();
+        mac.update(header.as_bytes());
+        w.write_all(header.as_bytes())?;
+        let mut n = 0;
+        for (root, ls) in lines {
+            let root = hex(root);
+            for l in ls {
+                if n >= MAX_TRUST_LINES {
+                    break;
+                }
+                n += 1;
+                let line = format!("{root} {l}\n");
+                mac.update(line.as_bytes());
+                w.write_all(line.as_bytes())?;
+            }
+        }
+        writeln!(w, "{{\"hmac-sha256\":\"{}\"}}", hex(&mac.finish()))
+    })
 }
 
 /// HMAC-SHA256 (RFC 2104), streaming.

@@ -218,9 +218,21 @@ pub fn verify(
                 .push(checked);
         }
     }
+    // what earlier runs checked under the same trusted roots (authenticated
+    // like the cache) is not checked again
+    let trust_path = cache::trust_path(repo.common_dir());
+    let remembered = match (&opts.cache_key, by_policy.is_empty()) {
+        (Some(k), false) => cache::load_trust(&trust_path, k),
+        _ => Default::default(),
+    };
+    let mut warmed: Vec<Rc<Resolved>> = Vec::new();
     for (tree, group) in by_policy.values() {
         if let Some(policy) = engine.policy_of_tree(tree)? {
+            if let Some(lines) = policy.trust.as_ref().and_then(|t| remembered.get(&t.id)) {
+                policy.memo.borrow_mut().absorb(lines);
+            }
             signer::prewarm(repo, &policy, group);
+            warmed.push(policy);
         }
     }
     drop(by_policy);
@@ -246,6 +258,11 @@ pub fn verify(
     );
     let mut results = pass.results;
     results.extend(stray);
+    // the checks made under each trusted root, for the next run
+    if let Some(k) = &opts.cache_key {
+        save_trust_memo(&trust_path, k, &warmed, &remembered);
+    }
+    drop(warmed);
 
     // tags named by the specs: the tag object itself
     for tip in &specs.tips {
@@ -284,6 +301,45 @@ pub fn verify(
         results,
         warnings,
     })
+}
+
+/// Save what `policies` checked under their trusted roots (read from files:
+/// a root built in code has no id), when it adds to what was `remembered`.
+fn save_trust_memo(
+    path: &std::path::Path,
+    key: &[u8],
+    policies: &[Rc<Resolved>],
+    remembered: &std::collections::HashMap<[u8; 32], Vec<String>>,
+) {
+    let mut by_root: std::collections::BTreeMap<[u8; 32], std::collections::BTreeSet<String>> =
+        Default::default();
+    for p in policies {
+        let Some(t) = p.trust.as_ref().filter(|t| t.id != [0; 32]) else {
+            continue;
+        };
+        by_root
+            .entry(t.id)
+            .or_default()
+            .extend(p.memo.borrow().lines());
+    }
+    let known: usize = remembered.values().map(Vec::len).sum();
+    let now: usize = by_root.values().map(std::collections::BTreeSet::len).sum();
+    if now <= known {
+        return;
+    }
+    // roots this run did not use keep what they had
+    for (root, lines) in remembered {
+        by_root
+            .entry(*root)
+            .or_default()
+            .extend(lines.iter().cloned());
+    }
+    let lines: Vec<([u8; 32], Vec<String>)> = by_root
+        .into_iter()
+        .map(|(r, l)| (r, l.into_iter().collect()))
+        .collect();
+    // a memo that cannot be written only costs time next run
+    let _ = cache::save_trust(path, key, &lines);
 }
 
 /// A signed tag object verified under `refname`: it names that ref, and is

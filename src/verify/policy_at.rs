@@ -292,6 +292,7 @@ impl<'a> Engine<'a> {
                             tlogs: Vec::new(),
                             tsas: Vec::new(),
                             windows: Vec::new(),
+                            id: [0; 32],
                         },
                         x.get().subject.get().clone(),
                     ));

@@ -104,6 +104,18 @@ pub(super) fn check_signature(
     payload: &[u8],
     claimed: i64,
 ) -> std::result::Result<Checked, (Reason, String)> {
+    read_signature(sig, payload, claimed, true)
+}
+
+/// [`check_signature`]; `verify`: false only for a keyless CMS signature the
+/// authenticated cache recorded as verified for this very commit (its
+/// chain, log and identity are still judged under each policy).
+pub(super) fn read_signature(
+    sig: &[u8],
+    payload: &[u8],
+    claimed: i64,
+    verify: bool,
+) -> std::result::Result<Checked, (Reason, String)> {
     // bounded work per signature, whatever a history carries
     if sig.len() > MAX_SIGNATURE_BYTES {
         return Err((
@@ -117,7 +129,7 @@ pub(super) fn check_signature(
     if sig.starts_with(b"-----BEGIN SIGNED MESSAGE-----")
         || sig.starts_with(b"-----BEGIN PKCS7-----")
     {
-        let v = cms::verify_detached(sig, payload).map_err(|e| match e {
+        let v = cms::read_detached(sig, payload, verify).map_err(|e| match e {
             cms::CmsError::Unsupported(u) => (Reason::UnsupportedSignature, u),
             cms::CmsError::OverBounds(m) => (Reason::SignatureOverBounds, m),
             other => (Reason::BadSignature, other.to_string()),
@@ -208,13 +220,18 @@ pub(super) const TIME_SOURCES: &[&str] = &[
 pub(super) fn to_stored(c: Option<&Check>) -> cache::Stored {
     let source = |s: &str| TIME_SOURCES.iter().position(|t| *t == s).unwrap_or(0) as u8;
     match c {
+        // a keyless signature that verified: read again without the crypto
+        // (chain, log and identity are judged under each policy)
+        Some(Ok(Checked {
+            signer: Signer::Keyless(_),
+            ..
+        })) => cache::Stored::Verified,
         // a timestamped signature's trusted time depends on the policy's
-        // trusted root: checked afresh, like a keyless one
+        // trusted root: checked afresh
         None
         | Some(Ok(Checked {
             signer:
-                Signer::Keyless(_)
-                | Signer::Pgp { .. }
+                Signer::Pgp { .. }
                 | Signer::Cert {
                     timestamp: Some(_), ..
                 },
@@ -256,7 +273,7 @@ pub(super) fn to_stored(c: Option<&Check>) -> cache::Stored {
 pub(super) fn from_stored(e: &cache::Stored) -> Option<Check> {
     let source = |n: &u8| TIME_SOURCES.get(usize::from(*n)).copied();
     Some(match e {
-        cache::Stored::Unchecked => return None,
+        cache::Stored::Unchecked | cache::Stored::Verified => return None,
         cache::Stored::Cert {
             fingerprint,
             subject,
@@ -339,6 +356,91 @@ pub(super) struct TrustMemo {
     tsa: HashMap<[u8; 32], Option<OffsetDateTime>>,
 }
 
+impl TrustMemo {
+    /// One line per check: `r KEY ok UNIX|none|err JSON`, `c KEY ok|err
+    /// JSON`, `t KEY UNIX|none`.
+    pub fn lines(&self) -> Vec<String> {
+        let hex = crate::signature::x509::hex;
+        let json = |s: &str| serde_json::to_string(s).unwrap_or_else(|_| "\"\"".into());
+        let mut out = Vec::with_capacity(self.rekor.len() + self.chain.len() + self.tsa.len());
+        for (k, v) in &self.rekor {
+            out.push(match v {
+                Ok(Some(t)) => format!("r {} ok {}", hex(k), t.unix_timestamp()),
+                Ok(None) => format!("r {} none", hex(k)),
+                Err(e) => format!("r {} err {}", hex(k), json(e)),
+            });
+        }
+        for (k, v) in &self.chain {
+            out.push(match v {
+                Ok(()) => format!("c {} ok", hex(k)),
+                Err(e) => format!("c {} err {}", hex(k), json(e)),
+            });
+        }
+        for (k, v) in &self.tsa {
+            out.push(match v {
+                Some(t) => format!("t {} {}", hex(k), t.unix_timestamp()),
+                None => format!("t {} none", hex(k)),
+            });
+        }
+        out
+    }
+
+    /// Add what `lines` wrote (a line that does not parse is skipped).
+    pub fn absorb(&mut self, lines: &[String]) {
+        let key = |h: &str| -> Option<[u8; 32]> {
+            let b: Vec<u8> = (0..h.len())
+                .step_by(2)
+                .map(|i| h.get(i..i + 2).and_then(|x| u8::from_str_radix(x, 16).ok()))
+                .collect::<Option<_>>()?;
+            b.try_into().ok()
+        };
+        let time = |s: &str| {
+            s.parse::<i64>()
+                .ok()
+                .and_then(|t| OffsetDateTime::from_unix_timestamp(t).ok())
+        };
+        for l in lines {
+            let mut parts = l.splitn(4, ' ');
+            let (Some(kind), Some(k)) = (parts.next(), parts.next().and_then(key)) else {
+                continue;
+            };
+            let (what, rest) = (parts.next(), parts.next());
+            match (kind, what, rest) {
+                ("r", Some("ok"), Some(t)) => {
+                    if let Some(t) = time(t) {
+                        self.rekor.insert(k, Ok(Some(t)));
+                    }
+                }
+                ("r", Some("none"), None) => {
+                    self.rekor.insert(k, Ok(None));
+                }
+                ("r", Some("err"), Some(e)) => {
+                    if let Ok(e) = serde_json::from_str(e) {
+                        self.rekor.insert(k, Err(e));
+                    }
+                }
+                ("c", Some("ok"), None) => {
+                    self.chain.insert(k, Ok(()));
+                }
+                ("c", Some("err"), Some(e)) => {
+                    if let Ok(e) = serde_json::from_str(e) {
+                        self.chain.insert(k, Err(e));
+                    }
+                }
+                ("t", Some("none"), None) => {
+                    self.tsa.insert(k, None);
+                }
+                ("t", Some(t), None) => {
+                    if let Some(t) = time(t) {
+                        self.tsa.insert(k, Some(t));
+                    }
+                }
+                _ => {}
+            }
+        }
+    }
+}
+
 fn memo_key(parts: &[&[u8]]) -> [u8; 32] {
     let mut ctx = ring::digest::Context::new(&ring::digest::SHA256);
     for p in parts {
@@ -414,7 +516,10 @@ pub(super) fn needs_trust_root(c: &Checked) -> bool {
 
 /// What `prewarm` computes for one signature.
 type Warmed = (
-    Option<([u8; 32], std::result::Result<Option<OffsetDateTime>, String>)>,
+    Option<(
+        [u8; 32],
+        std::result::Result<Option<OffsetDateTime>, String>,
+    )>,
     Option<([u8; 32], std::result::Result<(), String>)>,
     Option<([u8; 32], Option<OffsetDateTime>)>,
 );
@@ -425,7 +530,34 @@ pub(super) fn prewarm(repo: &crate::repo::Repo, parent: &Resolved, checks: &[&Ch
     let Some(trust) = &parent.trust else {
         return;
     };
-    let warmed: Vec<Warmed> = repo.par_map(checks, |_, c| match &c.signer {
+    // what an earlier run (the verify cache's memo) already knows is not redone
+    let checks: Vec<&Checked> = {
+        let memo = parent.memo.borrow();
+        checks
+            .iter()
+            .filter(|c| match &c.signer {
+                Signer::Keyless(k) => {
+                    let at = match &k.rekor {
+                        Some((entry, body)) => match memo.rekor.get(&rekor_key(entry, body)) {
+                            None => return true,
+                            Some(Err(_)) => return false,
+                            Some(Ok(Some(t))) => *t,
+                            Some(Ok(None)) => c.signed_at,
+                        },
+                        None => c.signed_at,
+                    };
+                    !memo.chain.contains_key(&chain_key(&k.certs, at))
+                }
+                Signer::Cert {
+                    timestamp: Some(ts),
+                    ..
+                } => !memo.tsa.contains_key(&tsa_key(&ts.0, &ts.1)),
+                _ => false,
+            })
+            .copied()
+            .collect()
+    };
+    let warmed: Vec<Warmed> = repo.par_map(&checks, |_, c| match &c.signer {
         Signer::Keyless(k) => {
             let rekor = k.rekor.as_ref().map(|(entry, body)| {
                 (

@@ -189,6 +189,7 @@ fn anchored_at(ca: &[u8], subject: &str) -> Resolved {
             tlogs: Vec::new(),
             tsas: Vec::new(),
             windows: Vec::new(),
+            id: [0; 32],
         },
         subject.to_owned(),
     ));

@@ -10,7 +10,7 @@ use crate::repo::walk::{CommitInfo, IdMap};
 use super::cache;
 use super::policy_at::Engine;
 use super::report::Reason;
-use super::signer::{Check, Shared, check_signature, from_stored};
+use super::signer::{Check, Shared, check_signature, from_stored, read_signature};
 
 /// What the walk learnt of the commits it read (those not in the cache):
 /// their signature checks and the signing.toml blob of their trees.
@@ -103,7 +103,7 @@ pub(super) fn check_all(
 ) -> (Vec<Option<Check>>, bool) {
     let mut out: Vec<Option<Check>> = Vec::with_capacity(commits.len());
     out.resize_with(commits.len(), || None);
-    let mut todo: Vec<(usize, ObjectId, i64)> = Vec::new();
+    let mut todo: Vec<(usize, ObjectId, i64, bool)> = Vec::new();
     let mut trees: Vec<ObjectId> = Vec::new();
     let mut new = !fresh.policy_blobs.is_empty();
     for (tree, blob) in fresh.policy_blobs.drain(..) {
@@ -125,7 +125,13 @@ pub(super) fn check_all(
         }
         match entry.and_then(|e| from_stored(&e.check)) {
             Some(check) => out[n] = Some(check),
-            None => todo.push((n, c.id, c.committer_time)),
+            None => todo.push((
+                n,
+                c.id,
+                c.committer_time,
+                // verified before: read again without the signature check
+                !entry.is_some_and(|e| e.check == cache::Stored::Verified),
+            )),
         }
     }
     new |= !todo.is_empty() || !trees.is_empty();
@@ -135,16 +141,18 @@ pub(super) fn check_all(
     for (tree, blob) in trees.into_iter().zip(blobs) {
         engine.policy_blobs.insert(tree, blob);
     }
-    let done = engine.repo.par_map(&todo, |repo, (_, id, claimed)| {
-        match repo.commit_signature(id) {
-            Ok(Some((sig, payload))) => check_signature(&sig, &payload, *claimed),
-            _ => Err((
-                Reason::BadSignature,
-                "the signature could not be read".into(),
-            )),
-        }
-    });
-    for ((n, _, _), check) in todo.into_iter().zip(done) {
+    let done = engine
+        .repo
+        .par_map(&todo, |repo, (_, id, claimed, verify)| {
+            match repo.commit_signature(id) {
+                Ok(Some((sig, payload))) => read_signature(&sig, &payload, *claimed, *verify),
+                _ => Err((
+                    Reason::BadSignature,
+                    "the signature could not be read".into(),
+                )),
+            }
+        });
+    for ((n, _, _, _), check) in todo.into_iter().zip(done) {
         out[n] = Some(check);
     }
     // one allocation per signer, not per commit (across the workers too)

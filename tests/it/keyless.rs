@@ -1054,3 +1054,125 @@ fn a_timestamp_moved_from_another_signature_or_from_an_unknown_tsa_is_no_trusted
         .expect("the tag");
     assert_eq!(tag["reason"], "untrusted-time", "{tag:#}");
 }
+
+#[test]
+fn a_warm_run_remembers_keyless_checks_and_a_forged_memo_is_ignored() {
+    let k = Keyless::new("memo");
+    let token = email_token(ALICE);
+    for n in 0..3 {
+        k.repo.write("a.txt", format!("{n}\n"));
+        k.repo.git(&["add", "a.txt"]);
+        let c = k.git(&["commit", "-S", "-q", "-m", "keyless"], Some(&token));
+        assert_eq!(c.code, 0, "{}", c.snapshot());
+    }
+    // a commit whose Rekor entry was taken from another commit: refused
+    let head = k.head();
+    let raw = k.repo.git(&["cat-file", "commit", "HEAD"]);
+    let prev = k.repo.git(&["cat-file", "commit", "HEAD~1"]);
+    let (sig, payload) =
+        sigctl::repo::walk::split_commit_signature(raw.as_bytes()).expect("signed");
+    let (prev_sig, _) =
+        sigctl::repo::walk::split_commit_signature(prev.as_bytes()).expect("signed");
+    let entry_of = |sig: &[u8]| {
+        sigctl::signature::cms::verify_detached(sig, &payload)
+            .ok()
+            .and_then(|v| v.rekor)
+    };
+    assert!(entry_of(&sig).is_some());
+    let prev_entry = {
+        let v = sigctl::signature::cms::verify_detached(
+            &prev_sig,
+            sigctl::repo::walk::split_commit_signature(prev.as_bytes())
+                .expect("signed")
+                .1
+                .as_slice(),
+        )
+        .expect("valid");
+        v.rekor.expect("an entry").0
+    };
+    let der = sigctl::signature::cms::dearmor(&sig).expect("PEM");
+    let forged = {
+        use der::{Decode, Encode};
+        let ci = cms::content_info::ContentInfo::from_der(&der).expect("CMS");
+        let mut sd: cms::signed_data::SignedData = ci.content.decode_as().expect("SignedData");
+        let mut infos = sd.signer_infos.0.into_vec();
+        infos[0].unsigned_attrs = None;
+        sd.signer_infos =
+            cms::signed_data::SignerInfos(der::asn1::SetOfVec::try_from(infos).expect("set"));
+        let bare = cms::content_info::ContentInfo {
+            content_type: ci.content_type,
+            content: der::Any::encode_from(&sd).expect("encode"),
+        }
+        .to_der()
+        .expect("DER");
+        let value = der::asn1::OctetString::new(prev_entry)
+            .expect("octets")
+            .to_der()
+            .expect("DER");
+        sigctl::signature::cms::add_unsigned_attribute(
+            &bare,
+            const_oid::ObjectIdentifier::new_unwrap(sigctl::signature::rekor::ATTRIBUTE_OID),
+            &value,
+        )
+        .expect("attribute")
+    };
+    let armored = sigctl::signature::cms::armor(&forged);
+    let object = sigctl::repo::walk::insert_signature_header(&payload, armored.as_bytes());
+    let id = k
+        .repo
+        .git_input(&["hash-object", "-t", "commit", "-w", "--stdin"], &object);
+    let id = id.trim().to_owned();
+    assert_ne!(id, head);
+    k.repo.git(&["update-ref", "refs/heads/forged", &id]);
+
+    let verdicts = |run: &Run| -> Vec<(String, String)> {
+        let mut v: Vec<(String, String)> = run.json()["results"]
+            .as_array()
+            .expect("results")
+            .iter()
+            .map(|r| {
+                (
+                    r["object"].as_str().unwrap_or("").to_owned(),
+                    format!("{} {} {}", r["verdict"], r["reason"], r["time_source"]),
+                )
+            })
+            .collect();
+        v.sort();
+        v
+    };
+    let spec = ["verify", "main", "forged", "--format", "json"];
+    let cold = k.sigctl(&spec, None);
+    assert_eq!(cold.code, 1, "{}", cold.snapshot());
+    let memo = k.repo.path().join(".git/sigctl/verify-trust");
+    assert!(memo.exists(), "the memo was written");
+    let warm = k.sigctl(&spec, None);
+    assert_eq!(verdicts(&warm), verdicts(&cold), "a warm run judges alike");
+    let forged_verdict = verdicts(&cold)
+        .into_iter()
+        .find(|(o, _)| *o == id)
+        .expect("the forged commit judged")
+        .1;
+    assert!(forged_verdict.contains("invalid"), "{forged_verdict}");
+    // a memo edited to say every check passed is not authentic: ignored
+    let text = std::fs::read_to_string(&memo).expect("memo");
+    let edited: String = text
+        .lines()
+        .map(|l| {
+            if let Some((head, _)) = l.split_once(" err ") {
+                format!("{head} ok 1700000000")
+            } else {
+                l.to_owned()
+            }
+        })
+        .collect::<Vec<_>>()
+        .join("\n")
+        + "\n";
+    assert_ne!(edited, text, "the memo holds the refusal");
+    std::fs::write(&memo, edited).expect("write");
+    let after = k.sigctl(&spec, None);
+    assert_eq!(
+        verdicts(&after),
+        verdicts(&cold),
+        "a forged memo changes nothing"
+    );
+}
