@@ -576,7 +576,7 @@ enum Holder {
         info: KeyInfo,
         uri: Pkcs11Uri,
     },
-    Keyless(Session),
+    Keyless(Box<Session>),
 }
 
 /// A key that signs for a cleared identity, whatever its custody: with its
@@ -763,7 +763,10 @@ pub fn open_key(
                 });
             }
             let tsa = match &cleared.tsa {
-                Some(url) => Some((Net::new(keyless_access.timeout)?, url.clone())),
+                Some(url) => Some((
+                    Net::new(keyless_access.timeout, url.starts_with("https://"))?,
+                    url.clone(),
+                )),
                 None => None,
             };
             Ok(Key {
@@ -788,7 +791,7 @@ pub fn open_key(
             services,
             root,
         } => {
-            let net = Net::new(keyless_access.timeout)?;
+            let net = Net::new(keyless_access.timeout, services.any_https())?;
             let (jwt, _origin) = net.identity_token(
                 keyless_access.token_env.clone(),
                 services.oidc.as_deref(),
@@ -811,7 +814,7 @@ pub fn open_key(
                 algorithm: KeyAlgorithm::P256,
                 spki: session.spki.clone(),
                 point: session.point.clone(),
-                holder: Holder::Keyless(session),
+                holder: Holder::Keyless(Box::new(session)),
                 tsa: None,
             })
         }

@@ -15,8 +15,6 @@
 
 use std::time::Duration;
 
-use sigstore_sign::crypto::KeyPair;
-use sigstore_sign::fulcio::FulcioClient;
 use sigstore_sign::rekor::{HashedRekord, RekorClient};
 use sigstore_sign::reqwest;
 use sigstore_sign::tsa::TimestampClient;
@@ -165,18 +163,36 @@ pub struct Net {
     timeout: Duration,
 }
 
+impl Services {
+    /// Whether any endpoint is https (else all are http on loopback, which
+    /// the signing config allows for a local stack).
+    pub fn any_https(&self) -> bool {
+        [Some(&self.fulcio), Some(&self.rekor), self.tsa.as_ref(), self.oidc.as_ref()]
+            .into_iter()
+            .flatten()
+            .any(|u| u.starts_with("https://"))
+    }
+}
+
 impl Net {
-    pub fn new(timeout: Duration) -> Result<Self, KeylessError> {
+    /// `tls`: whether any endpoint is https. Without, the client loads no
+    /// certificate roots (reading the system's store costs more than the
+    /// whole signature against a local stack).
+    pub fn new(timeout: Duration, tls: bool) -> Result<Self, KeylessError> {
         let rt = tokio::runtime::Builder::new_current_thread()
             .enable_all()
             .build()
             .map_err(|e| KeylessError::Key(format!("cannot start the network runtime: {e}")))?;
         // sigctl's own deadline (below) fires first and says so; the
         // client's is a backstop (its error text loses the cause)
-        let http = reqwest::Client::builder()
+        let mut builder = reqwest::Client::builder()
             .timeout(timeout + Duration::from_secs(5))
             .connect_timeout(timeout + Duration::from_secs(5))
-            .user_agent(concat!("sigctl/", env!("CARGO_PKG_VERSION")))
+            .user_agent(concat!("sigctl/", env!("CARGO_PKG_VERSION")));
+        if !tls {
+            builder = builder.tls_certs_only(Vec::new());
+        }
+        let http = builder
             .build()
             .map_err(|e| KeylessError::Key(format!("cannot start the HTTP client: {e}")))?;
         Ok(Self { rt, http, timeout })
@@ -261,7 +277,7 @@ pub struct Logged {
 /// One keyless signing session: the ephemeral key and its certificate.
 pub struct Session {
     net: Net,
-    key: KeyPair,
+    key: p256::ecdsa::SigningKey,
     /// The key's SubjectPublicKeyInfo, DER.
     pub spki: Vec<u8>,
     /// The SEC1 point (for RustCrypto verifying keys).
@@ -287,31 +303,25 @@ impl Session {
         root: &TrustedRoot,
         now: OffsetDateTime,
     ) -> Result<Self, KeylessError> {
-        let key = KeyPair::generate_ecdsa_p256().map_err(|e| KeylessError::Key(e.to_string()))?;
-        let spki = key
-            .public_key_der()
-            .map_err(|e| KeylessError::Key(e.to_string()))?
-            .as_bytes()
-            .to_vec();
-        let point = key.public_key_bytes().to_vec();
-        let their_token = sigstore_sign::oidc::IdentityToken::from_jwt(token.expose())
-            .map_err(|e| KeylessError::Key(format!("the identity token: {e}")))?;
+        // the ephemeral key: the OS's randomness, RustCrypto's ECDSA
+        // (RFC 6979 nonces), in this process's memory only
+        let key = ephemeral_key()?;
+        let vk = key.verifying_key();
+        let spki = {
+            use p256::pkcs8::EncodePublicKey;
+            vk.to_public_key_der()
+                .map_err(|e| KeylessError::Key(e.to_string()))?
+                .as_bytes()
+                .to_vec()
+        };
+        let point = vk.to_sec1_point(false).as_bytes().to_vec();
         let fulcio_url = &services.fulcio;
-        let client = FulcioClient::builder(fulcio_url.as_str())
-            .with_http_client(net.http.clone())
-            .build()
-            .map_err(|e| KeylessError::Key(e.to_string()))?;
-        let cert = net.call(
+        let mut ders = net.call(
             "Fulcio",
             fulcio_url,
             Some(token.expose()),
-            client.create_signing_certificate(&their_token, &key),
+            request_certificate(&net, fulcio_url, token, &key, &spki),
         )?;
-        let mut ders: Vec<Vec<u8>> = cert
-            .certificate_chain()
-            .iter()
-            .map(|c| c.as_bytes().to_vec())
-            .collect();
         if ders.is_empty() {
             return Err(KeylessError::BadAnswer {
                 service: "Fulcio",
@@ -377,20 +387,22 @@ impl Session {
 
     /// An ECDSA P-256 signature (DER) over `message` (hashed with SHA-256).
     pub fn sign(&self, message: &[u8]) -> Result<Vec<u8>, KeylessError> {
-        self.key
-            .sign(message)
-            .map(|s| s.as_bytes().to_vec())
-            .map_err(|e| KeylessError::Key(e.to_string()))
+        use signature::Signer;
+        let sig: p256::ecdsa::DerSignature = self
+            .key
+            .try_sign(message)
+            .map_err(|e| KeylessError::Key(e.to_string()))?;
+        Ok(sig.as_bytes().to_vec())
     }
 
     /// An ECDSA P-256 signature (DER) over a SHA-256 digest.
     pub fn sign_digest(&self, digest: &[u8]) -> Result<Vec<u8>, KeylessError> {
-        let d = sigstore_sign::types::Sha256Hash::try_from(digest)
+        use signature::hazmat::PrehashSigner;
+        let sig: p256::ecdsa::Signature = self
+            .key
+            .sign_prehash(digest)
             .map_err(|e| KeylessError::Key(e.to_string()))?;
-        self.key
-            .sign_digest(&d)
-            .map(|s| s.as_bytes().to_vec())
-            .map_err(|e| KeylessError::Key(e.to_string()))
+        Ok(sig.to_der().as_bytes().to_vec())
     }
 
     /// Enter `signature` over `digest` (SHA-256) in Rekor as a hashedrekord
@@ -470,6 +482,95 @@ impl Session {
             None => Ok(None),
         }
     }
+}
+
+/// A P-256 key from the OS's random numbers.
+fn ephemeral_key() -> Result<p256::ecdsa::SigningKey, KeylessError> {
+    for _ in 0..8 {
+        let mut bytes = zeroize::Zeroizing::new([0u8; 32]);
+        getrandom::getrandom(bytes.as_mut())
+            .map_err(|e| KeylessError::Key(format!("no randomness from the OS: {e}")))?;
+        // out of range (about 2^-32 of draws): draw again
+        if let Ok(k) = p256::ecdsa::SigningKey::from_slice(bytes.as_ref()) {
+            return Ok(k);
+        }
+    }
+    Err(KeylessError::Key("the OS's randomness looks broken".into()))
+}
+
+/// Fulcio v2 `signingCert`: the token, the public key as PEM, and the proof
+/// of possession (a signature over the token's e-mail, else its subject, as
+/// the Sigstore clients send it); the chain back as DER, leaf first.
+async fn request_certificate(
+    net: &Net,
+    url: &str,
+    token: &IdentityToken,
+    key: &p256::ecdsa::SigningKey,
+    spki: &[u8],
+) -> Result<Vec<Vec<u8>>, String> {
+    use base64::Engine;
+    use signature::Signer;
+    let b64 = &base64::engine::general_purpose::STANDARD;
+    let claims = token.claims();
+    let proved = claims.email.as_deref().unwrap_or(&claims.subject);
+    let pop: p256::ecdsa::DerSignature = key.try_sign(proved.as_bytes()).map_err(|e| e.to_string())?;
+    let pem = der::pem::encode_string("PUBLIC KEY", der::pem::LineEnding::LF, spki)
+        .map_err(|e| e.to_string())?;
+    let body = serde_json::json!({
+        "credentials": { "oidcIdentityToken": token.expose() },
+        "publicKeyRequest": {
+            "publicKey": { "algorithm": "ECDSA", "content": pem },
+            "proofOfPossession": b64.encode(pop.as_bytes()),
+        },
+    });
+    let response = net
+        .http
+        .post(format!("{url}/api/v2/signingCert"))
+        .json(&body)
+        .send()
+        .await
+        .map_err(|e| format!("HTTP error: {e}"))?;
+    let status = response.status();
+    let text = response
+        .bytes()
+        .await
+        .map_err(|e| format!("HTTP error: {e}"))?;
+    if !status.is_success() {
+        return Err(format!(
+            "HTTP {}: {}",
+            status.as_u16(),
+            String::from_utf8_lossy(&text[..text.len().min(600)])
+        ));
+    }
+    let v: serde_json::Value = serde_json::from_slice(&text)
+        .map_err(|e| format!("invalid Fulcio response: not JSON ({e})"))?;
+    let chain = v
+        .pointer("/signedCertificateEmbeddedSct/chain/certificates")
+        .or_else(|| v.pointer("/signedCertificateDetachedSct/chain/certificates"))
+        .and_then(|c| c.as_array())
+        .ok_or("invalid Fulcio response: no certificate chain")?;
+    chain
+        .iter()
+        .map(|c| {
+            let pem = c.as_str().ok_or("invalid Fulcio response: a certificate is not PEM")?;
+            certificate_pem(pem).ok_or_else(|| {
+                "invalid Fulcio response: a certificate is not PEM `CERTIFICATE`".to_owned()
+            })
+        })
+        .collect()
+}
+
+/// The DER of one PEM `CERTIFICATE`, whatever its line breaks (CRLF, long
+/// lines: Fulcio instances differ).
+fn certificate_pem(pem: &str) -> Option<Vec<u8>> {
+    use base64::Engine;
+    let body = pem
+        .trim()
+        .strip_prefix("-----BEGIN CERTIFICATE-----")?
+        .trim_end()
+        .strip_suffix("-----END CERTIFICATE-----")?;
+    let b64: String = body.chars().filter(|c| !c.is_ascii_whitespace()).collect();
+    base64::engine::general_purpose::STANDARD.decode(b64).ok()
 }
 
 /// Shows a person where to log in, and reads back the code the provider

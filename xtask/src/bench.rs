@@ -692,6 +692,8 @@ fn bench_keyless_commit(
         git(&repo, &["add", "-A"])?;
         git(&repo, &["commit", "-q", "-m", "policy"])?;
         let program = sigctl.display().to_string();
+        git(&repo, &["config", "gpg.format", "x509"])?;
+        git(&repo, &["config", "gpg.x509.program", &program])?;
         let mut envs: Vec<(&str, String)> = envs.to_vec();
         envs.push((
             "SIGSTORE_ID_TOKEN",

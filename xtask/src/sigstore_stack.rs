@@ -288,7 +288,8 @@ pub fn control_state(url: &str) -> Result<serde_json::Value> {
     let addr = url.strip_prefix("http://").ok_or("not an http URL")?;
     let mut s = TcpStream::connect(addr).map_err(|e| e.to_string())?;
     let _ = s.set_read_timeout(Some(Duration::from_secs(5)));
-    let request = format!("GET /control HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n");
+    // HTTP/1.0: the body comes whole, not chunked
+    let request = format!("GET /control HTTP/1.0\r\nHost: {addr}\r\n\r\n");
     s.write_all(request.as_bytes()).map_err(|e| e.to_string())?;
     let mut reply = String::new();
     let _ = s.read_to_string(&mut reply);
