@@ -167,10 +167,15 @@ impl Services {
     /// Whether any endpoint is https (else all are http on loopback, which
     /// the signing config allows for a local stack).
     pub fn any_https(&self) -> bool {
-        [Some(&self.fulcio), Some(&self.rekor), self.tsa.as_ref(), self.oidc.as_ref()]
-            .into_iter()
-            .flatten()
-            .any(|u| u.starts_with("https://"))
+        [
+            Some(&self.fulcio),
+            Some(&self.rekor),
+            self.tsa.as_ref(),
+            self.oidc.as_ref(),
+        ]
+        .into_iter()
+        .flatten()
+        .any(|u| u.starts_with("https://"))
     }
 }
 
@@ -513,7 +518,8 @@ async fn request_certificate(
     let b64 = &base64::engine::general_purpose::STANDARD;
     let claims = token.claims();
     let proved = claims.email.as_deref().unwrap_or(&claims.subject);
-    let pop: p256::ecdsa::DerSignature = key.try_sign(proved.as_bytes()).map_err(|e| e.to_string())?;
+    let pop: p256::ecdsa::DerSignature =
+        key.try_sign(proved.as_bytes()).map_err(|e| e.to_string())?;
     let pem = der::pem::encode_string("PUBLIC KEY", der::pem::LineEnding::LF, spki)
         .map_err(|e| e.to_string())?;
     let body = serde_json::json!({
@@ -552,7 +558,9 @@ async fn request_certificate(
     chain
         .iter()
         .map(|c| {
-            let pem = c.as_str().ok_or("invalid Fulcio response: a certificate is not PEM")?;
+            let pem = c
+                .as_str()
+                .ok_or("invalid Fulcio response: a certificate is not PEM")?;
             certificate_pem(pem).ok_or_else(|| {
                 "invalid Fulcio response: a certificate is not PEM `CERTIFICATE`".to_owned()
             })
