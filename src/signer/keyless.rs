@@ -503,6 +503,9 @@ fn ephemeral_key() -> Result<p256::ecdsa::SigningKey, KeylessError> {
     Err(KeylessError::Key("the OS's randomness looks broken".into()))
 }
 
+/// The most of a Fulcio answer sigctl reads.
+const MAX_FULCIO_ANSWER: usize = 1 << 20;
+
 /// Fulcio v2 `signingCert`: the token, the public key as PEM, and the proof
 /// of possession (a signature over the token's e-mail, else its subject, as
 /// the Sigstore clients send it); the chain back as DER, leaf first.
@@ -537,10 +540,21 @@ async fn request_certificate(
         .await
         .map_err(|e| format!("HTTP error: {e}"))?;
     let status = response.status();
-    let text = response
-        .bytes()
+    // a certificate chain is a few KiB: a server sending more is not read on
+    let mut response = response;
+    let mut text = Vec::new();
+    while let Some(chunk) = response
+        .chunk()
         .await
-        .map_err(|e| format!("HTTP error: {e}"))?;
+        .map_err(|e| format!("HTTP error: {e}"))?
+    {
+        text.extend_from_slice(&chunk);
+        if text.len() > MAX_FULCIO_ANSWER {
+            return Err(format!(
+                "invalid Fulcio response: more than {MAX_FULCIO_ANSWER} bytes"
+            ));
+        }
+    }
     if !status.is_success() {
         return Err(format!(
             "HTTP {}: {}",

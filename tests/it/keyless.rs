@@ -1176,3 +1176,52 @@ fn a_warm_run_remembers_keyless_checks_and_a_forged_memo_is_ignored() {
         "a forged memo changes nothing"
     );
 }
+
+#[test]
+fn a_fulcio_that_answers_without_end_is_not_read_past_a_mebibyte() {
+    use std::io::{Read, Write};
+    let k = Keyless::new("huge");
+    // a "Fulcio" on loopback that answers 8 MiB to anything
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+    let port = listener.local_addr().expect("addr").port();
+    std::thread::spawn(move || {
+        for stream in listener.incoming().flatten().take(4) {
+            let mut s = stream;
+            let mut buf = [0u8; 65536];
+            let _ = s.read(&mut buf);
+            let n = 8 << 20;
+            let _ = s.write_all(
+                format!("HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: {n}\r\n\r\n")
+                    .as_bytes(),
+            );
+            let chunk = vec![b' '; 1 << 16];
+            for _ in 0..(n / chunk.len()) {
+                if s.write_all(&chunk).is_err() {
+                    break;
+                }
+            }
+        }
+    });
+    let mut config: Value = serde_json::from_slice(
+        &std::fs::read(k.path("sigstore/signing_config.json")).expect("config"),
+    )
+    .expect("JSON");
+    config["caUrls"][0]["url"] = json!(format!("http://127.0.0.1:{port}"));
+    k.repo
+        .write("sigstore/signing_config.json", config.to_string());
+    k.repo.git(&["add", "-A"]);
+    let token = email_token(ALICE);
+    let c = k.git(
+        &["commit", "-S", "-q", "-m", "another Fulcio"],
+        Some(&token),
+    );
+    assert_eq!(c.code, 0, "{}", c.snapshot());
+    let before = k.state();
+    let s = k.sigctl(
+        &["sign", "tag", "v1.0.0", "--identity", "alice", "-m", "r"],
+        Some(&token),
+    );
+    assert_eq!(s.code, 2, "{}", s.snapshot());
+    assert!(s.stderr.contains("more than 1048576 bytes"), "{}", s.stderr);
+    assert_eq!(k.state(), before, "nothing written");
+}
