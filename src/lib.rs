@@ -14,6 +14,7 @@ pub mod docs;
 pub mod error;
 pub mod files;
 pub mod gpg;
+pub mod hooks;
 pub mod init;
 pub mod interrupt;
 pub mod lifecycle;

@@ -3,6 +3,7 @@
 //! 1 findings, 2 usage or environment error).
 
 mod check;
+mod hook;
 mod init;
 mod key;
 mod provenance;
@@ -54,6 +55,9 @@ enum Command {
     Sign(sign::SignCommand),
     /// Authenticate every commit and tag in a range against the policy in force at its parents
     Verify(verify::Args),
+    /// Git hooks: pre-commit checks what is staged, pre-push verifies what a push publishes
+    #[command(subcommand)]
+    Hook(hook::HookCommand),
     /// Verify an artefact against its Sigstore bundle and signing.toml
     VerifyArtifact(sign::VerifyArtifactArgs),
     /// Signing records in git notes (refs/notes/signing)
@@ -86,6 +90,7 @@ pub fn run(args: impl IntoIterator<Item = OsString>) -> ExitCode {
         Command::Cert(c) => key::run_cert(c),
         Command::Sign(c) => sign::run(c),
         Command::Verify(a) => verify::run(a),
+        Command::Hook(c) => hook::run(c),
         Command::VerifyArtifact(a) => sign::run_verify_artifact(a),
         Command::Provenance(c) => provenance::run(c),
         Command::Audit(a) => provenance::run_audit(a),

@@ -54,6 +54,8 @@ pub fn run(a: Args) -> u8 {
         specs: a.specs,
         trust_root: a.trust_root,
         cache_key: if a.no_cache { None } else { cache_key() },
+        as_refs: Vec::new(),
+        exclude: Vec::new(),
     };
     // a one-line progress display on a terminal, for long histories only
     let on_terminal = {

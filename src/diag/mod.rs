@@ -86,6 +86,13 @@ impl Diagnostic {
         self
     }
 
+    /// The same finding at another severity (a check that could not be made
+    /// is a warning where the finding itself would be an error).
+    pub fn with_severity(mut self, severity: Severity) -> Self {
+        self.severity = severity;
+        self
+    }
+
     pub fn help(mut self, help: impl Into<String>) -> Self {
         self.help = Some(help.into());
         self

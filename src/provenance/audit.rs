@@ -415,6 +415,8 @@ pub fn audit(
             specs: vec!["HEAD".into()],
             trust_root: opts.trust_root.clone(),
             cache_key: opts.cache_key.clone(),
+            as_refs: Vec::new(),
+            exclude: Vec::new(),
         },
         config_trust_root,
         now,

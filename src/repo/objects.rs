@@ -173,3 +173,52 @@ impl Repo {
         self.blob_by_id(id).map(Some)
     }
 }
+
+impl Repo {
+    /// Every regular file staged in the index: `(path, blob id)`.
+    pub fn staged_files(&self) -> Result<Vec<(String, gix::ObjectId)>> {
+        let index = self.inner.index_or_empty().map_err(git_err)?;
+        Ok(index
+            .entries()
+            .iter()
+            .filter(|e| {
+                use gix::index::entry::Mode;
+                e.mode == Mode::FILE || e.mode == Mode::FILE_EXECUTABLE
+            })
+            .map(|e| (e.path(&index).to_string(), e.id))
+            .collect())
+    }
+
+    /// The refs under `prefix` (`refs/remotes/origin/`), peeled to commits.
+    pub fn refs_under(&self, prefix: &str) -> Result<Vec<(String, gix::ObjectId)>> {
+        let refs = self.inner.references().map_err(git_err)?;
+        let mut out = Vec::new();
+        for r in refs.prefixed(prefix).map_err(git_err)? {
+            let Ok(mut r) = r else { continue };
+            let name = r.name().as_bstr().to_string();
+            if let Ok(id) = r.peel_to_id() {
+                out.push((name, id.detach()));
+            }
+        }
+        Ok(out)
+    }
+
+    /// Where git runs this repository's hooks: `core.hooksPath` (relative
+    /// to the work tree's root), else the hooks directory of the git dir.
+    pub fn hooks_dir(&self) -> std::path::PathBuf {
+        match self
+            .config_string("core.hooksPath")
+            .filter(|p| !p.is_empty())
+        {
+            Some(p) => {
+                let p = std::path::PathBuf::from(p);
+                if p.is_absolute() {
+                    p
+                } else {
+                    self.root().join(p)
+                }
+            }
+            None => self.common_dir().join("hooks"),
+        }
+    }
+}

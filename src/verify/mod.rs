@@ -53,6 +53,12 @@ pub struct VerifyOptions {
     /// The key of the signature cache under `.git/sigctl/` (from outside the
     /// repository); `None`: no cache.
     pub cache_key: Option<Vec<u8>>,
+    /// Per spec, the ref it is verified for instead of the one it names (a
+    /// pre-push hook verifies a local commit for the remote ref it will
+    /// become: that ref's environment applies).
+    pub as_refs: Vec<Option<String>>,
+    /// Refs or commits whose history is left out (already published).
+    pub exclude: Vec<String>,
 }
 
 /// Progress callback: `(stage, done, total)`. The engine never prints; the
@@ -94,7 +100,7 @@ pub fn verify(
             boundary,
         });
     }
-    let specs = Specs::resolve(repo, &opts.specs)?;
+    let specs = Specs::resolve(repo, &opts.specs, &opts.as_refs, &opts.exclude)?;
     let tip_commits = specs.commits();
     let mut walk_tips = tip_commits.clone();
     walk_tips.extend(specs.head);

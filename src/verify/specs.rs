@@ -64,7 +64,12 @@ pub(super) struct Specs {
 }
 
 impl Specs {
-    pub(super) fn resolve(repo: &Repo, specs: &[String]) -> Result<Specs> {
+    pub(super) fn resolve(
+        repo: &Repo,
+        specs: &[String],
+        as_refs: &[Option<String>],
+        exclude: &[String],
+    ) -> Result<Specs> {
         let mut out = Specs {
             tips: Vec::new(),
             ranged: Vec::new(),
@@ -72,11 +77,31 @@ impl Specs {
             head: None,
         };
         let head = ["HEAD".to_owned()];
-        for s in if specs.is_empty() { &head[..] } else { specs } {
-            let (tip, base) = repo.resolve_spec(s)?;
+        for (n, s) in if specs.is_empty() { &head[..] } else { specs }
+            .iter()
+            .enumerate()
+        {
+            let (mut tip, base) = repo.resolve_spec(s)?;
+            if let Some(Some(refname)) = as_refs.get(n) {
+                repo.validate_ref_name(refname)?;
+                // a tag pushed as an object id: that object, if it is a tag
+                let object = s.rsplit("..").next().unwrap_or(s);
+                tip.tag = match refname.starts_with("refs/tags/") {
+                    true => tip
+                        .tag
+                        .clone()
+                        .or_else(|| repo.tag_info(object).ok().map(|_| object.to_owned())),
+                    false => None,
+                };
+                tip.refname = Some(refname.clone());
+            }
+            let excluded = !exclude.is_empty() && base.is_none();
             out.tips.push(tip);
-            out.ranged.push(base.is_some());
+            out.ranged.push(base.is_some() || excluded);
             out.bases.extend(base);
+        }
+        for e in exclude {
+            out.bases.push(repo.resolve_commit_id(e)?);
         }
         out.head = repo
             .resolve_commit_id("HEAD")

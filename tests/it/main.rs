@@ -8,6 +8,7 @@ mod bundles;
 mod check;
 mod fuzz;
 mod git_agrees;
+mod hooks;
 mod hostile;
 mod init;
 mod interrupt;

@@ -1,0 +1,294 @@
+//! `sigctl hook`: real git hooks in real repositories — installed beside
+//! existing ones, run by git on commit and push, removed without a trace.
+
+use std::process::Command;
+
+use crate::util::hsm;
+use crate::util::{Run, SIGCTL, TestRepo};
+
+fn hooks_dir(repo: &TestRepo) -> std::path::PathBuf {
+    repo.path().join(".git/hooks")
+}
+
+/// git in `repo` with extra environment, isolated like TestRepo's own.
+fn git_env(repo: &TestRepo, args: &[&str], env: &[(&str, &str)]) -> Run {
+    let mut cmd = Command::new("git");
+    cmd.args(args)
+        .current_dir(repo.path())
+        .env("HOME", repo.home())
+        .env("GIT_CONFIG_NOSYSTEM", "1")
+        .env("NO_COLOR", "1")
+        .env_remove("SIGCTL_SKIP");
+    for (k, v) in env {
+        cmd.env(k, v);
+    }
+    Run::from(cmd.output().expect("git runs"))
+}
+
+#[test]
+fn install_is_idempotent_keeps_an_existing_hook_and_uninstall_restores_it() {
+    let repo = TestRepo::new();
+    repo.write("a.txt", "a\n");
+    repo.commit("first");
+    // someone's own pre-commit hook: it must keep running
+    let dir = hooks_dir(&repo);
+    std::fs::create_dir_all(&dir).expect("hooks dir");
+    let theirs = "#!/bin/sh\necho ran >> \"$(git rev-parse --git-dir)/their-hook-ran\"\n";
+    std::fs::write(dir.join("pre-commit"), theirs).expect("write");
+    {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(
+            dir.join("pre-commit"),
+            std::fs::Permissions::from_mode(0o755),
+        )
+        .expect("chmod");
+    }
+    let first = repo.sigctl(&["hook", "install"]);
+    assert_eq!(first.code, 0, "{}", first.snapshot());
+    assert!(
+        first.stdout.contains("pre-commit: installed") && first.stdout.contains("runs after it"),
+        "{}",
+        first.stdout
+    );
+    assert!(
+        first.stdout.contains("pre-push: installed"),
+        "{}",
+        first.stdout
+    );
+    let again = repo.sigctl(&["hook", "install", "--all"]);
+    assert!(
+        again.stdout.contains("pre-commit: already installed"),
+        "{}",
+        again.stdout
+    );
+    assert_eq!(
+        std::fs::read_to_string(dir.join("pre-commit.sigctl-chained")).expect("chained"),
+        theirs
+    );
+    // a commit runs sigctl's hook, then theirs
+    repo.write("b.txt", "b\n");
+    repo.git(&["add", "b.txt"]);
+    let c = git_env(&repo, &["commit", "-q", "-m", "second"], &[]);
+    assert_eq!(c.code, 0, "{}", c.snapshot());
+    assert!(
+        repo.path().join(".git/their-hook-ran").exists(),
+        "the chained hook ran"
+    );
+    assert!(
+        c.stderr.contains("no signing.toml is staged"),
+        "{}",
+        c.stderr
+    );
+    // uninstall: theirs is back, ours is gone, nothing else left
+    let un = repo.sigctl(&["hook", "uninstall"]);
+    assert_eq!(un.code, 0, "{}", un.snapshot());
+    assert_eq!(
+        std::fs::read_to_string(dir.join("pre-commit")).expect("theirs"),
+        theirs
+    );
+    assert!(!dir.join("pre-push").exists());
+    assert!(!dir.join("pre-commit.sigctl-chained").exists());
+    let un2 = repo.sigctl(&["hook", "uninstall"]);
+    assert!(
+        un2.stdout.contains("pre-commit: ") && un2.stdout.contains("not sigctl's"),
+        "{}",
+        un2.stdout
+    );
+    assert!(
+        un2.stdout.contains("pre-push: not installed"),
+        "{}",
+        un2.stdout
+    );
+}
+
+#[test]
+fn core_hooks_path_is_honoured() {
+    let repo = TestRepo::new();
+    repo.git(&["config", "core.hooksPath", "githooks"]);
+    let r = repo.sigctl(&["hook", "install", "--pre-commit"]);
+    assert_eq!(r.code, 0, "{}", r.snapshot());
+    assert!(repo.path().join("githooks/pre-commit").exists());
+    assert!(!repo.path().join("githooks/pre-push").exists());
+    assert!(!hooks_dir(&repo).join("pre-commit").exists());
+}
+
+#[test]
+fn a_staged_private_key_blocks_the_commit_and_is_never_shown() {
+    let repo = TestRepo::new();
+    repo.write("a.txt", "a\n");
+    repo.commit("first");
+    repo.sigctl(&["hook", "install", "--pre-commit"]);
+    let key = repo.openssl(&[
+        "genpkey",
+        "-algorithm",
+        "EC",
+        "-pkeyopt",
+        "ec_paramgen_curve:P-256",
+    ]);
+    let key_text = String::from_utf8_lossy(&key).into_owned();
+    repo.write("deploy/key.pem", &key);
+    repo.git(&["add", "deploy/key.pem"]);
+    let c = git_env(&repo, &["commit", "-q", "-m", "oops"], &[]);
+    assert_ne!(c.code, 0, "{}", c.snapshot());
+    assert!(c.stderr.contains("deploy/key.pem"), "{}", c.stderr);
+    let body = key_text.lines().nth(1).expect("a key body line");
+    assert!(
+        !c.stderr.contains(body) && !c.stdout.contains(body),
+        "the key is never shown"
+    );
+    assert_eq!(
+        repo.git(&["rev-list", "--count", "HEAD"]).trim(),
+        "1",
+        "no commit made"
+    );
+    // bypassed on purpose: said so, and the commit is made
+    let skip = git_env(
+        &repo,
+        &["commit", "-q", "-m", "skip"],
+        &[("SIGCTL_SKIP", "1")],
+    );
+    assert_eq!(skip.code, 0, "{}", skip.snapshot());
+    assert!(skip.stderr.contains("SIGCTL_SKIP=1"), "{}", skip.stderr);
+}
+
+#[test]
+fn a_broken_staged_policy_blocks_the_commit_with_its_diagnostic() {
+    let repo = TestRepo::new();
+    repo.sigctl(&["init", "--template", "minimal"]);
+    repo.commit("policy");
+    repo.sigctl(&["hook", "install", "--pre-commit"]);
+    // the work tree is fine; the index holds a broken version
+    let good = repo.read("signing.toml");
+    repo.write(
+        "signing.toml",
+        format!("{good}\n[identities.x]\nowner = \"nobody\"\n"),
+    );
+    repo.git(&["add", "signing.toml"]);
+    repo.write("signing.toml", &good);
+    let c = git_env(&repo, &["commit", "-q", "-m", "policy change"], &[]);
+    assert_ne!(c.code, 0, "{}", c.snapshot());
+    assert!(c.stderr.contains("signing.toml"), "{}", c.stderr);
+    assert!(c.stderr.contains("the commit was stopped"), "{}", c.stderr);
+}
+
+#[test]
+fn pre_push_verifies_what_is_pushed_for_the_remote_ref() {
+    let s = hsm::setup();
+    let remote = s.repo.home().join("remote.git");
+    let init = Command::new("git")
+        .args(["init", "-q", "--bare"])
+        .arg(&remote)
+        .output()
+        .expect("git");
+    assert!(init.status.success());
+    s.hsm.git_ok(
+        &s.repo,
+        &["remote", "add", "origin", &remote.display().to_string()],
+    );
+    let root = s.hsm.git_ok(&s.repo, &["rev-parse", "HEAD"]);
+    s.hsm
+        .git_ok(&s.repo, &["config", "sigctl.trustRoot", root.trim()]);
+    s.hsm.sigctl_ok(&s.repo, &["hook", "install", "--pre-push"]);
+    // signed: the push goes through
+    let ok = s.hsm.git(&s.repo, &["push", "-q", "origin", "main"]);
+    assert_eq!(ok.code, 0, "{}", ok.snapshot());
+    // an unsigned commit on top: refused, named, and nothing pushed
+    s.hsm.git_ok(
+        &s.repo,
+        &[
+            "commit",
+            "-q",
+            "--allow-empty",
+            "--no-gpg-sign",
+            "-m",
+            "sneaky",
+        ],
+    );
+    let sneaky = s.hsm.git_ok(&s.repo, &["rev-parse", "HEAD"]);
+    let refused = s.hsm.git(&s.repo, &["push", "-q", "origin", "main"]);
+    assert_ne!(refused.code, 0, "{}", refused.snapshot());
+    assert!(
+        refused.stderr.contains(&sneaky.trim()[..12]),
+        "{}",
+        refused.stderr
+    );
+    assert!(
+        refused.stderr.contains("the push was stopped"),
+        "{}",
+        refused.stderr
+    );
+    let remote_main = Command::new("git")
+        .args(["--git-dir"])
+        .arg(&remote)
+        .args(["rev-parse", "main"])
+        .output()
+        .expect("git");
+    assert_eq!(
+        String::from_utf8_lossy(&remote_main.stdout).trim(),
+        root.trim()
+    );
+    // a new branch pushes only what the remote lacks; deleting a ref pushes nothing
+    s.hsm.git_ok(&s.repo, &["reset", "-q", "--hard", "HEAD~1"]);
+    let topic = s
+        .hsm
+        .git(&s.repo, &["push", "-q", "origin", "main:refs/heads/topic"]);
+    assert_eq!(topic.code, 0, "{}", topic.snapshot());
+    let delete = s
+        .hsm
+        .git(&s.repo, &["push", "-q", "origin", ":refs/heads/topic"]);
+    assert_eq!(delete.code, 0, "{}", delete.snapshot());
+}
+
+#[test]
+fn pre_push_lines_that_are_not_gits_are_an_error_not_a_pass() {
+    let repo = TestRepo::new();
+    repo.write("a.txt", "a\n");
+    repo.commit("first");
+    let mut child = Command::new(SIGCTL)
+        .args(["hook", "run", "pre-push", "origin"])
+        .current_dir(repo.path())
+        .env("HOME", repo.home())
+        .env("GIT_CONFIG_NOSYSTEM", "1")
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("sigctl");
+    use std::io::Write;
+    child
+        .stdin
+        .take()
+        .expect("stdin")
+        .write_all(b"refs/heads/main not-enough-fields\n")
+        .expect("write");
+    let out = Run::from(child.wait_with_output().expect("runs"));
+    assert_eq!(out.code, 2, "{}", out.snapshot());
+    assert!(out.stderr.contains("not a pre-push line"), "{}", out.stderr);
+}
+
+#[test]
+fn a_policy_change_staged_by_a_non_admin_gets_a_warning_that_it_will_not_verify() {
+    let s = hsm::setup();
+    s.hsm
+        .sigctl_ok(&s.repo, &["hook", "install", "--pre-commit"]);
+    let policy = s.repo.read("signing.toml");
+    s.repo.write(
+        "signing.toml",
+        policy.replace("renew_before = \"30d\"", "renew_before = \"45d\""),
+    );
+    s.hsm.git_ok(&s.repo, &["add", "signing.toml"]);
+    // `release` (owner release) is no admin: the policy's admins are `security`
+    let c = s
+        .hsm
+        .git(&s.repo, &["commit", "-q", "-S", "-m", "longer renewal"]);
+    assert_eq!(c.code, 0, "a warning, not a refusal: {}", c.snapshot());
+    assert!(
+        c.stderr.contains("not owned by an admin (security)")
+            && c.stderr.contains("policy-change-without-admin"),
+        "{}",
+        c.stderr
+    );
+    // and verify agrees
+    let v = s.hsm.sigctl(&s.repo, &["verify"]);
+    assert_eq!(v.code, 1, "{}", v.snapshot());
+}
