@@ -151,19 +151,43 @@ fn pre_commit(repo: &Repo) -> u8 {
 
 fn pre_push(repo: &Repo, remote: &str) -> u8 {
     let mut input = String::new();
-    if std::io::stdin()
-        .lock()
-        .take(16 << 20)
-        .read_to_string(&mut input)
-        .is_err()
+    // git gives the pushed refs on stdin; a terminal gives nothing to wait for
+    let stdin = std::io::stdin();
+    if !std::io::IsTerminal::is_terminal(&stdin)
+        && stdin
+            .lock()
+            .take(16 << 20)
+            .read_to_string(&mut input)
+            .is_err()
     {
         err("sigctl pre-push: the refs git pushes could not be read\n");
         return EXIT_ERROR;
     }
-    let pushed = match hooks::parse_pushed(&input) {
+    let mut pushed = match hooks::parse_pushed(&input) {
         Ok(p) => p,
         Err(e) => return fail(&e),
     };
+    // the pre-commit framework reads git's lines itself and passes one ref
+    // in its environment
+    let mut remote = remote.to_owned();
+    if pushed.is_empty()
+        && let Ok(local) = std::env::var("PRE_COMMIT_TO_REF")
+    {
+        let var = |k: &str| std::env::var(k).unwrap_or_default();
+        pushed.push(hooks::Pushed {
+            local_ref: var("PRE_COMMIT_LOCAL_BRANCH"),
+            local,
+            remote_ref: var("PRE_COMMIT_REMOTE_BRANCH"),
+            remote: match var("PRE_COMMIT_FROM_REF") {
+                r if r.is_empty() => "0".repeat(40),
+                r => r,
+            },
+        });
+        if let Ok(r) = std::env::var("PRE_COMMIT_REMOTE_NAME") {
+            remote = r;
+        }
+    }
+    let remote = remote.as_str();
     let opts = match hooks::push_options(repo, remote, &pushed, super::verify::cache_key()) {
         Ok(Some(o)) => o,
         Ok(None) => return EXIT_OK,

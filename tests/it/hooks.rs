@@ -292,3 +292,55 @@ fn a_policy_change_staged_by_a_non_admin_gets_a_warning_that_it_will_not_verify(
     let v = s.hsm.sigctl(&s.repo, &["verify"]);
     assert_eq!(v.code, 1, "{}", v.snapshot());
 }
+
+#[test]
+fn the_pre_commit_framework_runs_sigctl_check_from_this_repository() {
+    let pre_commit = crate::util::sigstore::venv().join("bin/pre-commit");
+    assert!(
+        pre_commit.exists(),
+        "pre-commit is not in the judges' venv ({}): run `cargo xtask deps`",
+        pre_commit.display()
+    );
+    let repo = TestRepo::new();
+    repo.write("a.txt", "a\n");
+    repo.commit("first");
+    let bin = std::path::Path::new(SIGCTL)
+        .parent()
+        .expect("sigctl's directory")
+        .to_path_buf();
+    let path = std::env::join_paths(std::iter::once(bin).chain(std::env::split_paths(
+        &std::env::var_os("PATH").unwrap_or_default(),
+    )))
+    .expect("PATH");
+    let try_repo = |hook: &str| {
+        Run::from(
+            Command::new(&pre_commit)
+                .args(["try-repo", env!("CARGO_MANIFEST_DIR"), hook])
+                .current_dir(repo.path())
+                .env("HOME", repo.home())
+                .env("PRE_COMMIT_HOME", repo.home().join("pre-commit"))
+                .env("GIT_CONFIG_NOSYSTEM", "1")
+                .env("PATH", &path)
+                .env("NO_COLOR", "1")
+                .output()
+                .expect("pre-commit runs"),
+        )
+    };
+    repo.write("b.txt", "b\n");
+    repo.git(&["add", "b.txt"]);
+    let clean = try_repo("sigctl-check");
+    assert_eq!(clean.code, 0, "{}", clean.snapshot());
+    assert!(clean.stdout.contains("sigctl check"), "{}", clean.stdout);
+    let key = repo.openssl(&[
+        "genpkey",
+        "-algorithm",
+        "EC",
+        "-pkeyopt",
+        "ec_paramgen_curve:P-256",
+    ]);
+    repo.write("id.pem", &key);
+    repo.git(&["add", "id.pem"]);
+    let blocked = try_repo("sigctl-check");
+    assert_eq!(blocked.code, 1, "{}", blocked.snapshot());
+    assert!(blocked.stdout.contains("id.pem"), "{}", blocked.stdout);
+}
