@@ -38,6 +38,28 @@ pub enum SignCommand {
         #[arg(long)]
         timestamp: bool,
     },
+    /// A release in one step: the signed annotated tag and each file's bundle, all or nothing
+    Release {
+        /// Tag name (`v1.2.3`)
+        name: String,
+        /// The release's artefacts
+        #[arg(required = true)]
+        files: Vec<PathBuf>,
+        #[arg(long)]
+        identity: String,
+        /// Tag message
+        #[arg(short, long)]
+        message: String,
+        /// What to tag (default HEAD)
+        #[arg(long)]
+        rev: Option<String>,
+        /// RFC 3161 timestamps for HSM signatures (always for a ref whose environment requires trusted time)
+        #[arg(long)]
+        timestamp: bool,
+        /// The release summary's format (JSON: for a CI job to attach to the release page)
+        #[arg(long, value_enum, default_value = "human")]
+        format: Format,
+    },
 }
 
 fn report(e: SignError) -> u8 {
@@ -58,7 +80,47 @@ pub fn run(c: SignCommand) -> u8 {
     let prompt = token::prompt_pin;
     let access = token::access(Some(&repo), &prompt);
     let now = SystemClock.now();
+    let tagger = || match (
+        repo.config_string("user.name"),
+        repo.config_string("user.email"),
+    ) {
+        (Some(n), Some(e)) => Ok(format!("{n} <{e}>")),
+        _ => Err(Error::Git(
+            "no tagger: set `git config user.name` and `git config user.email`".into(),
+        )),
+    };
     match c {
+        SignCommand::Release {
+            name,
+            files,
+            identity,
+            message,
+            rev,
+            timestamp,
+            format,
+        } => {
+            let tagger = match tagger() {
+                Ok(t) => t,
+                Err(e) => return fail(&e),
+            };
+            let req = tag::TagRequest {
+                name: &name,
+                rev: rev.as_deref(),
+                identity: &identity,
+                message: &message,
+                tagger,
+            };
+            match crate::sign::release::sign_release(&repo, &access, &req, &files, timestamp, now) {
+                Ok(r) => {
+                    out(&match format {
+                        Format::Json => release_json(&r),
+                        Format::Human => release_human(&r),
+                    });
+                    EXIT_OK
+                }
+                Err(e) => report(e),
+            }
+        }
         SignCommand::Tag {
             name,
             rev,
@@ -288,4 +350,45 @@ pub fn run_verify_artifact(a: VerifyArtifactArgs) -> u8 {
             EXIT_ERROR
         }
     }
+}
+
+fn release_human(r: &crate::sign::release::ReleaseReport) -> String {
+    let mut text = format!(
+        "released {} -> {} as identity `{}` (tag object {})\n",
+        r.refname,
+        &r.commit[..12.min(r.commit.len())],
+        r.identity,
+        r.tag
+    );
+    for a in &r.artefacts {
+        text.push_str(&format!(
+            "  {} (sha256 {}) -> {}\n",
+            a.file.display(),
+            a.sha256,
+            a.bundle.display()
+        ));
+    }
+    for n in &r.notes {
+        text.push_str(&format!("note: {n}\n"));
+    }
+    text
+}
+
+/// The release summary a CI job attaches to the release page.
+fn release_json(r: &crate::sign::release::ReleaseReport) -> String {
+    let v = serde_json::json!({
+        "tag": r.refname,
+        "tag_object": r.tag,
+        "commit": r.commit,
+        "identity": r.identity,
+        "artefacts": r.artefacts.iter().map(|a| serde_json::json!({
+            "file": a.file.display().to_string(),
+            "sha256": a.sha256,
+            "bundle": a.bundle.display().to_string(),
+        })).collect::<Vec<_>>(),
+        "notes": r.notes,
+    });
+    let mut s = serde_json::to_string_pretty(&v).unwrap_or_default();
+    s.push('\n');
+    s
 }

@@ -125,6 +125,7 @@ fn record(
             name: None,
             sha256: None,
             blob: None,
+            release: None,
         },
         refname,
         armored.as_bytes(),

@@ -96,6 +96,10 @@ pub struct Subject {
     /// The git blob id of the artefact's content: what the record is attached to.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub blob: Option<String>,
+    /// The release's tag object, for an artefact signed with it (`sigctl
+    /// sign release`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub release: Option<String>,
 }
 
 /// One signing event. Field names are public: documented, never renamed.

@@ -194,18 +194,7 @@ pub fn sign_artifacts(
     timestamp: bool,
     now: OffsetDateTime,
 ) -> Result<Vec<ArtifactReport>, SignError> {
-    for f in files {
-        // a regular file (a FIFO or a device would block or never end)
-        crate::files::open(f, crate::files::ARTEFACT).map_err(Error::from)?;
-        check_replaceable(&bundle_path(f))?;
-    }
-    // the same file named twice (or by two paths) is signed once
-    let mut seen = std::collections::HashSet::new();
-    let files: Vec<PathBuf> = files
-        .iter()
-        .filter(|f| seen.insert(std::fs::canonicalize(f).unwrap_or_else(|_| (*f).clone())))
-        .cloned()
-        .collect();
+    let files = checked_files(files)?;
     let view = PolicyView::load(repo)?;
     let mut cleared = clear(repo, &view, identity, refname, now)?;
     if timestamp && cleared.tsa.is_none() && matches!(cleared.custody, super::Custodian::Hsm { .. })
@@ -213,6 +202,74 @@ pub fn sign_artifacts(
         cleared.tsa = Some(view.timestamp_authority(repo, now)?);
     }
     let key = open_key(&cleared, access, now)?;
+    let (made, records) = make_bundles(&view, &key, &files, refname, None, now)?;
+    // all signatures made: now write, all or nothing
+    let bundles: Vec<(PathBuf, String)> = made
+        .iter()
+        .map(|m| (m.bundle.clone(), m.json.clone()))
+        .collect();
+    crate::interrupt::test_point("signed");
+    // the last moment to stop with nothing written
+    crate::interrupt::checkpoint()?;
+    // the records (signed by the same key) before the bundles are published;
+    // a bundle that cannot be put in place takes the records back
+    write_all_or_nothing(
+        &bundles,
+        || provenance::append(repo, &records, &key, now),
+        || Ok(()),
+        |notes| {
+            provenance::retract(repo, notes, &cleared.name, now);
+        },
+    )?;
+    Ok(made.into_iter().map(Made::report).collect())
+}
+
+/// A bundle made for one artefact, not yet written.
+pub(super) struct Made {
+    pub file: PathBuf,
+    pub bundle: PathBuf,
+    pub json: String,
+    pub sha256: String,
+}
+
+impl Made {
+    pub(super) fn report(self) -> ArtifactReport {
+        ArtifactReport {
+            file: self.file,
+            bundle: self.bundle,
+            sha256: self.sha256,
+        }
+    }
+}
+
+/// The artefacts to sign: regular files whose bundle path sigctl may write,
+/// each once however named.
+pub(super) fn checked_files(files: &[PathBuf]) -> Result<Vec<PathBuf>, SignError> {
+    for f in files {
+        // a regular file (a FIFO or a device would block or never end)
+        crate::files::open(f, crate::files::ARTEFACT).map_err(Error::from)?;
+        check_replaceable(&bundle_path(f))?;
+    }
+    // the same file named twice (or by two paths) is signed once
+    let mut seen = std::collections::HashSet::new();
+    Ok(files
+        .iter()
+        .filter(|f| seen.insert(std::fs::canonicalize(f).unwrap_or_else(|_| (*f).clone())))
+        .cloned()
+        .collect())
+}
+
+/// Sign every file with `key` and make its bundle and record (attached to
+/// the content's blob id); `release`: the tag object of the release the
+/// artefacts belong to.
+pub(super) fn make_bundles(
+    view: &PolicyView,
+    key: &super::Key,
+    files: &[PathBuf],
+    refname: Option<&str>,
+    release: Option<&str>,
+    now: OffsetDateTime,
+) -> Result<(Vec<Made>, Vec<(crate::repo::ObjectId, Record)>), SignError> {
     let hash = match key.algorithm {
         KeyAlgorithm::P256 => HashAlgorithm::Sha2256,
         KeyAlgorithm::P384 => HashAlgorithm::Sha2384,
@@ -224,7 +281,7 @@ pub fn sign_artifacts(
     };
     let mut made = Vec::new();
     let mut records = Vec::new();
-    for f in &files {
+    for f in files {
         let digests = digest_file_all(f, hash)?;
         let digest = digests.signed;
         let sig = key.sign_prehashed(&digest)?;
@@ -240,14 +297,15 @@ pub fn sign_artifacts(
         records.push((
             digests.blob,
             Record::new(
-                &view,
-                &key,
+                view,
+                key,
                 Event::Artifact,
                 Subject {
                     object: None,
                     name: f.file_name().map(|n| n.to_string_lossy().into_owned()),
                     sha256: Some(sha256.clone()),
                     blob: Some(digests.blob.to_string()),
+                    release: release.map(str::to_owned),
                 },
                 refname,
                 &sig,
@@ -274,42 +332,24 @@ pub fn sign_artifacts(
             .to_json_pretty()
             .map_err(|e| SignError::Cms(e.to_string()))?;
         json.push('\n');
-        made.push((f.clone(), bundle_path(f), json, sha256));
-    }
-    // all signatures made: now write, all or nothing
-    let bundles: Vec<(PathBuf, String)> = made
-        .iter()
-        .map(|(_, b, json, _)| (b.clone(), json.clone()))
-        .collect();
-    crate::interrupt::test_point("signed");
-    // the last moment to stop with nothing written
-    crate::interrupt::checkpoint()?;
-    // the records (signed by the same key) before the bundles are published;
-    // a bundle that cannot be put in place takes the records back
-    write_all_or_nothing(
-        &bundles,
-        || provenance::append(repo, &records, &key, now),
-        |notes| {
-            provenance::retract(repo, notes, &cleared.name, now);
-        },
-    )?;
-    Ok(made
-        .into_iter()
-        .map(|(file, bundle, _, sha256)| ArtifactReport {
-            file,
-            bundle,
+        made.push(Made {
+            file: f.clone(),
+            bundle: bundle_path(f),
+            json,
             sha256,
-        })
-        .collect())
+        });
+    }
+    Ok((made, records))
 }
 
 /// Write every `(path, text)` through a temporary file, then `record`, then
 /// rename each temporary file into place. If any step fails, remove every
 /// temporary file, put back what each renamed path held before (or remove
 /// it) and `retract` what `record` wrote, so nothing changes.
-fn write_all_or_nothing(
+pub(super) fn write_all_or_nothing(
     files: &[(PathBuf, String)],
     record: impl FnOnce() -> Result<crate::repo::ObjectId, SignError>,
+    publish: impl FnOnce() -> Result<(), SignError>,
     retract: impl FnOnce(crate::repo::ObjectId),
 ) -> Result<(), SignError> {
     let mut temps: Vec<PathBuf> = Vec::new();
@@ -360,6 +400,12 @@ fn write_all_or_nothing(
             .into());
         }
         renamed.push((path.clone(), old));
+    }
+    // what else the event publishes (a release's tag ref), last
+    if let Err(e) = publish() {
+        undo(&[], &renamed);
+        retract(notes);
+        return Err(e);
     }
     crate::interrupt::test_point("published");
     Ok(())

@@ -4,6 +4,7 @@
 //! Returns values and typed errors; never prints.
 
 pub mod artifact;
+pub mod release;
 pub mod tag;
 pub mod verify_artifact;
 

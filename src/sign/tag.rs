@@ -78,6 +78,7 @@ pub fn sign_tag(
             name: None,
             sha256: None,
             blob: None,
+            release: None,
         },
         Some(&refname),
         signature.as_bytes(),

@@ -15,6 +15,7 @@ mod interrupt;
 mod keyless;
 mod messages;
 mod provenance;
+mod release;
 mod schema;
 mod sign;
 mod sigstore_stack;

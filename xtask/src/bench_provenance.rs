@@ -40,6 +40,7 @@ fn record(i: usize, blob: &gix::ObjectId, sha256: &str) -> String {
             name: Some(format!("artefact-{i}.tar")),
             sha256: Some(sha256.into()),
             blob: Some(blob.to_string()),
+            release: None,
         },
         refname: Some(format!("refs/tags/v{i}")),
         signature_sha256: sha256.into(),
