@@ -224,6 +224,9 @@ pub fn sign_artifacts(
     Ok(made.into_iter().map(Made::report).collect())
 }
 
+/// Provenance records, each with the object it is attached to.
+pub(super) type Records = Vec<(crate::repo::ObjectId, Record)>;
+
 /// A bundle made for one artefact, not yet written.
 pub(super) struct Made {
     pub file: PathBuf,
@@ -269,7 +272,7 @@ pub(super) fn make_bundles(
     refname: Option<&str>,
     release: Option<&str>,
     now: OffsetDateTime,
-) -> Result<(Vec<Made>, Vec<(crate::repo::ObjectId, Record)>), SignError> {
+) -> Result<(Vec<Made>, Records), SignError> {
     let hash = match key.algorithm {
         KeyAlgorithm::P256 => HashAlgorithm::Sha2256,
         KeyAlgorithm::P384 => HashAlgorithm::Sha2384,
