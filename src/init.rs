@@ -25,6 +25,9 @@ pub struct InitContext<'a> {
 pub struct InitOptions {
     pub template: String,
     pub force: bool,
+    /// `github` or `gitlab`: also write that CI's templates (and keep an
+    /// existing signing.toml rather than refuse).
+    pub ci: Option<String>,
 }
 
 impl Default for InitOptions {
@@ -32,6 +35,7 @@ impl Default for InitOptions {
         Self {
             template: "minimal".into(),
             force: false,
+            ci: None,
         }
     }
 }
@@ -128,6 +132,10 @@ pub fn init(cx: &InitContext, opts: &InitOptions) -> Result<InitReport> {
         Ok(existing) if existing == policy_text.as_bytes() => {
             report.unchanged.push(policy::FILE_NAME.into())
         }
+        // adding CI to a repository that has its policy: the policy stays
+        Ok(_) if !opts.force && opts.ci.is_some() => {
+            report.unchanged.push(policy::FILE_NAME.into())
+        }
         Ok(_) if !opts.force => return Err(Error::PolicyExists { path: policy_path }),
         Ok(_) => plan.push((policy_path.clone(), policy_text.into_bytes())),
         Err(e) if e.is_not_found() => plan.push((policy_path.clone(), policy_text.into_bytes())),
@@ -161,6 +169,28 @@ pub fn init(cx: &InitContext, opts: &InitOptions) -> Result<InitReport> {
             Ok(_) => report.unchanged.push((*rel).into()),
             Err(e) if e.is_not_found() => plan.push((path, bytes.to_vec())),
             Err(e) => return Err(e.into()),
+        }
+    }
+
+    if let Some(ci) = &opts.ci {
+        let files = templates::ci(ci).ok_or_else(|| Error::UnknownTemplate {
+            name: format!("--ci {ci}"),
+            available: "github, gitlab".into(),
+        })?;
+        for (rel, text) in files {
+            let path = root.join(rel);
+            match crate::files::read(&path, crate::files::OWN_FILE) {
+                Ok(b) if b == text.as_bytes() => report.unchanged.push((*rel).into()),
+                Ok(_) if !opts.force => {
+                    return Err(Error::Unwritable {
+                        path,
+                        message: "it exists with other content; sigctl does not overwrite it (--force replaces it)".into(),
+                    });
+                }
+                Ok(_) => plan.push((path, text.as_bytes().to_vec())),
+                Err(e) if e.is_not_found() => plan.push((path, text.as_bytes().to_vec())),
+                Err(e) => return Err(e.into()),
+            }
         }
     }
 

@@ -26,3 +26,26 @@ pub fn names() -> String {
         .collect::<Vec<_>>()
         .join(", ")
 }
+
+/// The CI templates `init --ci` writes: per CI, `(path in the repository, text)`.
+pub fn ci(name: &str) -> Option<&'static [(&'static str, &'static str)]> {
+    const GITHUB: &[(&str, &str)] = &[
+        (
+            ".github/workflows/sigctl-verify.yml",
+            include_str!("../templates/ci/github-actions/sigctl-verify.yml"),
+        ),
+        (
+            ".github/workflows/sigctl-release.yml",
+            include_str!("../templates/ci/github-actions/sigctl-release.yml"),
+        ),
+    ];
+    const GITLAB: &[(&str, &str)] = &[(
+        ".gitlab/sigctl.gitlab-ci.yml",
+        include_str!("../templates/ci/gitlab-ci.yml"),
+    )];
+    match name {
+        "github" => Some(GITHUB),
+        "gitlab" => Some(GITLAB),
+        _ => None,
+    }
+}

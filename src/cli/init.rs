@@ -14,6 +14,9 @@ pub struct Args {
     /// Replace an existing signing.toml
     #[arg(long)]
     force: bool,
+    /// Also write CI templates: `github` (.github/workflows/) or `gitlab` (.gitlab/sigctl.gitlab-ci.yml); an existing signing.toml is kept
+    #[arg(long, value_name = "CI", value_parser = ["github", "gitlab"])]
+    ci: Option<String>,
     /// The repository (any directory in it)
     #[arg(value_name = "PATH")]
     path: Option<PathBuf>,
@@ -36,6 +39,7 @@ pub fn run(a: Args) -> u8 {
     let opts = InitOptions {
         template: a.template,
         force: a.force,
+        ci: a.ci,
     };
     let report = match init::init(&cx, &opts) {
         Ok(r) => r,

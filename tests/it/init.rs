@@ -137,3 +137,56 @@ fn help_is_stable() {
     insta::assert_snapshot!("check_help", repo.sigctl(&["check", "--help"]).snapshot());
     insta::assert_snapshot!("init_help", repo.sigctl(&["init", "--help"]).snapshot());
 }
+
+#[test]
+fn init_ci_writes_the_ci_templates_beside_an_existing_policy_and_never_over_other_files() {
+    let repo = TestRepo::new();
+    let first = repo.sigctl(&["init"]);
+    assert_eq!(first.code, 0, "{}", first.snapshot());
+    let policy = repo.read("signing.toml");
+    let gh = repo.sigctl(&["init", "--ci", "github"]);
+    assert_eq!(gh.code, 0, "{}", gh.snapshot());
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("templates/ci");
+    for (written, template) in [
+        (
+            ".github/workflows/sigctl-verify.yml",
+            "github-actions/sigctl-verify.yml",
+        ),
+        (
+            ".github/workflows/sigctl-release.yml",
+            "github-actions/sigctl-release.yml",
+        ),
+    ] {
+        assert_eq!(
+            repo.read(written),
+            std::fs::read_to_string(root.join(template)).expect("template"),
+            "{written}"
+        );
+    }
+    assert_eq!(repo.read("signing.toml"), policy, "the policy is kept");
+    let again = repo.sigctl(&["init", "--ci", "github"]);
+    assert_eq!(again.code, 0, "{}", again.snapshot());
+    assert!(
+        again
+            .stdout
+            .contains("kept .github/workflows/sigctl-verify.yml"),
+        "{}",
+        again.stdout
+    );
+    // someone's own workflow of that name is not overwritten
+    repo.write(".github/workflows/sigctl-release.yml", "name: ours\n");
+    let refused = repo.sigctl(&["init", "--ci", "github"]);
+    assert_eq!(refused.code, 2, "{}", refused.snapshot());
+    assert_eq!(
+        repo.read(".github/workflows/sigctl-release.yml"),
+        "name: ours\n"
+    );
+    let gl = repo.sigctl(&["init", "--ci", "gitlab"]);
+    assert_eq!(gl.code, 0, "{}", gl.snapshot());
+    assert_eq!(
+        repo.read(".gitlab/sigctl.gitlab-ci.yml"),
+        std::fs::read_to_string(root.join("gitlab-ci.yml")).expect("template")
+    );
+    let unknown = repo.sigctl(&["init", "--ci", "jenkins"]);
+    assert_eq!(unknown.code, 2, "{}", unknown.snapshot());
+}

@@ -1225,3 +1225,60 @@ fn a_fulcio_that_answers_without_end_is_not_read_past_a_mebibyte() {
     assert!(s.stderr.contains("more than 1048576 bytes"), "{}", s.stderr);
     assert_eq!(k.state(), before, "nothing written");
 }
+
+/// The `sigctl …` command lines of a CI template (a `run:` block's lines,
+/// a GitLab `script:` item), as a shell would run them.
+fn template_commands(template: &str) -> Vec<String> {
+    template
+        .lines()
+        .map(|l| l.trim().trim_start_matches("- ").trim())
+        .filter(|l| l.starts_with("sigctl "))
+        .map(str::to_owned)
+        .collect()
+}
+
+#[test]
+fn the_ci_templates_commands_run_against_a_real_repository() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("templates/ci");
+    let bin = Path::new(SIGCTL)
+        .parent()
+        .expect("sigctl's dir")
+        .to_path_buf();
+    let path = std::env::join_paths(std::iter::once(bin).chain(std::env::split_paths(
+        &std::env::var_os("PATH").unwrap_or_default(),
+    )))
+    .expect("PATH");
+    for (template, version) in [
+        ("github-actions/sigctl-verify.yml", None),
+        ("github-actions/sigctl-release.yml", Some("v1.0.0")),
+        ("gitlab-ci.yml", Some("v2.0.0")),
+    ] {
+        let k = Keyless::new(&format!("ci-{}", template.replace('/', "-")));
+        let text = std::fs::read_to_string(root.join(template)).expect("template");
+        let commands = template_commands(&text);
+        assert!(!commands.is_empty(), "{template} runs no sigctl command");
+        k.repo.write("dist/app.tar", "release bytes\n");
+        let trust_root = k.head();
+        let token = email_token(ALICE);
+        for cmd in commands {
+            let mut sh = k.command("sh", &["-c", &cmd], Some(&token));
+            sh.env("PATH", &path)
+                .env("SIGCTL_TRUST_ROOT", &trust_root)
+                .env("SIGCTL_RELEASE_IDENTITY", "alice");
+            if let Some(v) = version {
+                sh.env("VERSION", v).env("RELEASE_VERSION", v);
+            }
+            let run = Run::from(sh.output().expect("sh"));
+            assert_eq!(run.code, 0, "{template}: `{cmd}`\n{}", run.snapshot());
+        }
+        if let Some(v) = version {
+            let summary: Value = serde_json::from_str(&k.repo.read("release.json"))
+                .unwrap_or_else(|e| panic!("{template}: release.json: {e}"));
+            assert_eq!(summary["tag"], format!("refs/tags/{v}").as_str());
+            let verified = k.sigctl(&["verify", v], None);
+            assert_eq!(verified.code, 0, "{template}: {}", verified.snapshot());
+            let artefact = k.sigctl(&["verify-artifact", "dist/app.tar"], None);
+            assert_eq!(artefact.code, 0, "{template}: {}", artefact.snapshot());
+        }
+    }
+}
