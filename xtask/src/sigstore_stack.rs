@@ -130,7 +130,15 @@ fn install_node_modules() -> Result {
     say("installing the local Sigstore stack's node modules (npm ci)");
     let status = Command::new("npm")
         .envs(util::path_env())
-        .args(["ci", "--no-audit", "--no-fund", "--loglevel=error"])
+        // no install scripts: lefthook's would install git hooks into this
+        // repository (its binary comes as a platform package, no script needed)
+        .args([
+            "ci",
+            "--ignore-scripts",
+            "--no-audit",
+            "--no-fund",
+            "--loglevel=error",
+        ])
         .current_dir(&dir)
         .status()
         .map_err(|e| format!("cannot run npm: {e}"))?;
