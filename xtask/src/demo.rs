@@ -330,6 +330,7 @@ impl Demo {
         self.sig(&["audit", "--format", "markdown"], 0)?;
 
         self.keyless()?;
+        self.workflow()?;
 
         say(
             "\nDone: key generated on the token, certificate issued and imported, commit and tag signed through",
@@ -341,8 +342,9 @@ impl Demo {
             "every signing event on record in refs/notes/signing, authenticated by the key that made it, and a",
         );
         say(
-            "keyless commit and artefact (Fulcio certificate, Rekor entry) that Sigstore's own verifier accepts.",
+            "keyless commit and artefact (Fulcio certificate, Rekor entry) that Sigstore's own verifier accepts;",
         );
+        say("and a push of an unsigned commit stopped by the pre-push hook before it left.");
         Ok(())
     }
 
@@ -468,6 +470,47 @@ impl Demo {
         if out.status.code() != Some(1) {
             return Err("a token for another identity must be refused with exit 1".into());
         }
+        Ok(())
+    }
+
+    /// The hooks: a push of an unsigned commit is stopped before it leaves.
+    fn workflow(&self) -> Result {
+        step("12. In the workflow: git hooks stop what would not verify before it is published");
+        let remote = self.dir.join("remote.git");
+        util::output(
+            Command::new("git")
+                .args(["init", "-q", "--bare"])
+                .arg(&remote),
+        )?;
+        self.git(&["remote", "add", "origin", &remote.display().to_string()])?;
+        self.sig(&["hook", "install"], 0)?;
+        self.show(
+            Path::new("git"),
+            "git",
+            &["push", "-q", "origin", "main"],
+            0,
+        )?;
+        say("\n-- an unsigned commit, then a push:");
+        self.show(
+            Path::new("git"),
+            "git",
+            &[
+                "commit",
+                "-q",
+                "--allow-empty",
+                "--no-gpg-sign",
+                "-m",
+                "unsigned",
+            ],
+            0,
+        )?;
+        self.show(
+            Path::new("git"),
+            "git",
+            &["push", "-q", "origin", "main"],
+            1,
+        )?;
+        self.git(&["reset", "-q", "--hard", "HEAD~1"])?;
         Ok(())
     }
 
