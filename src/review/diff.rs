@@ -408,6 +408,29 @@ fn identities(out: &mut Out, base: &Side, head: &Side, b: &RawPolicy, h: &RawPol
             c.detail("before", list(of.iter().map(|(k, v)| format!("{k} = {v}"))));
             c.detail("after", list(nf.iter().map(|(k, v)| format!("{k} = {v}"))));
         }
+        // the same path, other bytes: the CA bundle or OpenPGP key was swapped
+        let files = |side: &Side, x: &RawIdentity| {
+            [
+                x.x509.as_ref().map(|v| v.get().ca.get().clone()),
+                x.openpgp_key.as_ref().map(|v| v.get().clone()),
+            ]
+            .into_iter()
+            .flatten()
+            .map(|p| (side.files.get(&p).cloned(), p))
+            .collect::<Vec<_>>()
+        };
+        let (ofl, nfl) = (files(base, old), files(head, id));
+        for (bytes, path) in &nfl {
+            if ofl.iter().any(|(ob, op)| op == path && ob != bytes) {
+                let c = out.push(
+                    Code::IdentityKeyChanged,
+                    n,
+                    at,
+                    format!("identity `{n}`: the content of `{path}` changed"),
+                );
+                c.detail("file", path.clone());
+            }
+        }
         if let (Some(op), Some(np)) = (&old.certificate, &id.certificate) {
             let (ob, nb) = (base.files.get(op.get()), head.files.get(np.get()));
             if ob != nb {

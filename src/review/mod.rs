@@ -49,17 +49,35 @@ impl Change {
             code,
             risk: risk::risk(code),
             control: risk::control(code),
-            subject: subject.to_owned(),
-            message,
+            subject: printable(subject),
+            message: printable(&message),
             line,
             column,
             details: BTreeMap::new(),
         }
     }
     pub fn detail(&mut self, k: &str, v: String) -> &mut Self {
-        self.details.insert(k.to_owned(), v);
+        self.details.insert(k.to_owned(), printable(&v));
         self
     }
+}
+
+/// Policy text as it may be shown: control characters (a newline in a
+/// reason, an escape sequence in a name) spelled out, never sent to a
+/// terminal or a comment as they are.
+pub fn printable(s: &str) -> String {
+    if !s.chars().any(char::is_control) {
+        return s.to_owned();
+    }
+    s.chars()
+        .map(|c| {
+            if c.is_control() {
+                c.escape_default().to_string()
+            } else {
+                c.to_string()
+            }
+        })
+        .collect()
 }
 
 /// A commit in the range that changes the policy.
@@ -158,18 +176,31 @@ pub fn side(repo: &Repo, label: &str, commit: &ObjectId) -> Result<Side> {
 }
 
 /// The policy's identity in a tree: signing.toml's blob and every named file's.
-fn policy_key(repo: &Repo, tree: &ObjectId) -> Result<Vec<Option<ObjectId>>> {
+/// (`paths` memoises the files each signing.toml blob names.)
+fn policy_key(
+    repo: &Repo,
+    tree: &ObjectId,
+    paths: &mut BTreeMap<ObjectId, Vec<String>>,
+) -> Result<Vec<Option<ObjectId>>> {
     let Some(blob) = repo.blob_in_tree(tree, policy::FILE_NAME)? else {
         return Ok(Vec::new());
     };
     let mut key = vec![Some(blob)];
-    let Some(bytes) = repo.blob_within(&blob, policy::load::MAX_POLICY_BYTES as u64)? else {
-        return Ok(key);
-    };
-    if let Ok(p) = policy::load::parse(policy::FILE_NAME, &bytes).result {
-        for (_, path) in view::trust_files(&p) {
-            key.push(repo.blob_in_tree(tree, path)?);
-        }
+    if let std::collections::btree_map::Entry::Vacant(slot) = paths.entry(blob) {
+        let named = match repo.blob_within(&blob, policy::load::MAX_POLICY_BYTES as u64)? {
+            Some(bytes) => match policy::load::parse(policy::FILE_NAME, &bytes).result {
+                Ok(p) => view::trust_files(&p)
+                    .into_iter()
+                    .map(|(_, path)| path.to_owned())
+                    .collect(),
+                Err(_) => Vec::new(),
+            },
+            None => Vec::new(),
+        };
+        slot.insert(named);
+    }
+    for path in paths.get(&blob).into_iter().flatten() {
+        key.push(repo.blob_in_tree(tree, path)?);
     }
     Ok(key)
 }
@@ -258,13 +289,14 @@ pub fn review(
 
     let commits = repo.commits_parents_first(&[head_id], &[base_id], &|_| None)?;
     let mut policy_commits = Vec::new();
+    let mut paths = BTreeMap::new();
     for c in &commits {
-        let own = policy_key(repo, &c.tree)?;
+        let own = policy_key(repo, &c.tree, &mut paths)?;
         let mut parent_trees = Vec::new();
         let mut changed = c.parents.is_empty();
         for p in &c.parents {
             let tree = repo.commit_info(p)?.tree;
-            changed |= policy_key(repo, &tree)? != own;
+            changed |= policy_key(repo, &tree, &mut paths)? != own;
             parent_trees.push(tree);
         }
         if !changed {

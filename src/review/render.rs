@@ -25,11 +25,12 @@ fn verdict_line(r: &Review) -> String {
     }
 }
 
-fn commit_line(c: &super::PolicyCommit) -> String {
+/// One policy-changing commit; `quote` shows the identity's name.
+fn commit_line(c: &super::PolicyCommit, quote: &dyn Fn(&str) -> String) -> String {
     let who = match (&c.identity, c.signed_by_admin) {
         (None, _) => "no known signer".to_owned(),
-        (Some(i), true) => format!("signed by `{i}`, an admin of the parent policy"),
-        (Some(i), false) => format!("signed by `{i}`, not an admin of the parent policy"),
+        (Some(i), true) => format!("signed by {}, an admin of the parent policy", quote(i)),
+        (Some(i), false) => format!("signed by {}, not an admin of the parent policy", quote(i)),
     };
     let verify = match c.reason {
         Some(r) => format!(" (verify: {r})"),
@@ -82,17 +83,44 @@ pub fn human(r: &Review) -> String {
     }
     let _ = writeln!(s, "policy-changing commits: {}", r.policy_commits.len());
     for c in &r.policy_commits {
-        let _ = writeln!(s, "  {}", commit_line(c));
+        let _ = writeln!(s, "  {}", commit_line(c, &|i| format!("`{i}`")));
     }
     let _ = writeln!(s, "{}", verdict_line(r));
     let _ = writeln!(s, "{}", outcome(r));
     s
 }
 
+/// Text for Markdown prose and table cells: no markup, link, HTML or
+/// cell break from a policy's strings.
 fn md_escape(s: &str) -> String {
-    s.replace('|', "\\|")
+    let mut o = String::with_capacity(s.len());
+    for c in s.chars() {
+        match c {
+            '<' => o.push_str("&lt;"),
+            '>' => o.push_str("&gt;"),
+            '&' => o.push_str("&amp;"),
+            '\\' | '`' | '*' | '_' | '[' | ']' | '|' | '#' | '~' | '!' => {
+                o.push('\\');
+                o.push(c);
+            }
+            '\n' | '\r' => o.push(' '),
+            c => o.push(c),
+        }
+    }
+    o
+}
+
+/// Text inside HTML (`<summary>`): entities only.
+fn html_escape(s: &str) -> String {
+    s.replace('&', "&amp;")
         .replace('<', "&lt;")
         .replace('>', "&gt;")
+        .replace('"', "&quot;")
+        .replace('[', "&#91;")
+        .replace(']', "&#93;")
+        .replace('`', "&#96;")
+        .replace('*', "&#42;")
+        .replace('_', "&#95;")
 }
 
 fn icon(r: Risk) -> &'static str {
@@ -133,7 +161,12 @@ pub fn markdown(r: &Review) -> String {
         s.push_str("None.\n");
     }
     for c in &r.policy_commits {
-        let _ = writeln!(s, "- {}", md_escape(&commit_line(c)));
+        // the commit id, verdict and reason are sigctl's own words; the name is the policy's
+        let _ = writeln!(
+            s,
+            "- {}",
+            commit_line(c, &|i| format!("<code>{}</code>", html_escape(i)))
+        );
     }
     let _ = writeln!(s, "\n{}\n", md_escape(&verdict_line(r)));
     if !r.changes.is_empty() {
@@ -145,7 +178,7 @@ pub fn markdown(r: &Review) -> String {
             "<details><summary>{} <code>{}</code>: {}</summary>\n",
             icon(c.risk),
             c.code,
-            md_escape(&c.message)
+            html_escape(&c.message)
         );
         let _ = writeln!(
             s,
@@ -156,7 +189,7 @@ pub fn markdown(r: &Review) -> String {
         );
         let _ = writeln!(s, "- control: {}", md_escape(c.control));
         for (k, v) in &c.details {
-            let _ = writeln!(s, "- {}: `{}`", md_escape(k), v.replace('`', "'"));
+            let _ = writeln!(s, "- {}: {}", md_escape(k), md_escape(v));
         }
         s.push_str("\n</details>\n\n");
     }
@@ -229,7 +262,7 @@ pub fn sarif(r: &Review) -> String {
             "ruleId": pcwa.as_str(),
             "ruleIndex": codes.len(),
             "level": "error",
-            "message": {"text": format!("policy change {}", commit_line(c))},
+            "message": {"text": format!("policy change {}", commit_line(c, &|i| format!("`{i}`")))},
             "locations": location(1, 1),
             "properties": {"commit": c.commit}
         }));

@@ -593,3 +593,33 @@ fn sarif_puts_each_finding_on_its_line() {
         "{doc}"
     );
 }
+
+#[test]
+fn policy_strings_cannot_inject_markup_or_escapes() {
+    let head = BASE.replace(
+        "[[revocations]]",
+        "[[exceptions]]\nid = \"</details><img src=x onerror=alert(1)> [link](https://evil.example) | cell\"\nidentity = \"bob\"\nenvironments = [\"dev\"]\nowner = \"sec\"\napproved_by = [\"ciso@example.com\"]\nreason = \"line one\\nline two \\u001b[31mred\"\nexpires = \"2026-12-01T00:00:00Z\"\n\n[[revocations]]",
+    );
+    let repo = two_commits(&head, |_| {});
+    let md = review(&repo, "markdown");
+    assert_eq!(md.code, 1, "{}", md.snapshot());
+    assert!(!md.stdout.contains("<img"), "{}", md.stdout);
+    assert!(!md.stdout.contains("[link]("), "{}", md.stdout);
+    assert_eq!(
+        md.stdout.matches("</details>").count(),
+        md.stdout.matches("<details>").count()
+    );
+    assert!(!md.stdout.contains('\u{1b}'), "{}", md.stdout);
+    // every table row keeps its five cells
+    for row in md.stdout.lines().filter(|l| l.starts_with("| ")) {
+        let cells = row.replace("\\|", "").matches('|').count();
+        assert_eq!(cells, 6, "{row}");
+    }
+    let human = review(&repo, "human");
+    assert!(!human.stdout.contains('\u{1b}'), "{}", human.stdout);
+    assert!(
+        human.stdout.contains("line one\\nline two"),
+        "{}",
+        human.stdout
+    );
+}
