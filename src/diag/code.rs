@@ -112,6 +112,7 @@ codes! {
     ProdRefsBroadened = "prod-refs-broadened", Error, "review, high: a production environment gained a ref pattern";
     ProdRefsRemoved = "prod-refs-removed", Error, "review, high: a production environment lost a ref pattern (those refs leave its protection)";
     ProdCustodyWidened = "prod-custody-widened", Error, "review, high: a production environment allows a weaker custody class";
+    ProdClassRemoved = "prod-class-removed", Error, "review, high: an environment is no longer of class prod (key separation from dev and test lapses)";
     TrustedTimeDisabled = "trusted-time-disabled", Error, "review, high: an environment no longer requires a trusted time";
     AdminAdded = "admin-added", Error, "review, high: an owner became a policy admin";
     TrustedRootReplaced = "trusted-root-replaced", Error, "review, high: the Sigstore trusted root was replaced, added or removed";

@@ -23,6 +23,8 @@ pub struct Side {
     pub policy: Result<RawPolicy, String>,
     /// The files the policy names (path → bytes); a path absent here is missing.
     pub files: BTreeMap<String, Vec<u8>>,
+    /// The commit's committer time (seconds since the epoch).
+    pub time: Option<i64>,
 }
 
 /// 1-based line and column of byte `at` in `text`.
@@ -110,7 +112,7 @@ pub fn diff(base: &Side, head: &Side) -> Vec<Change> {
     owners(&mut out, b, h);
     environments(&mut out, b, h);
     identities(&mut out, base, head, b, h);
-    exceptions(&mut out, b, h);
+    exceptions(&mut out, b, h, head.time);
     revocations(&mut out, b, h);
     sigstore(&mut out, base, head, b, h);
     // the riskiest first, then in file order
@@ -251,6 +253,26 @@ fn environments(out: &mut Out, b: &RawPolicy, h: &RawPolicy) {
                 format!("environment `{n}` no longer covers `{r}`"),
             );
         }
+        let prod_class = |x: &RawEnvironment| {
+            x.class
+                .as_ref()
+                .is_some_and(|c| *c.get() == EnvironmentClass::Prod)
+        };
+        if prod_class(old) && !prod_class(e) {
+            let at = e
+                .class
+                .as_ref()
+                .map_or(name.span().start, |c| c.span().start);
+            out.push(
+                Code::ProdClassRemoved,
+                n,
+                Some(at),
+                format!(
+                    "environment `{n}` is no longer of class prod: {}",
+                    e.class.as_ref().map_or("no class", |c| c.get().as_str())
+                ),
+            );
+        }
         let tt = |x: &RawEnvironment| x.require_trusted_time.as_ref().is_some_and(|v| *v.get());
         if tt(old) && !tt(e) {
             let at = e
@@ -281,6 +303,23 @@ fn environments(out: &mut Out, b: &RawPolicy, h: &RawPolicy) {
                     format!(
                         "environment `{n}` now allows custody `{}`",
                         c.get().as_str()
+                    ),
+                );
+            }
+        }
+    }
+    for (name, e) in &b.environments {
+        if env(h, name.get()).is_none() && is_prod(e) {
+            // its refs leave production's protection
+            for r in &e.refs {
+                out.push(
+                    Code::ProdRefsRemoved,
+                    name.get(),
+                    None,
+                    format!(
+                        "production environment `{}` removed: `{}` is no longer covered by it",
+                        name.get(),
+                        r.get()
                     ),
                 );
             }
@@ -510,7 +549,7 @@ fn identities(out: &mut Out, base: &Side, head: &Side, b: &RawPolicy, h: &RawPol
     }
 }
 
-fn exceptions(out: &mut Out, b: &RawPolicy, h: &RawPolicy) {
+fn exceptions(out: &mut Out, b: &RawPolicy, h: &RawPolicy, head_time: Option<i64>) {
     for x in &h.exceptions {
         let id = x.id.get();
         let old = b.exceptions.iter().find(|o| o.id.get() == id);
@@ -545,6 +584,10 @@ fn exceptions(out: &mut Out, b: &RawPolicy, h: &RawPolicy) {
             list(x.approved_by.iter().map(|a| a.get().clone())),
         );
         c.detail("reason", x.reason.get().clone());
+        if let Some(t) = head_time {
+            let days = (x.expires.get().0.unix_timestamp() - t).div_euclid(86_400);
+            c.detail("lasts", format!("{days} days from HEAD's commit"));
+        }
         if !x.commits.is_empty() {
             c.detail("commits", list(x.commits.iter().map(|a| a.get().clone())));
         }

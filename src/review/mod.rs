@@ -141,6 +141,7 @@ pub fn side(repo: &Repo, label: &str, commit: &ObjectId) -> Result<Side> {
         text: String::new(),
         policy: Err(String::new()),
         files: BTreeMap::new(),
+        time: Some(info.committer_time),
     };
     let Some(blob) = repo.blob_in_tree(&info.tree, policy::FILE_NAME)? else {
         side.policy = Err(format!("no {} in the commit", policy::FILE_NAME));
@@ -265,7 +266,7 @@ pub fn review(
     let (results, summary) = match report {
         Ok(r) => {
             let summary = VerifySummary {
-                ok: r.ok() && !r.results.is_empty(),
+                ok: r.ok(),
                 valid: r.count(Verdict::Valid),
                 invalid: r.count(Verdict::Invalid),
                 unsigned: r.count(Verdict::Unsigned),

@@ -13,6 +13,13 @@ fn short(id: &str) -> &str {
 fn verdict_line(r: &Review) -> String {
     match &r.verify.error {
         Some(e) => format!("verify could not run: {e}"),
+        None if r.verify.valid + r.verify.invalid + r.verify.unsigned == 0 => {
+            format!(
+                "verify {}..{}: no commit in range",
+                short(&r.base),
+                short(&r.head)
+            )
+        }
         None => format!(
             "verify {}..{}: {} valid, {} invalid, {} unsigned{}",
             short(&r.base),

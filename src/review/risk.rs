@@ -6,7 +6,8 @@
 //! - **high**: a change that lets a weaker key, a weaker time or more people
 //!   sign what ships, or that makes the policy unreadable: `policy-unreadable`,
 //!   `custody-weakened`, `prod-environment-granted`, `prod-refs-broadened`,
-//!   `prod-refs-removed`, `prod-custody-widened`, `trusted-time-disabled`,
+//!   `prod-refs-removed` (a removed production environment: one per ref),
+//!   `prod-custody-widened`, `prod-class-removed`, `trusted-time-disabled`,
 //!   `admin-added`, `trusted-root-replaced`, `revocation-removed`.
 //! - **medium**: a change of who or what signs outside production, or of the
 //!   key material an identity is bound to: `identity-added`,
@@ -82,6 +83,7 @@ pub fn control(code: Code) -> &'static str {
         ProdEnvironmentGranted | EnvironmentGranted | ExceptionAdded => control::NHI_OVERPRIVILEGED,
         IdentityKeyChanged | CertificateReplaced | TrustedRootReplaced | SigningConfigChanged
         | TrustedTimeDisabled => control::CSF_PR_AA_02,
+        ProdClassRemoved => control::NHI_OVERPRIVILEGED,
         RenewBeforeShortened => control::NHI_LONG_LIVED,
         IdentityRemoved | RevocationAdded | RevocationRemoved => control::NHI_OFFBOARDING,
         IdentityAdded => control::CSF_PR_AA_01,

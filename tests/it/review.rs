@@ -623,3 +623,61 @@ fn policy_strings_cannot_inject_markup_or_escapes() {
         human.stdout
     );
 }
+
+#[test]
+fn a_prod_environment_losing_its_class_or_removed_is_high() {
+    let head = BASE.replace("class = \"prod\"\n", "class = \"dev\"\n");
+    let repo = two_commits(&head, |_| {});
+    let run = review(&repo, "json");
+    let c = change(&run, "prod-class-removed");
+    assert_eq!(
+        (c["subject"].as_str(), c["risk"].as_str()),
+        (Some("prod"), Some("high"))
+    );
+    assert_eq!(c["line"], line_of(&head, "class = \"dev\""));
+
+    let gone = BASE
+        .replace(
+            "[environments.prod]\nrefs = [\"refs/tags/v*\"]\ncustody = [\"hsm\"]\nrequire_trusted_time = true\nclass = \"prod\"\n",
+            "",
+        )
+        .replace("environments = [\"prod\"]", "environments = []");
+    let repo = two_commits(&gone, |_| {});
+    let run = review(&repo, "json");
+    let c = change(&run, "prod-refs-removed");
+    assert!(
+        c["message"]
+            .as_str()
+            .is_some_and(|m| m.contains("refs/tags/v*")),
+        "{c}"
+    );
+    assert_eq!(change(&run, "environment-removed")["risk"], "medium");
+}
+
+#[test]
+fn an_exception_says_how_long_it_lasts() {
+    let head = BASE.replace(
+        "[[revocations]]",
+        "[[exceptions]]\nid = \"INC-9\"\nidentity = \"bob\"\nenvironments = [\"prod\"]\nowner = \"sec\"\napproved_by = [\"a@example.com\", \"b@example.com\"]\nreason = \"hotfix\"\nexpires = \"2099-01-01T00:00:00Z\"\n\n[[revocations]]",
+    );
+    let repo = two_commits(&head, |_| {});
+    let run = review(&repo, "json");
+    let x = change(&run, "exception-added");
+    assert_eq!(x["details"]["approved by"], "a@example.com, b@example.com");
+    let lasts = x["details"]["lasts"].as_str().unwrap_or("");
+    let days: i64 = lasts
+        .split(' ')
+        .next()
+        .and_then(|d| d.parse().ok())
+        .unwrap_or(0);
+    assert!(days > 365 * 50, "{lasts}");
+}
+
+#[test]
+fn an_empty_range_is_no_change_and_passes() {
+    let repo = two_commits(BASE, |_| {});
+    let run = repo.sigctl(&["review", "HEAD..HEAD", "--no-cache"]);
+    assert_eq!(run.code, 0, "{}", run.snapshot());
+    assert!(run.stdout.contains("0 change(s)"), "{}", run.stdout);
+    assert!(run.stdout.contains("no commit in range"), "{}", run.stdout);
+}
