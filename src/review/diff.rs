@@ -25,6 +25,8 @@ pub struct Side {
     pub files: BTreeMap<String, Vec<u8>>,
     /// The commit's committer time (seconds since the epoch).
     pub time: Option<i64>,
+    /// Where the policy stopped parsing (line, column), when it did.
+    pub error_at: Option<(usize, usize)>,
 }
 
 /// 1-based line and column of byte `at` in `text`.
@@ -97,12 +99,23 @@ pub fn diff(base: &Side, head: &Side) -> Vec<Change> {
         (b, h) => {
             for (side, p) in [(base, b), (head, h)] {
                 if let Err(why) = p {
-                    out.push(
+                    let is_head = std::ptr::eq(side, head);
+                    let c = out.push(
                         Code::PolicyUnreadable,
                         &side.label,
                         None,
                         format!("{}: {why}", side.label),
                     );
+                    if let Some((line, column)) = side.error_at {
+                        if is_head {
+                            (c.line, c.column) = (line, column);
+                        } else {
+                            c.detail(
+                                "at",
+                                format!("line {line}, column {column} of BASE's policy"),
+                            );
+                        }
+                    }
                 }
             }
             return out.changes;
@@ -396,6 +409,12 @@ fn identities(out: &mut Out, base: &Side, head: &Side, b: &RawPolicy, h: &RawPol
             );
             for (k, v) in signer_fields(id) {
                 c.detail(k, v);
+            }
+            if crate::policy::view::is_admin(h, n) {
+                c.detail(
+                    "admin",
+                    "its owner is a policy admin: it can sign changes to signing.toml".to_owned(),
+                );
             }
             for e in &id.environments {
                 if env(h, e.get()).is_some_and(is_prod) {

@@ -142,6 +142,7 @@ pub fn side(repo: &Repo, label: &str, commit: &ObjectId) -> Result<Side> {
         policy: Err(String::new()),
         files: BTreeMap::new(),
         time: Some(info.committer_time),
+        error_at: None,
     };
     let Some(blob) = repo.blob_in_tree(&info.tree, policy::FILE_NAME)? else {
         side.policy = Err(format!("no {} in the commit", policy::FILE_NAME));
@@ -163,7 +164,10 @@ pub fn side(repo: &Repo, label: &str, commit: &ObjectId) -> Result<Side> {
     };
     side.text = String::from_utf8_lossy(&bytes).into_owned();
     let parsed = policy::load::parse(policy::FILE_NAME, &bytes);
-    side.policy = parsed.result.map_err(|d| d.message.clone());
+    side.policy = parsed.result.map_err(|d| {
+        side.error_at = Some((d.line, d.column));
+        format!("{} ({})", d.message, d.label)
+    });
     if let Ok(p) = &side.policy {
         for (_, path) in view::trust_files(p) {
             if let Ok(Some(id)) = repo.blob_in_tree(&info.tree, path)

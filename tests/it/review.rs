@@ -268,6 +268,16 @@ fn identities_added_removed_and_rekeyed() {
     );
     assert_eq!(carol["line"], line_of(&head, "[identities.carol]"));
     assert_eq!(carol["control"], "NIST CSF 2.0 PR.AA-01");
+    assert!(
+        carol["details"]["admin"].is_null(),
+        "carol's owner is no admin: {carol}"
+    );
+    assert!(
+        carol["details"]["ssh_key"]
+            .as_str()
+            .is_some_and(|k| k.ends_with("carol")),
+        "{carol}"
+    );
     let gone = change(&run, "identity-removed");
     assert_eq!(
         (gone["subject"].as_str(), gone["risk"].as_str()),
@@ -372,6 +382,20 @@ fn a_broken_base_policy_is_a_finding_not_a_crash() {
     );
     // verify cannot run without a policy at the base: said, not a crash
     assert_eq!(run.json()["verify"]["ok"], false);
+}
+
+#[test]
+fn a_broken_head_policy_is_a_finding_on_its_line() {
+    let repo = two_commits("version = 1\n\n[policy]\nadmins = [\"sec\"\n", |_| {});
+    let run = review(&repo, "sarif");
+    assert_eq!(run.code, 1, "{}", run.snapshot());
+    let doc = run.json();
+    let result = &doc["runs"][0]["results"][0];
+    assert_eq!(result["ruleId"], "policy-unreadable");
+    assert_eq!(
+        result["locations"][0]["physicalLocation"]["region"]["startLine"],
+        4
+    );
 }
 
 #[test]
@@ -680,4 +704,21 @@ fn an_empty_range_is_no_change_and_passes() {
     assert_eq!(run.code, 0, "{}", run.snapshot());
     assert!(run.stdout.contains("0 change(s)"), "{}", run.stdout);
     assert!(run.stdout.contains("no commit in range"), "{}", run.stdout);
+}
+
+#[test]
+fn a_new_identity_of_an_admin_owner_says_it_can_change_the_policy() {
+    let head = BASE.replace(
+        "[[revocations]]",
+        "[identities.sec2]\nowner = \"sec\"\nenvironments = [\"dev\"]\ncustody = \"unmanaged\"\nssh_key = \"ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIHNlYzJzZWMyc2VjMnNlYzJzZWMyc2VjMnNlYzJzZWMy sec2\"\n\n[[revocations]]",
+    );
+    let repo = two_commits(&head, |_| {});
+    let run = review(&repo, "json");
+    let c = change(&run, "identity-added");
+    assert!(
+        c["details"]["admin"]
+            .as_str()
+            .is_some_and(|a| a.contains("can sign changes")),
+        "{c}"
+    );
 }
