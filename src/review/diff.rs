@@ -3,7 +3,7 @@
 //! Pure: both sides are read by the caller (the policy text, its model or
 //! why there is none, and the bytes of every file it names).
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 
 use crate::diag::Code;
 use crate::policy::raw::{Custody, EnvironmentClass, RawEnvironment, RawIdentity, RawPolicy};
@@ -29,19 +29,32 @@ pub struct Side {
     pub error_at: Option<(usize, usize)>,
 }
 
-/// 1-based line and column of byte `at` in `text`.
-pub fn line_col(text: &str, at: usize) -> (usize, usize) {
-    let at = at.min(text.len());
-    let before = text.get(..at).unwrap_or(text);
-    let line = before.matches('\n').count() + 1;
-    let col = before.rfind('\n').map_or(before.chars().count(), |i| {
-        before.get(i + 1..).map_or(0, |s| s.chars().count())
-    }) + 1;
-    (line, col)
+/// Line starts of a text, for 1-based line and column lookups.
+pub struct Lines<'a> {
+    text: &'a str,
+    starts: Vec<usize>,
+}
+
+impl<'a> Lines<'a> {
+    pub fn new(text: &'a str) -> Self {
+        let starts = std::iter::once(0)
+            .chain(text.match_indices('\n').map(|(i, _)| i + 1))
+            .collect();
+        Self { text, starts }
+    }
+
+    /// 1-based line and column (in characters) of byte `at`.
+    pub fn line_col(&self, at: usize) -> (usize, usize) {
+        let at = at.min(self.text.len());
+        let line = self.starts.partition_point(|s| *s <= at).max(1);
+        let start = self.starts.get(line - 1).copied().unwrap_or(0);
+        let col = self.text.get(start..at).map_or(0, |s| s.chars().count()) + 1;
+        (line, col)
+    }
 }
 
 struct Out<'a> {
-    head_text: &'a str,
+    head_text: Lines<'a>,
     changes: Vec<Change>,
 }
 
@@ -53,7 +66,7 @@ impl Out<'_> {
         at: Option<usize>,
         message: String,
     ) -> &mut Change {
-        let (line, column) = at.map_or((1, 1), |a| line_col(self.head_text, a));
+        let (line, column) = at.map_or((1, 1), |a| self.head_text.line_col(a));
         self.changes
             .push(Change::new(code, subject, message, line, column));
         let last = self.changes.len() - 1;
@@ -77,11 +90,33 @@ fn is_prod(env: &RawEnvironment) -> bool {
         || (!env.custody.is_empty() && env.custody.iter().all(|c| *c.get() == Custody::Hsm))
 }
 
-fn env<'a>(p: &'a RawPolicy, name: &str) -> Option<&'a RawEnvironment> {
-    p.environments
-        .iter()
-        .find(|(k, _)| k.get() == name)
-        .map(|(_, v)| v.get())
+/// A policy's tables by name: lookups stay linear in the policy's size.
+struct Ix<'a> {
+    env: HashMap<&'a str, &'a RawEnvironment>,
+    id: HashMap<&'a str, &'a RawIdentity>,
+}
+
+impl<'a> Ix<'a> {
+    fn new(p: &'a RawPolicy) -> Self {
+        Self {
+            env: p
+                .environments
+                .iter()
+                .map(|(k, v)| (k.get().as_str(), v.get()))
+                .collect(),
+            id: p
+                .identities
+                .iter()
+                .map(|(k, v)| (k.get().as_str(), v.get()))
+                .collect(),
+        }
+    }
+    fn env(&self, name: &str) -> Option<&'a RawEnvironment> {
+        self.env.get(name).copied()
+    }
+    fn identity(&self, name: &str) -> Option<&'a RawIdentity> {
+        self.id.get(name).copied()
+    }
 }
 
 fn list(items: impl IntoIterator<Item = String>) -> String {
@@ -91,7 +126,7 @@ fn list(items: impl IntoIterator<Item = String>) -> String {
 /// Every change from `base` to `head`.
 pub fn diff(base: &Side, head: &Side) -> Vec<Change> {
     let mut out = Out {
-        head_text: &head.text,
+        head_text: Lines::new(&head.text),
         changes: Vec::new(),
     };
     let (b, h) = match (&base.policy, &head.policy) {
@@ -167,8 +202,14 @@ fn admins(out: &mut Out, b: &RawPolicy, h: &RawPolicy) {
 }
 
 fn owners(out: &mut Out, b: &RawPolicy, h: &RawPolicy) {
+    let before: HashMap<&str, _> = b
+        .owners
+        .iter()
+        .map(|(k, v)| (k.get().as_str(), v))
+        .collect();
+    let after: HashSet<&str> = h.owners.keys().map(|k| k.get().as_str()).collect();
     for (name, o) in &h.owners {
-        match b.owners.iter().find(|(k, _)| k.get() == name.get()) {
+        match before.get(name.get().as_str()).copied() {
             None => {
                 out.push(
                     Code::OwnerChanged,
@@ -177,7 +218,7 @@ fn owners(out: &mut Out, b: &RawPolicy, h: &RawPolicy) {
                     format!("owner `{}` added", name.get()),
                 );
             }
-            Some((_, old)) => {
+            Some(old) => {
                 let members = |x: &crate::policy::raw::RawOwner| {
                     x.members
                         .iter()
@@ -209,7 +250,7 @@ fn owners(out: &mut Out, b: &RawPolicy, h: &RawPolicy) {
         }
     }
     for name in b.owners.keys() {
-        if !h.owners.keys().any(|k| k.get() == name.get()) {
+        if !after.contains(name.get().as_str()) {
             out.push(
                 Code::OwnerChanged,
                 name.get(),
@@ -221,9 +262,10 @@ fn owners(out: &mut Out, b: &RawPolicy, h: &RawPolicy) {
 }
 
 fn environments(out: &mut Out, b: &RawPolicy, h: &RawPolicy) {
+    let (bi, hi) = (Ix::new(b), Ix::new(h));
     for (name, e) in &h.environments {
         let n = name.get();
-        let Some(old) = env(b, n) else {
+        let Some(old) = bi.env(n) else {
             out.push(
                 Code::EnvironmentAdded,
                 n,
@@ -322,7 +364,7 @@ fn environments(out: &mut Out, b: &RawPolicy, h: &RawPolicy) {
         }
     }
     for (name, e) in &b.environments {
-        if env(h, name.get()).is_none() && is_prod(e) {
+        if hi.env(name.get()).is_none() && is_prod(e) {
             // its refs leave production's protection
             for r in &e.refs {
                 out.push(
@@ -339,7 +381,7 @@ fn environments(out: &mut Out, b: &RawPolicy, h: &RawPolicy) {
         }
     }
     for name in b.environments.keys() {
-        if env(h, name.get()).is_none() {
+        if hi.env(name.get()).is_none() {
             out.push(
                 Code::EnvironmentRemoved,
                 name.get(),
@@ -392,10 +434,11 @@ fn cert_facts(bytes: Option<&Vec<u8>>) -> String {
 }
 
 fn identities(out: &mut Out, base: &Side, head: &Side, b: &RawPolicy, h: &RawPolicy) {
+    let (bi, hi) = (Ix::new(b), Ix::new(h));
     for (name, id) in &h.identities {
         let n = name.get();
         let at = Some(name.span().start);
-        let Some(old) = crate::policy::view::identity(b, n) else {
+        let Some(old) = bi.identity(n) else {
             let c = out.push(
                 Code::IdentityAdded,
                 n,
@@ -410,14 +453,14 @@ fn identities(out: &mut Out, base: &Side, head: &Side, b: &RawPolicy, h: &RawPol
             for (k, v) in signer_fields(id) {
                 c.detail(k, v);
             }
-            if crate::policy::view::is_admin(h, n) {
+            if h.policy.admins.iter().any(|a| a.get() == id.owner.get()) {
                 c.detail(
                     "admin",
                     "its owner is a policy admin: it can sign changes to signing.toml".to_owned(),
                 );
             }
             for e in &id.environments {
-                if env(h, e.get()).is_some_and(is_prod) {
+                if hi.env(e.get()).is_some_and(is_prod) {
                     out.push(
                         Code::ProdEnvironmentGranted,
                         n,
@@ -505,7 +548,7 @@ fn identities(out: &mut Out, base: &Side, head: &Side, b: &RawPolicy, h: &RawPol
         let old_envs: BTreeSet<&String> = old.environments.iter().map(|e| e.get()).collect();
         for e in &id.environments {
             if !old_envs.contains(e.get()) {
-                let prod = env(h, e.get()).is_some_and(is_prod);
+                let prod = hi.env(e.get()).is_some_and(is_prod);
                 let code = if prod {
                     Code::ProdEnvironmentGranted
                 } else {
@@ -557,7 +600,7 @@ fn identities(out: &mut Out, base: &Side, head: &Side, b: &RawPolicy, h: &RawPol
         }
     }
     for name in b.identities.keys() {
-        if crate::policy::view::identity(h, name.get()).is_none() {
+        if hi.identity(name.get()).is_none() {
             out.push(
                 Code::IdentityRemoved,
                 name.get(),
@@ -569,9 +612,15 @@ fn identities(out: &mut Out, base: &Side, head: &Side, b: &RawPolicy, h: &RawPol
 }
 
 fn exceptions(out: &mut Out, b: &RawPolicy, h: &RawPolicy, head_time: Option<i64>) {
+    let before: HashMap<&str, &crate::policy::raw::RawException> = b
+        .exceptions
+        .iter()
+        .map(|o| (o.id.get().as_str(), o.get()))
+        .collect();
+    let after: HashSet<&str> = h.exceptions.iter().map(|o| o.id.get().as_str()).collect();
     for x in &h.exceptions {
         let id = x.id.get();
-        let old = b.exceptions.iter().find(|o| o.id.get() == id);
+        let old = before.get(id.as_str()).copied();
         if old.is_some_and(|o| {
             o.expires.get().0 >= x.expires.get().0
                 && o.environments
@@ -612,7 +661,7 @@ fn exceptions(out: &mut Out, b: &RawPolicy, h: &RawPolicy, head_time: Option<i64
         }
     }
     for x in &b.exceptions {
-        if !h.exceptions.iter().any(|o| o.id.get() == x.id.get()) {
+        if !after.contains(x.id.get().as_str()) {
             out.push(
                 Code::ExceptionRemoved,
                 x.id.get(),
@@ -630,8 +679,10 @@ fn revocations(out: &mut Out, b: &RawPolicy, h: &RawPolicy) {
             crate::policy::view::revoked_from(r),
         )
     };
+    let before: HashSet<_> = b.revocations.iter().map(|r| key(r)).collect();
+    let after: HashSet<_> = h.revocations.iter().map(|r| key(r)).collect();
     for r in &h.revocations {
-        if !b.revocations.iter().any(|o| key(o) == key(r)) {
+        if !before.contains(&key(r)) {
             out.push(
                 Code::RevocationAdded,
                 r.identity.get(),
@@ -644,12 +695,14 @@ fn revocations(out: &mut Out, b: &RawPolicy, h: &RawPolicy) {
             );
         }
     }
+    let by_identity: HashMap<&str, &crate::policy::raw::RawRevocation> = h
+        .revocations
+        .iter()
+        .map(|r| (r.identity.get().as_str(), r.get()))
+        .collect();
     for r in &b.revocations {
-        if !h.revocations.iter().any(|o| key(o) == key(r)) {
-            let still = h
-                .revocations
-                .iter()
-                .find(|o| o.identity.get() == r.identity.get());
+        if !after.contains(&key(r)) {
+            let still = by_identity.get(r.identity.get().as_str()).copied();
             out.push(
                 Code::RevocationRemoved,
                 r.identity.get(),
@@ -711,5 +764,23 @@ fn sigstore(out: &mut Out, base: &Side, head: &Side, b: &RawPolicy, h: &RawPolic
             at,
             "the Sigstore signing config changed".to_owned(),
         );
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Lines;
+
+    #[test]
+    fn lines_and_columns_are_one_based_in_characters() {
+        let l = Lines::new("ab\nçd = 1\n\nx");
+        assert_eq!(l.line_col(0), (1, 1));
+        assert_eq!(l.line_col(2), (1, 3));
+        assert_eq!(l.line_col(3), (2, 1));
+        // `d` is the second character, the third byte of line 2
+        assert_eq!(l.line_col(5), (2, 2));
+        assert_eq!(l.line_col(11), (3, 1));
+        assert_eq!(l.line_col(12), (4, 1));
+        assert_eq!(l.line_col(999), (4, 2));
     }
 }

@@ -722,3 +722,38 @@ fn a_new_identity_of_an_admin_owner_says_it_can_change_the_policy() {
         "{c}"
     );
 }
+
+/// A policy near the size limit with thousands of identities, all renamed:
+/// the diff stays linear (a quadratic one would take minutes here).
+#[test]
+fn a_large_policy_diff_is_linear() {
+    let many = |prefix: &str| {
+        let mut s = BASE.to_owned();
+        for i in 0..6_000 {
+            s.push_str(&format!(
+                "\n[identities.{prefix}{i}]\nowner = \"dev\"\nenvironments = [\"dev\"]\ncustody = \"unmanaged\"\nssh_key = \"ssh-ed25519 AAAA{i}\"\n"
+            ));
+        }
+        s
+    };
+    let repo = TestRepo::new();
+    repo.write("signing.toml", many("a"));
+    repo.commit("base");
+    repo.write("signing.toml", many("b"));
+    repo.commit("head");
+    let started = std::time::Instant::now();
+    let run = review(&repo, "json");
+    let took = started.elapsed();
+    let all = changes(&run);
+    assert_eq!(
+        all.iter().filter(|c| c["code"] == "identity-added").count(),
+        6_000
+    );
+    assert_eq!(
+        all.iter()
+            .filter(|c| c["code"] == "identity-removed")
+            .count(),
+        6_000
+    );
+    assert!(took < std::time::Duration::from_secs(30), "took {took:?}");
+}
