@@ -298,12 +298,15 @@ pub fn review(
     for c in &commits {
         let own = policy_key(repo, &c.tree, &mut paths)?;
         let mut parent_trees = Vec::new();
-        let mut changed = c.parents.is_empty();
+        // as verify judges: a commit that keeps a parent's policy (a merge
+        // bringing in a change made on one side) changes nothing itself
+        let mut kept = false;
         for p in &c.parents {
             let tree = repo.commit_info(p)?.tree;
-            changed |= policy_key(repo, &tree, &mut paths)? != own;
+            kept |= policy_key(repo, &tree, &mut paths)? == own;
             parent_trees.push(tree);
         }
+        let changed = !kept;
         if !changed {
             continue;
         }

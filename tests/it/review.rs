@@ -757,3 +757,39 @@ fn a_large_policy_diff_is_linear() {
     );
     assert!(took < std::time::Duration::from_secs(30), "took {took:?}");
 }
+
+/// A merge that keeps one parent's policy changes nothing itself (as verify
+/// judges): only the commit that made the change is reviewed for its signer.
+#[test]
+fn a_merge_keeping_a_parents_policy_is_no_policy_change() {
+    let (h, _root) = rooted();
+    let base = h.git(&["rev-parse", "HEAD"]).trim().to_owned();
+    h.git(&["checkout", "-q", "-b", "topic"]);
+    h.repo.write("README", "topic work\n");
+    h.signed("bob", "topic work");
+    h.git(&["checkout", "-q", "main"]);
+    h.policy(
+        &["alice", "bob"],
+        "\n[owners.docs]\ncontact = \"docs@example.com\"\n",
+    );
+    let change = h.signed("alice", "alice adds an owner");
+    h.git(&["checkout", "-q", "topic"]);
+    let merge = h.signed_merge("bob", "main", "bob merges main");
+    let run = h.repo.sigctl(&[
+        "review",
+        &format!("{base}..HEAD"),
+        "--format",
+        "json",
+        "--no-cache",
+    ]);
+    let doc = run.json();
+    let commits = doc["policy_commits"]
+        .as_array()
+        .cloned()
+        .unwrap_or_default();
+    assert_eq!(commits.len(), 1, "{doc}");
+    assert_eq!(commits[0]["commit"], change.as_str());
+    assert_eq!(commits[0]["authorised"], true);
+    assert!(commits.iter().all(|c| c["commit"] != merge.as_str()));
+    assert_eq!(run.code, 0, "{}", run.snapshot());
+}
