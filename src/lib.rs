@@ -22,6 +22,7 @@ pub mod policy;
 pub mod provenance;
 pub mod render;
 pub mod repo;
+pub mod review;
 pub mod sign;
 pub mod signature;
 pub mod signer;

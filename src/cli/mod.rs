@@ -7,6 +7,7 @@ mod hook;
 mod init;
 mod key;
 mod provenance;
+mod review;
 mod sign;
 mod token;
 mod verify;
@@ -65,6 +66,8 @@ enum Command {
     Provenance(provenance::ProvenanceCommand),
     /// The evidence pack: signing events, identities and their approvals, policy changes, exceptions, revocations
     Audit(provenance::AuditArgs),
+    /// What a signing.toml pull request changes: a semantic diff with risks, and who signed each policy change
+    Review(review::Args),
 }
 
 /// Run the CLI on `args` (argv including the program name). When git calls
@@ -94,6 +97,7 @@ pub fn run(args: impl IntoIterator<Item = OsString>) -> ExitCode {
         Command::VerifyArtifact(a) => sign::run_verify_artifact(a),
         Command::Provenance(c) => provenance::run(c),
         Command::Audit(a) => provenance::run_audit(a),
+        Command::Review(a) => review::run(a),
     };
     ExitCode::from(after_signal(code))
 }

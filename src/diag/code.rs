@@ -105,6 +105,37 @@ codes! {
     InvalidSct = "invalid-sct", Error, "verify-artifact: the keyless certificate's signed certificate timestamp is missing or does not verify with the trusted root's CT logs";
     InvalidTlogEntry = "invalid-tlog-entry", Error, "verify-artifact: a transparency log entry from an unknown log, with a bad inclusion proof, checkpoint or signed entry timestamp, an integrated time outside the certificate, or that does not describe the bundle";
     InvalidTimestamp = "invalid-timestamp", Error, "verify-artifact: an RFC 3161 timestamp that does not verify against the trusted root's timestamp authorities (wrong TSA, other bytes, outside its validity)";
+    // `sigctl review` changes between two policies (high risk: error, medium and low: warning)
+    PolicyUnreadable = "policy-unreadable", Error, "review, high: BASE's or HEAD's signing.toml is missing, too large or does not parse";
+    CustodyWeakened = "custody-weakened", Error, "review, high: an identity's custody weakened (hsm → keyless or unmanaged, keyless → unmanaged)";
+    ProdEnvironmentGranted = "prod-environment-granted", Error, "review, high: an identity gained a production environment (class prod, or hsm-only custody)";
+    ProdRefsBroadened = "prod-refs-broadened", Error, "review, high: a production environment gained a ref pattern";
+    ProdRefsRemoved = "prod-refs-removed", Error, "review, high: a production environment lost a ref pattern (those refs leave its protection)";
+    ProdCustodyWidened = "prod-custody-widened", Error, "review, high: a production environment allows a weaker custody class";
+    ProdClassRemoved = "prod-class-removed", Error, "review, high: an environment is no longer of class prod (key separation from dev and test lapses)";
+    TrustedTimeDisabled = "trusted-time-disabled", Error, "review, high: an environment no longer requires a trusted time";
+    AdminAdded = "admin-added", Error, "review, high: an owner became a policy admin";
+    TrustedRootReplaced = "trusted-root-replaced", Error, "review, high: the Sigstore trusted root was replaced, added or removed";
+    RevocationRemoved = "revocation-removed", Error, "review, high: a revocation was removed or weakened";
+    IdentityAdded = "identity-added", Warning, "review, medium: a signing identity was added";
+    IdentityOwnerChanged = "identity-owner-changed", Warning, "review, medium: an identity changed owner";
+    IdentityKeyChanged = "identity-key-changed", Warning, "review, medium: an identity's key, certificate path, key pin, keyless, SSH, OpenPGP or X.509 signer changed";
+    CertificateReplaced = "certificate-replaced", Warning, "review, medium: an identity's certificate file holds another certificate";
+    EnvironmentGranted = "environment-granted", Warning, "review, medium: an identity gained a (non-production) environment";
+    EnvironmentRefsBroadened = "environment-refs-broadened", Warning, "review, medium: a non-production environment gained a ref pattern";
+    EnvironmentCustodyWidened = "environment-custody-widened", Warning, "review, medium: a non-production environment allows a weaker custody class";
+    EnvironmentRemoved = "environment-removed", Warning, "review, medium: an environment was removed (its refs fall to another or to none)";
+    AdminRemoved = "admin-removed", Warning, "review, medium: an owner is no longer a policy admin";
+    RenewBeforeShortened = "renew-before-shortened", Warning, "review, medium: an identity's renewal window shortened or removed";
+    ExceptionAdded = "exception-added", Warning, "review, medium: an exception was added or extended";
+    SigningConfigChanged = "signing-config-changed", Warning, "review, medium: the Sigstore signing config changed";
+    IdentityRemoved = "identity-removed", Warning, "review, low: a signing identity was removed";
+    EnvironmentDropped = "environment-dropped", Warning, "review, low: an identity lost an environment";
+    EnvironmentAdded = "environment-added", Warning, "review, low: an environment was added";
+    EnvironmentRefsNarrowed = "environment-refs-narrowed", Warning, "review, low: a non-production environment lost a ref pattern";
+    OwnerChanged = "owner-changed", Warning, "review, low: an owner was added, removed, or changed contact or members";
+    RevocationAdded = "revocation-added", Warning, "review, low: an identity was revoked";
+    ExceptionRemoved = "exception-removed", Warning, "review, low: an exception was removed";
 }
 
 impl Serialize for Code {
