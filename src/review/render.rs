@@ -138,6 +138,10 @@ fn icon(r: Risk) -> &'static str {
     }
 }
 
+/// Where Markdown stops adding rows and details: a GitHub comment holds
+/// 65536 characters, and one change's section is well under 4 KiB.
+const MARKDOWN_BUDGET: usize = 56_000;
+
 /// A pull request comment: a summary table first, then one collapsible
 /// section per change.
 pub fn markdown(r: &Review) -> String {
@@ -149,7 +153,15 @@ pub fn markdown(r: &Review) -> String {
         outcome(r)
     );
     s.push_str("| risk | code | subject | line | control |\n|---|---|---|---|---|\n");
-    for c in &r.changes {
+    for (i, c) in r.changes.iter().enumerate() {
+        if s.len() > MARKDOWN_BUDGET / 2 {
+            let _ = writeln!(
+                s,
+                "| | … | {} more change(s): see `sigctl review --format json` | | |",
+                r.changes.len() - i
+            );
+            break;
+        }
         let _ = writeln!(
             s,
             "| {} | `{}` | {} | {} | {} |",
@@ -179,7 +191,15 @@ pub fn markdown(r: &Review) -> String {
     if !r.changes.is_empty() {
         s.push_str("### Changes\n\n");
     }
-    for c in &r.changes {
+    for (i, c) in r.changes.iter().enumerate() {
+        if s.len() > MARKDOWN_BUDGET {
+            let _ = writeln!(
+                s,
+                "… {} more change(s) not detailed here (a pull request comment holds 65536 characters): see `sigctl review --format json`.",
+                r.changes.len() - i
+            );
+            break;
+        }
         let _ = writeln!(
             s,
             "<details><summary>{} <code>{}</code>: {}</summary>\n",

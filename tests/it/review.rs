@@ -331,6 +331,7 @@ fn exceptions_and_revocations() {
         (Some("INC-7"), Some("medium"))
     );
     assert_eq!(x["details"]["approved by"], "ciso@example.com");
+    assert_eq!(x["details"]["production environments"], "prod");
     assert_eq!(x["line"], line_of(&head, "\"INC-7\""));
     let removed = change(&run, "revocation-removed");
     assert_eq!(
@@ -380,8 +381,40 @@ fn a_broken_base_policy_is_a_finding_not_a_crash() {
         c["subject"].as_str().is_some_and(|s| s.starts_with("BASE")),
         "{c}"
     );
-    // verify cannot run without a policy at the base: said, not a crash
+    assert_eq!(
+        c["details"]["at"], "line 2, column 8 of BASE's policy",
+        "{c}"
+    );
+    // verify still judges the range (the unsigned commit)
     assert_eq!(run.json()["verify"]["ok"], false);
+    assert_eq!(run.json()["verify"]["unsigned"], 1);
+}
+
+#[test]
+fn a_base_without_a_policy_is_a_finding_and_verify_says_why_it_cannot_run() {
+    let repo = TestRepo::new();
+    repo.write("README", "no policy yet\n");
+    repo.commit("before");
+    repo.write("signing.toml", BASE);
+    repo.commit("policy");
+    let run = review(&repo, "json");
+    assert_eq!(run.code, 1, "{}", run.snapshot());
+    let c = change(&run, "policy-unreadable");
+    assert!(
+        c["message"]
+            .as_str()
+            .is_some_and(|m| m.contains("no signing.toml")),
+        "{c}"
+    );
+    let doc = run.json();
+    assert_eq!(doc["verify"]["ok"], false);
+    assert!(
+        doc["verify"]["error"]
+            .as_str()
+            .is_some_and(|e| !e.is_empty()),
+        "{doc}"
+    );
+    assert_eq!(doc["policy_commits"][0]["authorised"], false, "{doc}");
 }
 
 #[test]
@@ -792,4 +825,58 @@ fn a_merge_keeping_a_parents_policy_is_no_policy_change() {
     assert_eq!(commits[0]["authorised"], true);
     assert!(commits.iter().all(|c| c["commit"] != merge.as_str()));
     assert_eq!(run.code, 0, "{}", run.snapshot());
+}
+
+#[test]
+fn an_unreadable_new_certificate_is_said() {
+    let repo = two_commits(BASE, |repo| {
+        repo.write("certs/release.pem", "not a certificate");
+    });
+    let run = review(&repo, "json");
+    let c = change(&run, "certificate-replaced");
+    assert!(
+        c["details"]["new"]
+            .as_str()
+            .is_some_and(|n| n.starts_with("unreadable")),
+        "{c}"
+    );
+    assert!(
+        c["details"]["old"]
+            .as_str()
+            .is_some_and(|o| o.starts_with("sha256:")),
+        "{c}"
+    );
+}
+
+/// The Markdown comment stays under GitHub's 65536 characters, however large the diff.
+#[test]
+fn markdown_fits_a_pull_request_comment() {
+    let many = |prefix: &str| {
+        let mut s = BASE.to_owned();
+        for i in 0..2_000 {
+            s.push_str(&format!(
+                "\n[identities.{prefix}{i}]\nowner = \"dev\"\nenvironments = [\"dev\"]\ncustody = \"unmanaged\"\nssh_key = \"ssh-ed25519 AAAA{i}\"\n"
+            ));
+        }
+        s
+    };
+    let repo = TestRepo::new();
+    repo.write("signing.toml", many("a"));
+    repo.commit("base");
+    repo.write("signing.toml", many("b"));
+    repo.commit("head");
+    let md = review(&repo, "markdown");
+    assert!(
+        md.stdout.chars().count() < 65_536,
+        "{} characters",
+        md.stdout.chars().count()
+    );
+    assert!(
+        md.stdout.contains("more change(s)"),
+        "says what it left out"
+    );
+    assert_eq!(
+        md.stdout.matches("<details>").count(),
+        md.stdout.matches("</details>").count()
+    );
 }
