@@ -3,7 +3,7 @@
 
 use std::fmt::Write as _;
 
-use super::{Change, Review, Risk};
+use super::{Review, Risk};
 use crate::policy;
 
 fn short(id: &str) -> &str {
@@ -234,8 +234,8 @@ pub fn json(r: &Review) -> String {
     s
 }
 
-fn sarif_level(c: &Change) -> &'static str {
-    match c.risk {
+fn sarif_level(risk: Risk) -> &'static str {
+    match risk {
         Risk::High => "error",
         Risk::Medium => "warning",
         Risk::Low => "note",
@@ -256,13 +256,18 @@ pub fn sarif(r: &Review) -> String {
             json!({
                 "id": c.as_str(),
                 "shortDescription": {"text": c.description()},
+                "defaultConfiguration": {"level": sarif_level(super::risk::risk(*c))},
                 "properties": {"risk": super::risk::risk(*c).as_str(), "control": super::risk::control(*c)}
             })
         })
         .collect();
     let pcwa = crate::diag::Code::PolicyChangeWithoutAdmin;
     if unauthorised {
-        rules.push(json!({"id": pcwa.as_str(), "shortDescription": {"text": pcwa.description()}}));
+        rules.push(json!({
+            "id": pcwa.as_str(),
+            "shortDescription": {"text": pcwa.description()},
+            "defaultConfiguration": {"level": "error"}
+        }));
     }
     let location = |line: usize, column: usize| {
         json!([{"physicalLocation": {
@@ -277,7 +282,7 @@ pub fn sarif(r: &Review) -> String {
             json!({
                 "ruleId": c.code.as_str(),
                 "ruleIndex": codes.iter().position(|x| *x == c.code).unwrap_or(0),
-                "level": sarif_level(c),
+                "level": sarif_level(c.risk),
                 "message": {"text": c.message},
                 "locations": location(c.line, c.column),
                 "properties": {"risk": c.risk.as_str(), "control": c.control, "subject": c.subject, "details": c.details}
@@ -295,13 +300,12 @@ pub fn sarif(r: &Review) -> String {
         }));
     }
     let doc = json!({
-        "$schema": "https://json.schemastore.org/sarif-2.1.0.json",
+        "$schema": "https://docs.oasis-open.org/sarif/sarif/v2.1.0/errata01/os/schemas/sarif-schema-2.1.0.json",
         "version": "2.1.0",
         "runs": [{
             "tool": {"driver": {
                 "name": "sigctl",
                 "version": env!("CARGO_PKG_VERSION"),
-                "informationUri": "https://github.com/sigctl/sigctl",
                 "rules": rules
             }},
             "originalUriBaseIds": {"%SRCROOT%": {"description": {"text": "the repository root"}}},

@@ -619,6 +619,10 @@ fn sarif_puts_each_finding_on_its_line() {
     assert_eq!(run.code, 1, "{}", run.snapshot());
     let doc = run.json();
     assert_eq!(doc["version"], "2.1.0");
+    assert_eq!(
+        doc["$schema"],
+        "https://docs.oasis-open.org/sarif/sarif/v2.1.0/errata01/os/schemas/sarif-schema-2.1.0.json"
+    );
     let run0 = &doc["runs"][0];
     assert_eq!(run0["tool"]["driver"]["name"], "sigctl");
     let results = run0["results"].as_array().cloned().unwrap_or_default();
@@ -641,6 +645,7 @@ fn sarif_puts_each_finding_on_its_line() {
     for r in &results {
         let i = r["ruleIndex"].as_u64().unwrap_or(u64::MAX) as usize;
         assert_eq!(rules.get(i).map(|x| &x["id"]), Some(&r["ruleId"]), "{r}");
+        assert_eq!(rules[i]["defaultConfiguration"]["level"], r["level"], "{r}");
     }
     // the unsigned policy commit is a result too
     assert!(
