@@ -253,7 +253,8 @@ pub fn review(
     let head = side(repo, "HEAD", &head_id)?;
     let changes = diff::diff(&base, &head);
 
-    let range = format!("{}..{}", base_id, head_id);
+    // the names as given: a branch's environment applies as `verify` would apply it
+    let range = format!("{}..{}", opts.base, opts.head);
     let report = verify::verify(
         repo,
         &VerifyOptions {

@@ -456,6 +456,9 @@ fn usage_errors_exit_2() {
     assert!(none.stderr.contains("BASE..HEAD"), "{}", none.stderr);
     let both = repo.sigctl(&["review", "HEAD~1..HEAD", "--base", "HEAD~1"]);
     assert_eq!(both.code, 2, "{}", both.snapshot());
+    let three = repo.sigctl(&["review", "HEAD~1...HEAD"]);
+    assert_eq!(three.code, 2, "{}", three.snapshot());
+    assert!(three.stderr.contains("BASE..HEAD"), "{}", three.stderr);
     let unknown = repo.sigctl(&["review", "nope..HEAD"]);
     assert_eq!(unknown.code, 2, "{}", unknown.snapshot());
     let outside = TestRepo::new();
@@ -884,4 +887,34 @@ fn markdown_fits_a_pull_request_comment() {
         md.stdout.matches("<details>").count(),
         md.stdout.matches("</details>").count()
     );
+}
+
+/// verify judges the range with the environment of the ref HEAD names, as
+/// `sigctl verify BASE..BRANCH` would: a dev identity's commit on a release
+/// tag's range is refused for the tag's environment.
+#[test]
+fn verify_sees_the_ref_head_names() {
+    let (h, _root) = rooted();
+    let base = h.git(&["rev-parse", "HEAD"]).trim().to_owned();
+    h.repo.write("README", "a fix\n");
+    h.signed("bob", "bob's fix");
+    h.git(&["tag", "v1.0"]);
+    let on_main = h.repo.sigctl(&[
+        "review",
+        &format!("{base}..main"),
+        "--format",
+        "json",
+        "--no-cache",
+    ]);
+    assert_eq!(on_main.json()["verify"]["ok"], true, "{}", on_main.stdout);
+    let on_tag = h.repo.sigctl(&[
+        "review",
+        &format!("{base}..v1.0"),
+        "--format",
+        "json",
+        "--no-cache",
+    ]);
+    assert_eq!(on_tag.json()["verify"]["ok"], false, "{}", on_tag.stdout);
+    // no policy change: verify's verdict alone does not block
+    assert_eq!(on_tag.code, 0, "{}", on_tag.snapshot());
 }
