@@ -54,6 +54,16 @@ fn commit_line(c: &super::PolicyCommit, quote: &dyn Fn(&str) -> String) -> Strin
     )
 }
 
+/// Said when the diff starts where HEAD's branch left BASE, not at BASE.
+fn fork_note(r: &Review) -> Option<String> {
+    (r.diff_base != r.base).then(|| {
+        format!(
+            "(BASE moved on since HEAD's branch left it: the policy is compared with {}, where they part)",
+            short(&r.diff_base)
+        )
+    })
+}
+
 fn outcome(r: &Review) -> &'static str {
     if r.blocking() {
         "needs attention: a high-risk change or an unauthorised policy change"
@@ -74,6 +84,9 @@ pub fn human(r: &Review) -> String {
         r.count(Risk::Medium),
         r.count(Risk::Low)
     );
+    if let Some(note) = fork_note(r) {
+        let _ = writeln!(s, "{note}");
+    }
     for c in &r.changes {
         let _ = writeln!(
             s,
@@ -152,6 +165,9 @@ pub fn markdown(r: &Review) -> String {
         short(&r.head),
         outcome(r)
     );
+    if let Some(note) = fork_note(r) {
+        let _ = writeln!(s, "{}\n", md_escape(&note));
+    }
     s.push_str("| risk | code | subject | line | control |\n|---|---|---|---|---|\n");
     for (i, c) in r.changes.iter().enumerate() {
         if s.len() > MARKDOWN_BUDGET / 2 {

@@ -918,3 +918,33 @@ fn verify_sees_the_ref_head_names() {
     // no policy change: verify's verdict alone does not block
     assert_eq!(on_tag.code, 0, "{}", on_tag.snapshot());
 }
+
+/// BASE moved on since the pull request's branch left it (main added a
+/// revocation): the diff starts where they part, so the branch is not shown
+/// undoing main's change.
+#[test]
+fn a_base_that_moved_on_is_compared_at_the_fork_point() {
+    let repo = TestRepo::new();
+    repo.write("signing.toml", BASE);
+    repo.commit("base");
+    repo.git(&["checkout", "-q", "-b", "topic"]);
+    let head = BASE.replace("admins = [\"sec\"]", "admins = [\"sec\", \"dev\"]");
+    repo.write("signing.toml", &head);
+    repo.commit("topic: dev becomes admin");
+    repo.git(&["checkout", "-q", "main"]);
+    let revoked = BASE.replace(
+        "[[revocations]]",
+        "[[revocations]]\nidentity = \"bob\"\nreason = \"retired\"\nrevoked_at = \"2026-03-01T00:00:00Z\"\n\n[[revocations]]",
+    );
+    repo.write("signing.toml", revoked);
+    repo.commit("main: bob retired");
+    let fork = repo.git(&["merge-base", "main", "topic"]).trim().to_owned();
+    let run = repo.sigctl(&["review", "main..topic", "--format", "json", "--no-cache"]);
+    let doc = run.json();
+    assert_eq!(doc["diff_base"], fork.as_str(), "{doc}");
+    let all = changes(&run);
+    let codes: Vec<&str> = all.iter().filter_map(|c| c["code"].as_str()).collect();
+    assert_eq!(codes, ["admin-added"], "{doc}");
+    let human = repo.sigctl(&["review", "main..topic", "--no-cache"]);
+    assert!(human.stdout.contains("BASE moved on"), "{}", human.stdout);
+}
