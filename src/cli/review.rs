@@ -32,6 +32,11 @@ pub struct Args {
 }
 
 pub fn run(a: Args) -> u8 {
+    if a.range.as_deref().is_some_and(|r| r.contains("...")) {
+        return fail(&Error::Usage(
+            "`BASE...HEAD` is a symmetric difference: review compares BASE's policy with HEAD's, give `BASE..HEAD`".to_owned(),
+        ));
+    }
     let (base, head) = match (a.range.as_deref(), a.base) {
         (Some(r), None) if r.contains("..") => {
             let (b, h) = r.split_once("..").unwrap_or((r, ""));

@@ -612,6 +612,7 @@ fn identities(out: &mut Out, base: &Side, head: &Side, b: &RawPolicy, h: &RawPol
 }
 
 fn exceptions(out: &mut Out, b: &RawPolicy, h: &RawPolicy, head_time: Option<i64>) {
+    let hi = Ix::new(h);
     let before: HashMap<&str, &crate::policy::raw::RawException> = b
         .exceptions
         .iter()
@@ -652,6 +653,15 @@ fn exceptions(out: &mut Out, b: &RawPolicy, h: &RawPolicy, head_time: Option<i64
             list(x.approved_by.iter().map(|a| a.get().clone())),
         );
         c.detail("reason", x.reason.get().clone());
+        let prod: Vec<String> = x
+            .environments
+            .iter()
+            .filter(|e| hi.env(e.get()).is_some_and(is_prod))
+            .map(|e| e.get().clone())
+            .collect();
+        if !prod.is_empty() {
+            c.detail("production environments", list(prod));
+        }
         if let Some(t) = head_time {
             let days = (x.expires.get().0.unix_timestamp() - t).div_euclid(86_400);
             c.detail("lasts", format!("{days} days from HEAD's commit"));

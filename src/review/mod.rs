@@ -113,6 +113,10 @@ pub struct VerifySummary {
 pub struct Review {
     pub base: String,
     pub head: String,
+    /// The commit whose policy the diff starts from: BASE, or where HEAD's
+    /// branch left BASE's history when BASE moved on since (the merge base),
+    /// so changes made on BASE's side are not shown as undone by HEAD.
+    pub diff_base: String,
     pub changes: Vec<Change>,
     pub policy_commits: Vec<PolicyCommit>,
     pub verify: VerifySummary,
@@ -231,6 +235,39 @@ fn refused_signer(r: &verify::ObjectResult) -> Option<String> {
     before.rsplit_once('`').map(|(_, who)| who.to_owned())
 }
 
+/// Where the range's commits leave BASE's history: BASE itself when HEAD
+/// descends from it (or the range is empty), else the one boundary commit
+/// that no other boundary descends from (the merge base). Several such
+/// (criss-cross histories): BASE, as given.
+fn fork_point(
+    repo: &Repo,
+    range: &[crate::repo::walk::CommitInfo],
+    base: ObjectId,
+) -> Result<ObjectId> {
+    let inside: std::collections::HashSet<ObjectId> = range.iter().map(|c| c.id).collect();
+    let mut boundary: Vec<ObjectId> = range
+        .iter()
+        .flat_map(|c| c.parents.iter().copied())
+        .filter(|p| !inside.contains(p))
+        .collect();
+    boundary.sort();
+    boundary.dedup();
+    if boundary.is_empty() || boundary.contains(&base) {
+        return Ok(base);
+    }
+    if boundary.len() == 1 {
+        return Ok(boundary[0]);
+    }
+    let mut best = Vec::new();
+    for b in &boundary {
+        let others: Vec<ObjectId> = boundary.iter().filter(|o| *o != b).copied().collect();
+        if !repo.ancestors(&others, &|_| None)?.contains(b) {
+            best.push(*b);
+        }
+    }
+    Ok(if best.len() == 1 { best[0] } else { base })
+}
+
 /// How to review.
 #[derive(Debug, Clone, Default)]
 pub struct ReviewOptions {
@@ -249,11 +286,14 @@ pub fn review(
 ) -> Result<Review> {
     let base_id = repo.resolve_commit_id(&opts.base)?;
     let head_id = repo.resolve_commit_id(&opts.head)?;
-    let base = side(repo, "BASE", &base_id)?;
+    let commits = repo.commits_parents_first(&[head_id], &[base_id], &|_| None)?;
+    let diff_base = fork_point(repo, &commits, base_id)?;
+    let base = side(repo, "BASE", &diff_base)?;
     let head = side(repo, "HEAD", &head_id)?;
     let changes = diff::diff(&base, &head);
 
-    let range = format!("{}..{}", base_id, head_id);
+    // the names as given: a branch's environment applies as `verify` would apply it
+    let range = format!("{}..{}", opts.base, opts.head);
     let report = verify::verify(
         repo,
         &VerifyOptions {
@@ -292,7 +332,6 @@ pub fn review(
         ),
     };
 
-    let commits = repo.commits_parents_first(&[head_id], &[base_id], &|_| None)?;
     let mut policy_commits = Vec::new();
     let mut paths = BTreeMap::new();
     for c in &commits {
@@ -343,6 +382,7 @@ pub fn review(
         });
     }
     Ok(Review {
+        diff_base: diff_base.to_string(),
         base: base_id.to_string(),
         head: head_id.to_string(),
         changes,

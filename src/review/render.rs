@@ -3,7 +3,7 @@
 
 use std::fmt::Write as _;
 
-use super::{Change, Review, Risk};
+use super::{Review, Risk};
 use crate::policy;
 
 fn short(id: &str) -> &str {
@@ -54,6 +54,16 @@ fn commit_line(c: &super::PolicyCommit, quote: &dyn Fn(&str) -> String) -> Strin
     )
 }
 
+/// Said when the diff starts where HEAD's branch left BASE, not at BASE.
+fn fork_note(r: &Review) -> Option<String> {
+    (r.diff_base != r.base).then(|| {
+        format!(
+            "(BASE moved on since HEAD's branch left it: the policy is compared with {}, where they part)",
+            short(&r.diff_base)
+        )
+    })
+}
+
 fn outcome(r: &Review) -> &'static str {
     if r.blocking() {
         "needs attention: a high-risk change or an unauthorised policy change"
@@ -74,6 +84,9 @@ pub fn human(r: &Review) -> String {
         r.count(Risk::Medium),
         r.count(Risk::Low)
     );
+    if let Some(note) = fork_note(r) {
+        let _ = writeln!(s, "{note}");
+    }
     for c in &r.changes {
         let _ = writeln!(
             s,
@@ -138,6 +151,10 @@ fn icon(r: Risk) -> &'static str {
     }
 }
 
+/// Where Markdown stops adding rows and details: a GitHub comment holds
+/// 65536 characters, and one change's section is well under 4 KiB.
+const MARKDOWN_BUDGET: usize = 56_000;
+
 /// A pull request comment: a summary table first, then one collapsible
 /// section per change.
 pub fn markdown(r: &Review) -> String {
@@ -148,8 +165,19 @@ pub fn markdown(r: &Review) -> String {
         short(&r.head),
         outcome(r)
     );
+    if let Some(note) = fork_note(r) {
+        let _ = writeln!(s, "{}\n", md_escape(&note));
+    }
     s.push_str("| risk | code | subject | line | control |\n|---|---|---|---|---|\n");
-    for c in &r.changes {
+    for (i, c) in r.changes.iter().enumerate() {
+        if s.len() > MARKDOWN_BUDGET / 2 {
+            let _ = writeln!(
+                s,
+                "| | … | {} more change(s): see `sigctl review --format json` | | |",
+                r.changes.len() - i
+            );
+            break;
+        }
         let _ = writeln!(
             s,
             "| {} | `{}` | {} | {} | {} |",
@@ -179,7 +207,15 @@ pub fn markdown(r: &Review) -> String {
     if !r.changes.is_empty() {
         s.push_str("### Changes\n\n");
     }
-    for c in &r.changes {
+    for (i, c) in r.changes.iter().enumerate() {
+        if s.len() > MARKDOWN_BUDGET {
+            let _ = writeln!(
+                s,
+                "… {} more change(s) not detailed here (a pull request comment holds 65536 characters): see `sigctl review --format json`.",
+                r.changes.len() - i
+            );
+            break;
+        }
         let _ = writeln!(
             s,
             "<details><summary>{} <code>{}</code>: {}</summary>\n",
@@ -214,8 +250,8 @@ pub fn json(r: &Review) -> String {
     s
 }
 
-fn sarif_level(c: &Change) -> &'static str {
-    match c.risk {
+fn sarif_level(risk: Risk) -> &'static str {
+    match risk {
         Risk::High => "error",
         Risk::Medium => "warning",
         Risk::Low => "note",
@@ -236,13 +272,18 @@ pub fn sarif(r: &Review) -> String {
             json!({
                 "id": c.as_str(),
                 "shortDescription": {"text": c.description()},
+                "defaultConfiguration": {"level": sarif_level(super::risk::risk(*c))},
                 "properties": {"risk": super::risk::risk(*c).as_str(), "control": super::risk::control(*c)}
             })
         })
         .collect();
     let pcwa = crate::diag::Code::PolicyChangeWithoutAdmin;
     if unauthorised {
-        rules.push(json!({"id": pcwa.as_str(), "shortDescription": {"text": pcwa.description()}}));
+        rules.push(json!({
+            "id": pcwa.as_str(),
+            "shortDescription": {"text": pcwa.description()},
+            "defaultConfiguration": {"level": "error"}
+        }));
     }
     let location = |line: usize, column: usize| {
         json!([{"physicalLocation": {
@@ -257,7 +298,7 @@ pub fn sarif(r: &Review) -> String {
             json!({
                 "ruleId": c.code.as_str(),
                 "ruleIndex": codes.iter().position(|x| *x == c.code).unwrap_or(0),
-                "level": sarif_level(c),
+                "level": sarif_level(c.risk),
                 "message": {"text": c.message},
                 "locations": location(c.line, c.column),
                 "properties": {"risk": c.risk.as_str(), "control": c.control, "subject": c.subject, "details": c.details}
@@ -275,13 +316,12 @@ pub fn sarif(r: &Review) -> String {
         }));
     }
     let doc = json!({
-        "$schema": "https://json.schemastore.org/sarif-2.1.0.json",
+        "$schema": "https://docs.oasis-open.org/sarif/sarif/v2.1.0/errata01/os/schemas/sarif-schema-2.1.0.json",
         "version": "2.1.0",
         "runs": [{
             "tool": {"driver": {
                 "name": "sigctl",
                 "version": env!("CARGO_PKG_VERSION"),
-                "informationUri": "https://github.com/sigctl/sigctl",
                 "rules": rules
             }},
             "originalUriBaseIds": {"%SRCROOT%": {"description": {"text": "the repository root"}}},

@@ -331,6 +331,7 @@ fn exceptions_and_revocations() {
         (Some("INC-7"), Some("medium"))
     );
     assert_eq!(x["details"]["approved by"], "ciso@example.com");
+    assert_eq!(x["details"]["production environments"], "prod");
     assert_eq!(x["line"], line_of(&head, "\"INC-7\""));
     let removed = change(&run, "revocation-removed");
     assert_eq!(
@@ -380,8 +381,40 @@ fn a_broken_base_policy_is_a_finding_not_a_crash() {
         c["subject"].as_str().is_some_and(|s| s.starts_with("BASE")),
         "{c}"
     );
-    // verify cannot run without a policy at the base: said, not a crash
+    assert_eq!(
+        c["details"]["at"], "line 2, column 8 of BASE's policy",
+        "{c}"
+    );
+    // verify still judges the range (the unsigned commit)
     assert_eq!(run.json()["verify"]["ok"], false);
+    assert_eq!(run.json()["verify"]["unsigned"], 1);
+}
+
+#[test]
+fn a_base_without_a_policy_is_a_finding_and_verify_says_why_it_cannot_run() {
+    let repo = TestRepo::new();
+    repo.write("README", "no policy yet\n");
+    repo.commit("before");
+    repo.write("signing.toml", BASE);
+    repo.commit("policy");
+    let run = review(&repo, "json");
+    assert_eq!(run.code, 1, "{}", run.snapshot());
+    let c = change(&run, "policy-unreadable");
+    assert!(
+        c["message"]
+            .as_str()
+            .is_some_and(|m| m.contains("no signing.toml")),
+        "{c}"
+    );
+    let doc = run.json();
+    assert_eq!(doc["verify"]["ok"], false);
+    assert!(
+        doc["verify"]["error"]
+            .as_str()
+            .is_some_and(|e| !e.is_empty()),
+        "{doc}"
+    );
+    assert_eq!(doc["policy_commits"][0]["authorised"], false, "{doc}");
 }
 
 #[test]
@@ -423,6 +456,9 @@ fn usage_errors_exit_2() {
     assert!(none.stderr.contains("BASE..HEAD"), "{}", none.stderr);
     let both = repo.sigctl(&["review", "HEAD~1..HEAD", "--base", "HEAD~1"]);
     assert_eq!(both.code, 2, "{}", both.snapshot());
+    let three = repo.sigctl(&["review", "HEAD~1...HEAD"]);
+    assert_eq!(three.code, 2, "{}", three.snapshot());
+    assert!(three.stderr.contains("BASE..HEAD"), "{}", three.stderr);
     let unknown = repo.sigctl(&["review", "nope..HEAD"]);
     assert_eq!(unknown.code, 2, "{}", unknown.snapshot());
     let outside = TestRepo::new();
@@ -586,6 +622,10 @@ fn sarif_puts_each_finding_on_its_line() {
     assert_eq!(run.code, 1, "{}", run.snapshot());
     let doc = run.json();
     assert_eq!(doc["version"], "2.1.0");
+    assert_eq!(
+        doc["$schema"],
+        "https://docs.oasis-open.org/sarif/sarif/v2.1.0/errata01/os/schemas/sarif-schema-2.1.0.json"
+    );
     let run0 = &doc["runs"][0];
     assert_eq!(run0["tool"]["driver"]["name"], "sigctl");
     let results = run0["results"].as_array().cloned().unwrap_or_default();
@@ -608,6 +648,7 @@ fn sarif_puts_each_finding_on_its_line() {
     for r in &results {
         let i = r["ruleIndex"].as_u64().unwrap_or(u64::MAX) as usize;
         assert_eq!(rules.get(i).map(|x| &x["id"]), Some(&r["ruleId"]), "{r}");
+        assert_eq!(rules[i]["defaultConfiguration"]["level"], r["level"], "{r}");
     }
     // the unsigned policy commit is a result too
     assert!(
@@ -792,4 +833,118 @@ fn a_merge_keeping_a_parents_policy_is_no_policy_change() {
     assert_eq!(commits[0]["authorised"], true);
     assert!(commits.iter().all(|c| c["commit"] != merge.as_str()));
     assert_eq!(run.code, 0, "{}", run.snapshot());
+}
+
+#[test]
+fn an_unreadable_new_certificate_is_said() {
+    let repo = two_commits(BASE, |repo| {
+        repo.write("certs/release.pem", "not a certificate");
+    });
+    let run = review(&repo, "json");
+    let c = change(&run, "certificate-replaced");
+    assert!(
+        c["details"]["new"]
+            .as_str()
+            .is_some_and(|n| n.starts_with("unreadable")),
+        "{c}"
+    );
+    assert!(
+        c["details"]["old"]
+            .as_str()
+            .is_some_and(|o| o.starts_with("sha256:")),
+        "{c}"
+    );
+}
+
+/// The Markdown comment stays under GitHub's 65536 characters, however large the diff.
+#[test]
+fn markdown_fits_a_pull_request_comment() {
+    let many = |prefix: &str| {
+        let mut s = BASE.to_owned();
+        for i in 0..2_000 {
+            s.push_str(&format!(
+                "\n[identities.{prefix}{i}]\nowner = \"dev\"\nenvironments = [\"dev\"]\ncustody = \"unmanaged\"\nssh_key = \"ssh-ed25519 AAAA{i}\"\n"
+            ));
+        }
+        s
+    };
+    let repo = TestRepo::new();
+    repo.write("signing.toml", many("a"));
+    repo.commit("base");
+    repo.write("signing.toml", many("b"));
+    repo.commit("head");
+    let md = review(&repo, "markdown");
+    assert!(
+        md.stdout.chars().count() < 65_536,
+        "{} characters",
+        md.stdout.chars().count()
+    );
+    assert!(
+        md.stdout.contains("more change(s)"),
+        "says what it left out"
+    );
+    assert_eq!(
+        md.stdout.matches("<details>").count(),
+        md.stdout.matches("</details>").count()
+    );
+}
+
+/// verify judges the range with the environment of the ref HEAD names, as
+/// `sigctl verify BASE..BRANCH` would: a dev identity's commit on a release
+/// tag's range is refused for the tag's environment.
+#[test]
+fn verify_sees_the_ref_head_names() {
+    let (h, _root) = rooted();
+    let base = h.git(&["rev-parse", "HEAD"]).trim().to_owned();
+    h.repo.write("README", "a fix\n");
+    h.signed("bob", "bob's fix");
+    h.git(&["tag", "v1.0"]);
+    let on_main = h.repo.sigctl(&[
+        "review",
+        &format!("{base}..main"),
+        "--format",
+        "json",
+        "--no-cache",
+    ]);
+    assert_eq!(on_main.json()["verify"]["ok"], true, "{}", on_main.stdout);
+    let on_tag = h.repo.sigctl(&[
+        "review",
+        &format!("{base}..v1.0"),
+        "--format",
+        "json",
+        "--no-cache",
+    ]);
+    assert_eq!(on_tag.json()["verify"]["ok"], false, "{}", on_tag.stdout);
+    // no policy change: verify's verdict alone does not block
+    assert_eq!(on_tag.code, 0, "{}", on_tag.snapshot());
+}
+
+/// BASE moved on since the pull request's branch left it (main added a
+/// revocation): the diff starts where they part, so the branch is not shown
+/// undoing main's change.
+#[test]
+fn a_base_that_moved_on_is_compared_at_the_fork_point() {
+    let repo = TestRepo::new();
+    repo.write("signing.toml", BASE);
+    repo.commit("base");
+    repo.git(&["checkout", "-q", "-b", "topic"]);
+    let head = BASE.replace("admins = [\"sec\"]", "admins = [\"sec\", \"dev\"]");
+    repo.write("signing.toml", &head);
+    repo.commit("topic: dev becomes admin");
+    repo.git(&["checkout", "-q", "main"]);
+    let revoked = BASE.replace(
+        "[[revocations]]",
+        "[[revocations]]\nidentity = \"bob\"\nreason = \"retired\"\nrevoked_at = \"2026-03-01T00:00:00Z\"\n\n[[revocations]]",
+    );
+    repo.write("signing.toml", revoked);
+    repo.commit("main: bob retired");
+    let fork = repo.git(&["merge-base", "main", "topic"]).trim().to_owned();
+    let run = repo.sigctl(&["review", "main..topic", "--format", "json", "--no-cache"]);
+    let doc = run.json();
+    assert_eq!(doc["diff_base"], fork.as_str(), "{doc}");
+    let all = changes(&run);
+    let codes: Vec<&str> = all.iter().filter_map(|c| c["code"].as_str()).collect();
+    assert_eq!(codes, ["admin-added"], "{doc}");
+    let human = repo.sigctl(&["review", "main..topic", "--no-cache"]);
+    assert!(human.stdout.contains("BASE moved on"), "{}", human.stdout);
 }
