@@ -35,7 +35,8 @@ fn verdict_line(r: &Review) -> String {
 /// One policy-changing commit; `quote` shows the identity's name.
 fn commit_line(c: &super::PolicyCommit, quote: &dyn Fn(&str) -> String) -> String {
     let who = match (&c.identity, c.signed_by_admin) {
-        (None, _) => "no known signer".to_owned(),
+        (None, _) if c.reason == Some("unsigned") => "unsigned".to_owned(),
+        (None, _) => "signer not identified".to_owned(),
         (Some(i), true) => format!("signed by {}, an admin of the parent policy", quote(i)),
         (Some(i), false) => format!("signed by {}, not an admin of the parent policy", quote(i)),
     };
