@@ -88,10 +88,15 @@ pub struct PolicyCommit {
     pub identity: Option<String>,
     /// The signer is an admin of every parent's policy.
     pub signed_by_admin: bool,
-    /// verify's verdict and reason for this commit (None: verify did not run).
+    /// The commit rule on this signature alone (`authorised`, or the code
+    /// that refuses it): the parents' policies name the signer and, the
+    /// policy changing, an admin of theirs: what `git verify-commit` says.
+    pub rule: &'static str,
+    /// verify's verdict and reason for this commit over the range (its chain
+    /// and the ref's environment too; None: verify did not run).
     pub verdict: Option<Verdict>,
     pub reason: Option<&'static str>,
-    /// Signed by an admin and not refused by verify for the policy change.
+    /// The commit rule passes and the signer is an admin of every parent's policy.
     pub authorised: bool,
 }
 
@@ -224,12 +229,12 @@ fn raw_at(repo: &Repo, tree: &ObjectId) -> Option<policy::raw::RawPolicy> {
 
 /// The signer verify names in a policy-change refusal (it identified the
 /// signer, then refused it: the result carries no identity).
-fn refused_signer(r: &verify::ObjectResult) -> Option<String> {
-    if r.reason != Reason::PolicyChangeWithoutAdmin {
+fn refused_signer(reason: Reason, message: &str) -> Option<String> {
+    if reason != Reason::PolicyChangeWithoutAdmin {
         return None;
     }
-    let before = r.message.split("` is not owned by an admin").next()?;
-    if before.len() == r.message.len() {
+    let before = message.split("` is not owned by an admin").next()?;
+    if before.len() == message.len() {
         return None;
     }
     before.rsplit_once('`').map(|(_, who)| who.to_owned())
@@ -350,11 +355,24 @@ pub fn review(
             continue;
         }
         let result = results.get(&c.id);
-        let identity = result.and_then(|r| {
-            r.identity
-                .as_deref()
-                .map(str::to_owned)
-                .or_else(|| refused_signer(r))
+        // the commit rule alone, as git's verifier judges one signature: the
+        // parents' policies name the signer, and a policy change needs an
+        // admin of them (no chain, no environment)
+        let judged = match repo.commit_signature(&c.id)? {
+            None => Err((Reason::Unsigned, String::new())),
+            Some((sig, payload)) => verify::judge_object(repo, &sig, &payload),
+        };
+        let (identity, rule) = match &judged {
+            Ok(j) => (Some(j.identity.clone()), Reason::Authorised),
+            Err((reason, message)) => (refused_signer(*reason, message), *reason),
+        };
+        let identity = identity.or_else(|| {
+            result.and_then(|r| {
+                r.identity
+                    .as_deref()
+                    .map(str::to_owned)
+                    .or_else(|| refused_signer(r.reason, &r.message))
+            })
         });
         let signed_by_admin = identity.as_deref().is_some_and(|who| {
             !parent_trees.is_empty()
@@ -362,23 +380,14 @@ pub fn review(
                     .iter()
                     .all(|t| raw_at(repo, t).is_some_and(|p| view::is_admin(&p, who)))
         });
-        let refused_change = result.is_some_and(|r| {
-            matches!(
-                r.reason,
-                Reason::PolicyChangeWithoutAdmin
-                    | Reason::Unsigned
-                    | Reason::BadSignature
-                    | Reason::UnknownSigner
-                    | Reason::RevokedKey
-            )
-        });
         policy_commits.push(PolicyCommit {
             commit: c.id.to_string(),
             identity,
             signed_by_admin,
+            rule: rule.as_str(),
             verdict: result.map(|r| r.verdict),
             reason: result.map(|r| r.reason.as_str()),
-            authorised: signed_by_admin && !refused_change,
+            authorised: rule == Reason::Authorised && signed_by_admin,
         });
     }
     Ok(Review {

@@ -41,8 +41,9 @@ fn commit_line(c: &super::PolicyCommit, quote: &dyn Fn(&str) -> String) -> Strin
         (Some(i), false) => format!("signed by {}, not an admin of the parent policy", quote(i)),
     };
     let verify = match c.reason {
+        Some(r) if r != c.rule => format!(" (commit rule: {}; verify over the range: {r})", c.rule),
         Some(r) => format!(" (verify: {r})"),
-        None => String::new(),
+        None => format!(" (commit rule: {})", c.rule),
     };
     format!(
         "{} {}: {who}{verify}",
