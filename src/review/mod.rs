@@ -118,6 +118,9 @@ pub struct VerifySummary {
 pub struct Review {
     pub base: String,
     pub head: String,
+    /// What the reader should know that is no change (no policy at all).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub notes: Vec<String>,
     /// The commit whose policy the diff starts from: BASE, or where HEAD's
     /// branch left BASE's history when BASE moved on since (the merge base),
     /// so changes made on BASE's side are not shown as undone by HEAD.
@@ -152,9 +155,11 @@ pub fn side(repo: &Repo, label: &str, commit: &ObjectId) -> Result<Side> {
         files: BTreeMap::new(),
         time: Some(info.committer_time),
         error_at: None,
+        absent: false,
     };
     let Some(blob) = repo.blob_in_tree(&info.tree, policy::FILE_NAME)? else {
         side.policy = Err(format!("no {} in the commit", policy::FILE_NAME));
+        side.absent = true;
         return Ok(side);
     };
     let bytes = match repo.blob_within(&blob, policy::load::MAX_POLICY_BYTES as u64) {
@@ -296,6 +301,13 @@ pub fn review(
     let base = side(repo, "BASE", &diff_base)?;
     let head = side(repo, "HEAD", &head_id)?;
     let changes = diff::diff(&base, &head);
+    let mut notes = Vec::new();
+    if base.absent && head.absent {
+        notes.push(format!(
+            "neither BASE nor HEAD has a {}: no policy to review",
+            policy::FILE_NAME
+        ));
+    }
 
     // the names as given: a branch's environment applies as `verify` would apply it
     let range = format!("{}..{}", opts.base, opts.head);
@@ -391,6 +403,7 @@ pub fn review(
         });
     }
     Ok(Review {
+        notes,
         diff_base: diff_base.to_string(),
         base: base_id.to_string(),
         head: head_id.to_string(),

@@ -86,7 +86,7 @@ pub fn human(r: &Review) -> String {
         r.count(Risk::Medium),
         r.count(Risk::Low)
     );
-    if let Some(note) = fork_note(r) {
+    for note in fork_note(r).iter().chain(&r.notes) {
         let _ = writeln!(s, "{note}");
     }
     for c in &r.changes {
@@ -167,8 +167,8 @@ pub fn markdown(r: &Review) -> String {
         short(&r.head),
         outcome(r)
     );
-    if let Some(note) = fork_note(r) {
-        let _ = writeln!(s, "{}\n", md_escape(&note));
+    for note in fork_note(r).iter().chain(&r.notes) {
+        let _ = writeln!(s, "{}\n", md_escape(note));
     }
     s.push_str("| risk | code | subject | line | control |\n|---|---|---|---|---|\n");
     for (i, c) in r.changes.iter().enumerate() {

@@ -1008,3 +1008,31 @@ fn an_admin_change_after_a_broken_link_is_authorised_and_verify_says_broken_chai
         human.stdout
     );
 }
+
+/// A repository that does not use sigctl: nothing to review, said, exit 0.
+#[test]
+fn no_policy_on_either_side_is_nothing_to_review() {
+    let repo = TestRepo::new();
+    repo.write("README", "one\n");
+    repo.commit("one");
+    repo.write("README", "two\n");
+    repo.commit("two");
+    let run = review(&repo, "json");
+    assert_eq!(run.code, 0, "{}", run.snapshot());
+    assert!(changes(&run).is_empty(), "{}", run.stdout);
+    assert!(
+        run.json()["notes"][0]
+            .as_str()
+            .is_some_and(|n| n.contains("no policy")),
+        "{}",
+        run.stdout
+    );
+    let human = review(&repo, "human");
+    assert!(
+        human
+            .stdout
+            .contains("neither BASE nor HEAD has a signing.toml"),
+        "{}",
+        human.stdout
+    );
+}
