@@ -27,6 +27,8 @@ pub struct Side {
     pub time: Option<i64>,
     /// Where the policy stopped parsing (line, column), when it did.
     pub error_at: Option<(usize, usize)>,
+    /// The commit has no signing.toml at all.
+    pub absent: bool,
 }
 
 /// Line starts of a text, for 1-based line and column lookups.
@@ -131,6 +133,8 @@ pub fn diff(base: &Side, head: &Side) -> Vec<Change> {
     };
     let (b, h) = match (&base.policy, &head.policy) {
         (Ok(b), Ok(h)) => (b, h),
+        // no policy on either side: nothing to review (a repository that does not use sigctl)
+        _ if base.absent && head.absent => return out.changes,
         (b, h) => {
             for (side, p) in [(base, b), (head, h)] {
                 if let Err(why) = p {

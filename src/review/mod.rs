@@ -88,10 +88,15 @@ pub struct PolicyCommit {
     pub identity: Option<String>,
     /// The signer is an admin of every parent's policy.
     pub signed_by_admin: bool,
-    /// verify's verdict and reason for this commit (None: verify did not run).
+    /// The commit rule on this signature alone (`authorised`, or the code
+    /// that refuses it): the parents' policies name the signer and, the
+    /// policy changing, an admin of theirs: what `git verify-commit` says.
+    pub rule: &'static str,
+    /// verify's verdict and reason for this commit over the range (its chain
+    /// and the ref's environment too; None: verify did not run).
     pub verdict: Option<Verdict>,
     pub reason: Option<&'static str>,
-    /// Signed by an admin and not refused by verify for the policy change.
+    /// The commit rule passes and the signer is an admin of every parent's policy.
     pub authorised: bool,
 }
 
@@ -113,6 +118,9 @@ pub struct VerifySummary {
 pub struct Review {
     pub base: String,
     pub head: String,
+    /// What the reader should know that is no change (no policy at all).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub notes: Vec<String>,
     /// The commit whose policy the diff starts from: BASE, or where HEAD's
     /// branch left BASE's history when BASE moved on since (the merge base),
     /// so changes made on BASE's side are not shown as undone by HEAD.
@@ -147,9 +155,11 @@ pub fn side(repo: &Repo, label: &str, commit: &ObjectId) -> Result<Side> {
         files: BTreeMap::new(),
         time: Some(info.committer_time),
         error_at: None,
+        absent: false,
     };
     let Some(blob) = repo.blob_in_tree(&info.tree, policy::FILE_NAME)? else {
         side.policy = Err(format!("no {} in the commit", policy::FILE_NAME));
+        side.absent = true;
         return Ok(side);
     };
     let bytes = match repo.blob_within(&blob, policy::load::MAX_POLICY_BYTES as u64) {
@@ -224,12 +234,12 @@ fn raw_at(repo: &Repo, tree: &ObjectId) -> Option<policy::raw::RawPolicy> {
 
 /// The signer verify names in a policy-change refusal (it identified the
 /// signer, then refused it: the result carries no identity).
-fn refused_signer(r: &verify::ObjectResult) -> Option<String> {
-    if r.reason != Reason::PolicyChangeWithoutAdmin {
+fn refused_signer(reason: Reason, message: &str) -> Option<String> {
+    if reason != Reason::PolicyChangeWithoutAdmin {
         return None;
     }
-    let before = r.message.split("` is not owned by an admin").next()?;
-    if before.len() == r.message.len() {
+    let before = message.split("` is not owned by an admin").next()?;
+    if before.len() == message.len() {
         return None;
     }
     before.rsplit_once('`').map(|(_, who)| who.to_owned())
@@ -291,6 +301,13 @@ pub fn review(
     let base = side(repo, "BASE", &diff_base)?;
     let head = side(repo, "HEAD", &head_id)?;
     let changes = diff::diff(&base, &head);
+    let mut notes = Vec::new();
+    if base.absent && head.absent {
+        notes.push(format!(
+            "neither BASE nor HEAD has a {}: no policy to review",
+            policy::FILE_NAME
+        ));
+    }
 
     // the names as given: a branch's environment applies as `verify` would apply it
     let range = format!("{}..{}", opts.base, opts.head);
@@ -350,11 +367,24 @@ pub fn review(
             continue;
         }
         let result = results.get(&c.id);
-        let identity = result.and_then(|r| {
-            r.identity
-                .as_deref()
-                .map(str::to_owned)
-                .or_else(|| refused_signer(r))
+        // the commit rule alone, as git's verifier judges one signature: the
+        // parents' policies name the signer, and a policy change needs an
+        // admin of them (no chain, no environment)
+        let judged = match repo.commit_signature(&c.id)? {
+            None => Err((Reason::Unsigned, String::new())),
+            Some((sig, payload)) => verify::judge_object(repo, &sig, &payload),
+        };
+        let (identity, rule) = match &judged {
+            Ok(j) => (Some(j.identity.clone()), Reason::Authorised),
+            Err((reason, message)) => (refused_signer(*reason, message), *reason),
+        };
+        let identity = identity.or_else(|| {
+            result.and_then(|r| {
+                r.identity
+                    .as_deref()
+                    .map(str::to_owned)
+                    .or_else(|| refused_signer(r.reason, &r.message))
+            })
         });
         let signed_by_admin = identity.as_deref().is_some_and(|who| {
             !parent_trees.is_empty()
@@ -362,26 +392,18 @@ pub fn review(
                     .iter()
                     .all(|t| raw_at(repo, t).is_some_and(|p| view::is_admin(&p, who)))
         });
-        let refused_change = result.is_some_and(|r| {
-            matches!(
-                r.reason,
-                Reason::PolicyChangeWithoutAdmin
-                    | Reason::Unsigned
-                    | Reason::BadSignature
-                    | Reason::UnknownSigner
-                    | Reason::RevokedKey
-            )
-        });
         policy_commits.push(PolicyCommit {
             commit: c.id.to_string(),
             identity,
             signed_by_admin,
+            rule: rule.as_str(),
             verdict: result.map(|r| r.verdict),
             reason: result.map(|r| r.reason.as_str()),
-            authorised: signed_by_admin && !refused_change,
+            authorised: rule == Reason::Authorised && signed_by_admin,
         });
     }
     Ok(Review {
+        notes,
         diff_base: diff_base.to_string(),
         base: base_id.to_string(),
         head: head_id.to_string(),

@@ -35,13 +35,15 @@ fn verdict_line(r: &Review) -> String {
 /// One policy-changing commit; `quote` shows the identity's name.
 fn commit_line(c: &super::PolicyCommit, quote: &dyn Fn(&str) -> String) -> String {
     let who = match (&c.identity, c.signed_by_admin) {
-        (None, _) => "no known signer".to_owned(),
+        (None, _) if c.reason == Some("unsigned") => "unsigned".to_owned(),
+        (None, _) => "signer not identified".to_owned(),
         (Some(i), true) => format!("signed by {}, an admin of the parent policy", quote(i)),
         (Some(i), false) => format!("signed by {}, not an admin of the parent policy", quote(i)),
     };
     let verify = match c.reason {
+        Some(r) if r != c.rule => format!(" (commit rule: {}; verify over the range: {r})", c.rule),
         Some(r) => format!(" (verify: {r})"),
-        None => String::new(),
+        None => format!(" (commit rule: {})", c.rule),
     };
     format!(
         "{} {}: {who}{verify}",
@@ -84,7 +86,7 @@ pub fn human(r: &Review) -> String {
         r.count(Risk::Medium),
         r.count(Risk::Low)
     );
-    if let Some(note) = fork_note(r) {
+    for note in fork_note(r).iter().chain(&r.notes) {
         let _ = writeln!(s, "{note}");
     }
     for c in &r.changes {
@@ -165,8 +167,8 @@ pub fn markdown(r: &Review) -> String {
         short(&r.head),
         outcome(r)
     );
-    if let Some(note) = fork_note(r) {
-        let _ = writeln!(s, "{}\n", md_escape(&note));
+    for note in fork_note(r).iter().chain(&r.notes) {
+        let _ = writeln!(s, "{}\n", md_escape(note));
     }
     s.push_str("| risk | code | subject | line | control |\n|---|---|---|---|---|\n");
     for (i, c) in r.changes.iter().enumerate() {

@@ -544,6 +544,7 @@ fn a_policy_change_by_a_non_admin_is_unauthorised() {
     assert_eq!(commits[0]["signed_by_admin"], false);
     assert_eq!(commits[0]["authorised"], false);
     assert_eq!(commits[0]["reason"], "policy-change-without-admin");
+    assert_eq!(commits[0]["rule"], "policy-change-without-admin");
     assert_eq!(doc["verify"]["ok"], false);
     // no high-risk change: the signer alone blocks
     assert!(
@@ -947,4 +948,91 @@ fn a_base_that_moved_on_is_compared_at_the_fork_point() {
     assert_eq!(codes, ["admin-added"], "{doc}");
     let human = repo.sigctl(&["review", "main..topic", "--no-cache"]);
     assert!(human.stdout.contains("BASE moved on"), "{}", human.stdout);
+}
+
+/// The admin check is the commit rule on the policy commit's own signature:
+/// an admin's policy change after an unsigned commit is authorised, while
+/// verify over the range still reports the broken chain.
+#[test]
+fn an_admin_change_after_a_broken_link_is_authorised_and_verify_says_broken_chain() {
+    let (h, _root) = rooted();
+    let base = h.git(&["rev-parse", "HEAD"]).trim().to_owned();
+    h.repo.write("README", "unsigned\n");
+    h.unsigned("an unsigned commit");
+    h.policy(
+        &["alice", "bob"],
+        "\n[owners.docs]\ncontact = \"docs@example.com\"\n",
+    );
+    let change = h.signed("alice", "alice adds an owner");
+    let run = h.repo.sigctl(&[
+        "review",
+        &format!("{base}..HEAD"),
+        "--format",
+        "json",
+        "--no-cache",
+    ]);
+    let doc = run.json();
+    let commits = doc["policy_commits"]
+        .as_array()
+        .cloned()
+        .unwrap_or_default();
+    assert_eq!(commits.len(), 1, "{doc}");
+    let c = &commits[0];
+    assert_eq!(c["commit"], change.as_str());
+    assert_eq!(
+        (c["identity"].as_str(), c["rule"].as_str()),
+        (Some("alice"), Some("authorised")),
+        "{c}"
+    );
+    assert_eq!(
+        (c["signed_by_admin"].as_bool(), c["authorised"].as_bool()),
+        (Some(true), Some(true)),
+        "{c}"
+    );
+    assert_eq!(c["reason"], "broken-chain", "{c}");
+    assert_eq!(doc["verify"]["ok"], false);
+    assert_eq!(
+        run.code,
+        0,
+        "verify's verdict alone does not block: {}",
+        run.snapshot()
+    );
+    let human = h
+        .repo
+        .sigctl(&["review", &format!("{base}..HEAD"), "--no-cache"]);
+    assert!(
+        human
+            .stdout
+            .contains("commit rule: authorised; verify over the range: broken-chain"),
+        "{}",
+        human.stdout
+    );
+}
+
+/// A repository that does not use sigctl: nothing to review, said, exit 0.
+#[test]
+fn no_policy_on_either_side_is_nothing_to_review() {
+    let repo = TestRepo::new();
+    repo.write("README", "one\n");
+    repo.commit("one");
+    repo.write("README", "two\n");
+    repo.commit("two");
+    let run = review(&repo, "json");
+    assert_eq!(run.code, 0, "{}", run.snapshot());
+    assert!(changes(&run).is_empty(), "{}", run.stdout);
+    assert!(
+        run.json()["notes"][0]
+            .as_str()
+            .is_some_and(|n| n.contains("no policy")),
+        "{}",
+        run.stdout
+    );
+    let human = review(&repo, "human");
+    assert!(
+        human
+            .stdout
+            .contains("neither BASE nor HEAD has a signing.toml"),
+        "{}",
+        human.stdout
+    );
 }
