@@ -204,7 +204,7 @@ pub struct PreCommit {
 pub const MAX_STAGED_SCAN: u64 = crate::repo::blobs::MAX_SCAN_BYTES;
 
 /// Check what is staged: `signing.toml` and the files it names as the
-/// index holds them, and every staged file that differs from HEAD for
+/// index holds them, and every staged file whose content HEAD does not hold for
 /// private keys.
 pub fn pre_commit(repo: &Repo, now: OffsetDateTime) -> Result<PreCommit> {
     let staged: BTreeMap<String, gix::ObjectId> = repo.staged_files()?.into_iter().collect();
@@ -245,15 +245,19 @@ pub fn pre_commit(repo: &Repo, now: OffsetDateTime) -> Result<PreCommit> {
             sources.push(parsed.source);
         }
     }
-    // private keys in what this commit adds or changes
-    let head_tree = repo
+    // private keys in what this commit adds: content HEAD already holds, at
+    // any path, is history (`sigctl check` names it where it is); one read
+    // per tree of HEAD, not a lookup per staged file
+    let head_blobs = match repo
         .resolve_commit_id("HEAD")
         .ok()
-        .and_then(|h| repo.commit_info(&h).ok());
+        .and_then(|h| repo.commit_info(&h).ok())
+    {
+        Some(c) => repo.tree_blob_ids(&c.tree)?,
+        None => Default::default(),
+    };
     for (path, id) in &staged {
-        if let Some(c) = &head_tree
-            && repo.blob_in_tree(&c.tree, path).ok().flatten() == Some(*id)
-        {
+        if head_blobs.contains(id) {
             continue;
         }
         match repo.blob_within(id, MAX_STAGED_SCAN)? {

@@ -222,3 +222,25 @@ impl Repo {
         }
     }
 }
+
+impl Repo {
+    /// Every blob id in `tree`, all the way down (one read per tree).
+    pub fn tree_blob_ids(
+        &self,
+        tree: &gix::ObjectId,
+    ) -> Result<std::collections::HashSet<gix::ObjectId>> {
+        let mut recorder = gix::traverse::tree::Recorder::default();
+        self.inner
+            .find_tree(*tree)
+            .map_err(git_err)?
+            .traverse()
+            .breadthfirst(&mut recorder)
+            .map_err(git_err)?;
+        Ok(recorder
+            .records
+            .into_iter()
+            .filter(|e| e.mode.is_blob())
+            .map(|e| e.oid)
+            .collect())
+    }
+}
