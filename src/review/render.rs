@@ -153,6 +153,10 @@ fn icon(r: Risk) -> &'static str {
     }
 }
 
+/// Where a SARIF consumer sends a reader to learn about the tool (the
+/// validator asks for one): the crate's registry page.
+const INFORMATION_URI: &str = "https://crates.io/crates/sigctl";
+
 /// Where Markdown stops adding rows and details: a GitHub comment holds
 /// 65536 characters, and one change's section is well under 4 KiB.
 const MARKDOWN_BUDGET: usize = 56_000;
@@ -324,6 +328,7 @@ pub fn sarif(r: &Review) -> String {
             "tool": {"driver": {
                 "name": "sigctl",
                 "version": env!("CARGO_PKG_VERSION"),
+                "informationUri": INFORMATION_URI,
                 "rules": rules
             }},
             "originalUriBaseIds": {"%SRCROOT%": {"description": {"text": "the repository root"}}},

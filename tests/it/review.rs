@@ -1036,3 +1036,120 @@ fn no_policy_on_either_side_is_nothing_to_review() {
         human.stdout
     );
 }
+
+/// Microsoft's SARIF validator (`@microsoft/sarif-multitool` 5.7.0, from
+/// tests/workflow-tools, installed by `cargo xtask deps`).
+fn sarif_validator() -> std::path::PathBuf {
+    let tool = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/workflow-tools/node_modules/@microsoft/sarif-multitool-linux/Sarif.Multitool");
+    assert!(
+        tool.is_file(),
+        "the SARIF validator is not installed ({}): run `cargo xtask deps`",
+        tool.display()
+    );
+    tool
+}
+
+/// The validator's verdict on `sarif`: its results (rule, level, message).
+fn validate_sarif(repo: &TestRepo, sarif: &str) -> Vec<(String, String, String)> {
+    let input = repo.home().join("review.sarif");
+    let output = repo.home().join("validation.sarif");
+    std::fs::write(&input, sarif).expect("write sarif");
+    let out = std::process::Command::new(sarif_validator())
+        .arg("validate")
+        .arg(&input)
+        .arg("-o")
+        .arg(&output)
+        .args(["--log", "ForceOverwrite"])
+        .env("DOTNET_CLI_TELEMETRY_OPTOUT", "1")
+        .output()
+        .expect("Sarif.Multitool runs");
+    let text = String::from_utf8_lossy(&out.stdout).into_owned();
+    assert!(
+        out.status.success() && text.contains("Analysis completed successfully"),
+        "the validator ran: {text}{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let verdict: Value =
+        serde_json::from_slice(&std::fs::read(&output).expect("the validator's log"))
+            .expect("the validator's log is JSON");
+    verdict["runs"][0]["results"]
+        .as_array()
+        .cloned()
+        .unwrap_or_default()
+        .iter()
+        .map(|r| {
+            (
+                r["ruleId"].as_str().unwrap_or("").to_owned(),
+                r["level"].as_str().unwrap_or("warning").to_owned(),
+                r["message"]["text"]
+                    .as_str()
+                    .map(str::to_owned)
+                    .unwrap_or_else(|| r["message"].to_string()),
+            )
+        })
+        .collect()
+}
+
+#[test]
+fn sarif_passes_microsofts_validator() {
+    // many kinds of finding at once: weakened custody, a shortened renewal,
+    // an exception, a revocation removed, an unsigned policy change
+    let head = BASE
+        .replace(
+            "custody = \"keyless\"\nkeyless",
+            "custody = \"unmanaged\"\nkeyless",
+        )
+        .replace("renew_before = \"60d\"", "renew_before = \"7d\"")
+        .replace(
+            "[[revocations]]\nidentity = \"old\"\nreason = \"retired\"\nrevoked_at = \"2026-01-01T00:00:00Z\"\n",
+            "[[exceptions]]\nid = \"INC-7\"\nidentity = \"bob\"\nenvironments = [\"prod\"]\nowner = \"sec\"\napproved_by = [\"ciso@example.com\"]\nreason = \"hotfix\"\nexpires = \"2026-12-01T00:00:00Z\"\n",
+        );
+    let repo = two_commits(&head, |_| {});
+    let run = review(&repo, "sarif");
+    assert_eq!(run.code, 1, "{}", run.snapshot());
+    assert!(
+        run.json()["runs"][0]["results"]
+            .as_array()
+            .is_some_and(|r| r.len() >= 5),
+        "{}",
+        run.stdout
+    );
+    let verdict = validate_sarif(&repo, &run.stdout);
+    assert_eq!(
+        verdict,
+        vec![],
+        "the validator's findings on:\n{}",
+        run.stdout
+    );
+
+    // and a broken policy's finding (no identity, a line in BASE's text)
+    let broken = TestRepo::new();
+    broken.write("signing.toml", "version = 1\n[policy\nadmins = \n");
+    broken.commit("broken");
+    broken.write("signing.toml", BASE);
+    broken.commit("fixed");
+    let run = review(&broken, "sarif");
+    assert_eq!(run.code, 1, "{}", run.snapshot());
+    let verdict = validate_sarif(&broken, &run.stdout);
+    assert_eq!(
+        verdict,
+        vec![],
+        "the validator's findings on:\n{}",
+        run.stdout
+    );
+}
+
+#[test]
+fn the_sarif_validator_is_a_judge_that_can_fail() {
+    // the same check refuses a log that breaks the schema
+    let repo = TestRepo::new();
+    let verdict = validate_sarif(
+        &repo,
+        r#"{"version":"2.1.0","runs":[{"tool":{"driver":{}},"results":[{"message":{}}]}]}"#,
+    );
+    assert!(
+        verdict.iter().any(|(_, level, _)| level == "error"),
+        "{verdict:?}"
+    );
+}

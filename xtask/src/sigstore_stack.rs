@@ -5,6 +5,7 @@
 //!   answers, and leave it running: `trusted_root.json`, `signing_config.json`,
 //!   `trust_config.json`, `url` and `pid` are in DIR; `kill $(cat DIR/pid)` stops it.
 //! - `cargo xtask judges`: the stack's node modules (`npm ci` from the lockfile)
+//!   and the workflow tools' (lefthook, @microsoft/sarif-multitool, tests/workflow-tools)
 //!   and a virtualenv with sigstore-python (`<target>/judges/venv`), as
 //!   `cargo xtask deps` and `ci` install them.
 //!
@@ -29,9 +30,26 @@ const REQUIREMENTS: &str = "tests/sigstore-stack/judges-requirements.txt";
 const VENV: &str = "judges/venv";
 const STAMP: &str = ".sigctl-stamp";
 
-/// Node modules and the sigstore-python venv, each only when missing or stale.
+/// Where the workflow tools (lefthook, Microsoft's SARIF validator) live.
+const TOOLS_DIR: &str = "tests/workflow-tools";
+/// The SARIF validator's binary, whose exec bit an install script would set.
+const SARIF_MULTITOOL: &str = "node_modules/@microsoft/sarif-multitool-linux/Sarif.Multitool";
+
+/// Node modules (the stack's, the workflow tools') and the sigstore-python
+/// venv, each only when missing or stale.
 pub fn install() -> Result {
-    install_node_modules()?;
+    check_node()?;
+    install_node_modules(STACK_DIR)?;
+    install_node_modules(TOOLS_DIR)?;
+    // install scripts stay off (lefthook's would write git hooks into this
+    // repository); the one script the validator's platform package has is a
+    // chmod, done here
+    let multitool = util::root().join(TOOLS_DIR).join(SARIF_MULTITOOL);
+    if multitool.is_file() {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(&multitool, std::fs::Permissions::from_mode(0o755))
+            .map_err(|e| format!("{}: {e}", multitool.display()))?;
+    }
     install_venv()
 }
 
@@ -118,16 +136,15 @@ fn node_version_ok(node: &str) -> bool {
     (major == 20 && minor >= 17) || (major == 22 && minor >= 9) || major > 22
 }
 
-/// `npm ci` in tests/sigstore-stack unless its node_modules match the lockfile.
-fn install_node_modules() -> Result {
-    check_node()?;
-    let dir = util::root().join(STACK_DIR);
+/// `npm ci` in `dir` (from the root) unless its node_modules match the lockfile.
+fn install_node_modules(dir_name: &str) -> Result {
+    let dir = util::root().join(dir_name);
     let lock = sha256_hex(&dir.join("package-lock.json"))?;
     let modules = dir.join("node_modules");
     if stamped(&modules, &lock) {
         return Ok(());
     }
-    say("installing the local Sigstore stack's node modules (npm ci)");
+    say(&format!("installing {dir_name}'s node modules (npm ci)"));
     let status = Command::new("npm")
         .envs(util::path_env())
         // no install scripts: lefthook's would install git hooks into this
@@ -143,7 +160,7 @@ fn install_node_modules() -> Result {
         .status()
         .map_err(|e| format!("cannot run npm: {e}"))?;
     if !status.success() {
-        return Err(format!("npm ci in {STACK_DIR} failed ({status})"));
+        return Err(format!("npm ci in {dir_name} failed ({status})"));
     }
     std::fs::write(modules.join(STAMP), format!("{lock}\n")).map_err(|e| e.to_string())
 }
@@ -242,7 +259,8 @@ pub fn run(args: &[String]) -> Result {
 /// writing its files into `dir`, and return its URL once it answers.
 /// `kill $(cat dir/pid)` stops it.
 pub fn start(dir: &Path, port: Option<&str>) -> Result<String> {
-    install_node_modules()?;
+    check_node()?;
+    install_node_modules(STACK_DIR)?;
     std::fs::create_dir_all(dir).map_err(|e| format!("{}: {e}", dir.display()))?;
     let dir = dir
         .canonicalize()
