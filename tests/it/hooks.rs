@@ -304,14 +304,7 @@ fn the_pre_commit_framework_runs_sigctl_check_from_this_repository() {
     let repo = TestRepo::new();
     repo.write("a.txt", "a\n");
     repo.commit("first");
-    let bin = std::path::Path::new(SIGCTL)
-        .parent()
-        .expect("sigctl's directory")
-        .to_path_buf();
-    let path = std::env::join_paths(std::iter::once(bin).chain(std::env::split_paths(
-        &std::env::var_os("PATH").unwrap_or_default(),
-    )))
-    .expect("PATH");
+    let path = path_with_sigctl();
     let try_repo = |hook: &str| {
         Run::from(
             Command::new(&pre_commit)
@@ -343,4 +336,182 @@ fn the_pre_commit_framework_runs_sigctl_check_from_this_repository() {
     let blocked = try_repo("sigctl-check");
     assert_eq!(blocked.code, 1, "{}", blocked.snapshot());
     assert!(blocked.stdout.contains("id.pem"), "{}", blocked.stdout);
+}
+
+/// PATH with this build's sigctl first (hook managers call `sigctl` by name).
+fn path_with_sigctl() -> std::ffi::OsString {
+    let bin = std::path::Path::new(SIGCTL)
+        .parent()
+        .expect("sigctl's directory")
+        .to_path_buf();
+    std::env::join_paths(std::iter::once(bin).chain(std::env::split_paths(
+        &std::env::var_os("PATH").unwrap_or_default(),
+    )))
+    .expect("PATH")
+}
+
+/// An HSM repository (signed main, trust root configured) with a bare
+/// `origin`; returns the root commit and the remote's path.
+fn with_origin(s: &hsm::Setup) -> (String, std::path::PathBuf) {
+    let remote = s.repo.home().join("remote.git");
+    let init = Command::new("git")
+        .args(["init", "-q", "--bare"])
+        .arg(&remote)
+        .output()
+        .expect("git");
+    assert!(init.status.success());
+    s.hsm.git_ok(
+        &s.repo,
+        &["remote", "add", "origin", &remote.display().to_string()],
+    );
+    let root = s
+        .hsm
+        .git_ok(&s.repo, &["rev-parse", "HEAD"])
+        .trim()
+        .to_owned();
+    s.hsm
+        .git_ok(&s.repo, &["config", "sigctl.trustRoot", &root]);
+    (root, remote)
+}
+
+fn remote_head(remote: &std::path::Path) -> String {
+    let out = Command::new("git")
+        .arg("--git-dir")
+        .arg(remote)
+        .args(["rev-parse", "main"])
+        .output()
+        .expect("git");
+    String::from_utf8_lossy(&out.stdout).trim().to_owned()
+}
+
+/// An unsigned commit on top of HEAD; returns its id.
+fn sneak_unsigned(s: &hsm::Setup) -> String {
+    s.hsm.git_ok(
+        &s.repo,
+        &[
+            "commit",
+            "-q",
+            "--allow-empty",
+            "--no-gpg-sign",
+            "-m",
+            "sneaky",
+        ],
+    );
+    s.hsm
+        .git_ok(&s.repo, &["rev-parse", "HEAD"])
+        .trim()
+        .to_owned()
+}
+
+#[test]
+fn the_pre_commit_framework_runs_sigctl_verify_push() {
+    let pre_commit = crate::util::sigstore::venv().join("bin/pre-commit");
+    assert!(pre_commit.exists(), "run `cargo xtask deps`");
+    let s = hsm::setup();
+    let (root, _) = with_origin(&s);
+    let sneaky = sneak_unsigned(&s);
+    let try_push = |to: &str| {
+        let out = s
+            .hsm
+            .command(&pre_commit.display().to_string(), &s.repo.path())
+            .args(["try-repo", env!("CARGO_MANIFEST_DIR"), "sigctl-verify-push"])
+            .args([
+                "--hook-stage",
+                "pre-push",
+                "--from-ref",
+                &root,
+                "--to-ref",
+                to,
+            ])
+            .env("PRE_COMMIT_HOME", s.repo.home().join("pre-commit"))
+            .env("PRE_COMMIT_REMOTE_NAME", "origin")
+            .env("PRE_COMMIT_REMOTE_BRANCH", "refs/heads/main")
+            .env("PATH", path_with_sigctl())
+            .output()
+            .expect("pre-commit runs");
+        Run::from(out)
+    };
+    let refused = try_push(&sneaky);
+    assert_eq!(refused.code, 1, "{}", refused.snapshot());
+    assert!(refused.stdout.contains(&sneaky[..12]), "{}", refused.stdout);
+    // nothing new: passes
+    let fine = try_push(&root);
+    assert_eq!(fine.code, 0, "{}", fine.snapshot());
+}
+
+/// lefthook 2.1.17's binary (tests/workflow-tools, `cargo xtask deps`).
+fn lefthook() -> std::path::PathBuf {
+    let bin = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/workflow-tools/node_modules/lefthook-linux-x64/bin/lefthook");
+    assert!(
+        bin.is_file(),
+        "lefthook is not installed ({}): run `cargo xtask deps`",
+        bin.display()
+    );
+    bin
+}
+
+#[test]
+fn lefthook_runs_sigctls_hooks_from_the_documented_snippet() {
+    let s = hsm::setup();
+    let (root, remote) = with_origin(&s);
+    s.repo.write(
+        "lefthook.yml",
+        include_str!("../../templates/hooks/lefthook.yml"),
+    );
+    let lefthook_run = |args: &[&str]| {
+        let out = s
+            .hsm
+            .command(&lefthook().display().to_string(), &s.repo.path())
+            .args(args)
+            .env("PATH", path_with_sigctl())
+            .output()
+            .expect("lefthook runs");
+        Run::from(out)
+    };
+    let install = lefthook_run(&["install"]);
+    assert_eq!(install.code, 0, "{}", install.snapshot());
+    let hook = std::fs::read_to_string(hooks_dir(&s.repo).join("pre-push")).expect("pre-push");
+    assert!(hook.contains("lefthook"), "{hook}");
+    // git runs lefthook, lefthook runs sigctl (found on PATH)
+    let git = |args: &[&str]| {
+        let out = s
+            .hsm
+            .command("git", &s.repo.path())
+            .args(args)
+            .env("PATH", path_with_sigctl())
+            .output()
+            .expect("git runs");
+        Run::from(out)
+    };
+    // pre-commit: a staged private key blocks the commit, named, not shown
+    let key = s.repo.openssl(&[
+        "genpkey",
+        "-algorithm",
+        "EC",
+        "-pkeyopt",
+        "ec_paramgen_curve:P-256",
+    ]);
+    s.repo.write("deploy.pem", &key);
+    git(&["add", "deploy.pem"]);
+    let blocked = git(&["commit", "-q", "-S", "-m", "oops"]);
+    assert_ne!(blocked.code, 0, "{}", blocked.snapshot());
+    let said = format!("{}{}", blocked.stdout, blocked.stderr);
+    assert!(said.contains("deploy.pem"), "{said}");
+    let body: String = String::from_utf8_lossy(&key).lines().filter(|l| !l.starts_with("-----")).collect();
+    assert!(
+        !said.contains(&body[..24]),
+        "the key is never shown: {said}"
+    );
+    git(&["rm", "-q", "--cached", "deploy.pem"]);
+    // pre-push: signed goes through; an unsigned commit on top is refused
+    let ok = git(&["push", "-q", "origin", "main"]);
+    assert_eq!(ok.code, 0, "{}", ok.snapshot());
+    assert_eq!(remote_head(&remote), root);
+    let sneaky = sneak_unsigned(&s);
+    let refused = git(&["push", "-q", "origin", "main"]);
+    assert_ne!(refused.code, 0, "{}", refused.snapshot());
+    let said = format!("{}{}", refused.stdout, refused.stderr);
+    assert!(said.contains(&sneaky[..12]), "{said}");
+    assert_eq!(remote_head(&remote), root, "nothing was pushed");
 }
