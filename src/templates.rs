@@ -35,6 +35,10 @@ pub fn ci(name: &str) -> Option<&'static [(&'static str, &'static str)]> {
             include_str!("../templates/ci/github-actions/sigctl-verify.yml"),
         ),
         (
+            ".github/workflows/sigctl-review.yml",
+            include_str!("../templates/ci/github-actions/sigctl-review.yml"),
+        ),
+        (
             ".github/workflows/sigctl-release.yml",
             include_str!("../templates/ci/github-actions/sigctl-release.yml"),
         ),

@@ -498,7 +498,10 @@ fn lefthook_runs_sigctls_hooks_from_the_documented_snippet() {
     assert_ne!(blocked.code, 0, "{}", blocked.snapshot());
     let said = format!("{}{}", blocked.stdout, blocked.stderr);
     assert!(said.contains("deploy.pem"), "{said}");
-    let body: String = String::from_utf8_lossy(&key).lines().filter(|l| !l.starts_with("-----")).collect();
+    let body: String = String::from_utf8_lossy(&key)
+        .lines()
+        .filter(|l| !l.starts_with("-----"))
+        .collect();
     assert!(
         !said.contains(&body[..24]),
         "the key is never shown: {said}"

@@ -147,19 +147,19 @@ fn init_ci_writes_the_ci_templates_beside_an_existing_policy_and_never_over_othe
     let gh = repo.sigctl(&["init", "--ci", "github"]);
     assert_eq!(gh.code, 0, "{}", gh.snapshot());
     let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("templates/ci");
-    for (written, template) in [
-        (
-            ".github/workflows/sigctl-verify.yml",
-            "github-actions/sigctl-verify.yml",
-        ),
-        (
-            ".github/workflows/sigctl-release.yml",
-            "github-actions/sigctl-release.yml",
-        ),
-    ] {
+    // every GitHub template, under .github/workflows/
+    let templates: Vec<_> = std::fs::read_dir(root.join("github-actions"))
+        .expect("templates")
+        .flatten()
+        .map(|e| e.path())
+        .collect();
+    assert_eq!(templates.len(), 3, "verify, review, release: {templates:?}");
+    for template in templates {
+        let name = template.file_name().expect("name").to_string_lossy();
+        let written = format!(".github/workflows/{name}");
         assert_eq!(
-            repo.read(written),
-            std::fs::read_to_string(root.join(template)).expect("template"),
+            repo.read(&written),
+            std::fs::read_to_string(&template).expect("template"),
             "{written}"
         );
     }

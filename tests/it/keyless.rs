@@ -1248,10 +1248,11 @@ fn the_ci_templates_commands_run_against_a_real_repository() {
         &std::env::var_os("PATH").unwrap_or_default(),
     )))
     .expect("PATH");
-    for (template, version) in [
-        ("github-actions/sigctl-verify.yml", None),
-        ("github-actions/sigctl-release.yml", Some("v1.0.0")),
-        ("gitlab-ci.yml", Some("v2.0.0")),
+    for (template, version, risky) in [
+        ("github-actions/sigctl-verify.yml", None, false),
+        ("github-actions/sigctl-review.yml", None, true),
+        ("github-actions/sigctl-release.yml", Some("v1.0.0"), false),
+        ("gitlab-ci.yml", Some("v2.0.0"), false),
     ] {
         let k = Keyless::new(&format!("ci-{}", template.replace('/', "-")));
         let text = std::fs::read_to_string(root.join(template)).expect("template");
@@ -1259,17 +1260,53 @@ fn the_ci_templates_commands_run_against_a_real_repository() {
         assert!(!commands.is_empty(), "{template} runs no sigctl command");
         k.repo.write("dist/app.tar", "release bytes\n");
         let trust_root = k.head();
+        // the pull request's base, as the forge's checkout names it
+        k.repo
+            .git(&["update-ref", "refs/remotes/origin/main", &trust_root]);
+        if risky {
+            // a pull request that lets unmanaged keys sign releases, unsigned
+            let widened = k.repo.read("signing.toml").replacen(
+                "refs = [\"refs/tags/v*\"]\ncustody = [\"keyless\"]",
+                "refs = [\"refs/tags/v*\"]\ncustody = [\"keyless\", \"unmanaged\"]",
+                1,
+            );
+            k.repo.write("signing.toml", widened);
+            k.repo.commit("let unmanaged keys release");
+        }
         let token = email_token(ALICE);
         for cmd in commands {
             let mut sh = k.command("sh", &["-c", &cmd], Some(&token));
             sh.env("PATH", &path)
                 .env("SIGCTL_TRUST_ROOT", &trust_root)
-                .env("SIGCTL_RELEASE_IDENTITY", "alice");
+                .env("SIGCTL_RELEASE_IDENTITY", "alice")
+                .env("BASE_REF", "main")
+                .env("CI_MERGE_REQUEST_TARGET_BRANCH_NAME", "main");
             if let Some(v) = version {
                 sh.env("VERSION", v).env("RELEASE_VERSION", v);
             }
             let run = Run::from(sh.output().expect("sh"));
             assert_eq!(run.code, 0, "{template}: `{cmd}`\n{}", run.snapshot());
+        }
+        if text.contains("sigctl review") {
+            // the comment and the SARIF were written, whatever the verdict
+            let md = k.repo.read("sigctl-review.md");
+            assert!(md.contains("| risk | code |"), "{template}: {md}");
+            let sarif: Value = serde_json::from_str(&k.repo.read("sigctl-review.sarif"))
+                .unwrap_or_else(|e| panic!("{template}: sigctl-review.sarif: {e}"));
+            let results = sarif["runs"][0]["results"].as_array().map_or(0, Vec::len);
+            if risky {
+                assert!(md.contains("NOT authorised: unsigned"), "{template}: {md}");
+                assert!(
+                    md.contains("environment-custody-widened"),
+                    "{template}: {md}"
+                );
+                assert!(results >= 2, "{template}: {sarif}");
+                // the job's last step fails the check
+                let gate = k.sigctl(&["review", "--base", "origin/main"], None);
+                assert_eq!(gate.code, 1, "{template}: {}", gate.snapshot());
+            } else {
+                assert_eq!(results, 0, "{template}: {sarif}");
+            }
         }
         if let Some(v) = version {
             let summary: Value = serde_json::from_str(&k.repo.read("release.json"))
