@@ -291,6 +291,36 @@ fn a_policy_change_staged_by_a_non_admin_gets_a_warning_that_it_will_not_verify(
     // and verify agrees
     let v = s.hsm.sigctl(&s.repo, &["verify"]);
     assert_eq!(v.code, 1, "{}", v.snapshot());
+    // `git -c user.signingkey=…` is the identity that signs, so the hook
+    // judges that one (git passes it in GIT_CONFIG_PARAMETERS)
+    s.repo.write(
+        "signing.toml",
+        s.repo
+            .read("signing.toml")
+            .replace("renew_before = \"45d\"", "renew_before = \"40d\""),
+    );
+    s.hsm.git_ok(&s.repo, &["add", "signing.toml"]);
+    s.hsm
+        .git_ok(&s.repo, &["config", "user.signingkey", "someone-else"]);
+    let c = s.hsm.git(
+        &s.repo,
+        &[
+            "-c",
+            "user.signingkey=release",
+            "commit",
+            "-q",
+            "-S",
+            "-m",
+            "shorter",
+        ],
+    );
+    assert_eq!(c.code, 0, "{}", c.snapshot());
+    assert!(
+        c.stderr
+            .contains("your signing identity `release` is not owned by an admin"),
+        "{}",
+        c.stderr
+    );
 }
 
 #[test]

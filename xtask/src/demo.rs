@@ -331,6 +331,7 @@ impl Demo {
 
         self.keyless()?;
         self.workflow()?;
+        self.review()?;
 
         say(
             "\nDone: key generated on the token, certificate issued and imported, commit and tag signed through",
@@ -344,7 +345,10 @@ impl Demo {
         say(
             "keyless commit and artefact (Fulcio certificate, Rekor entry) that Sigstore's own verifier accepts;",
         );
-        say("and a push of an unsigned commit stopped by the pre-push hook before it left.");
+        say(
+            "a push of an unsigned commit stopped by the pre-push hook before it left, and a pull request",
+        );
+        say("that weakens the policy shown to its reviewer as high risk and unauthorised.");
         Ok(())
     }
 
@@ -511,6 +515,50 @@ impl Demo {
             1,
         )?;
         self.git(&["reset", "-q", "--hard", "HEAD~1"])?;
+        Ok(())
+    }
+
+    /// A pull request that weakens the policy, as its reviewer sees it.
+    fn review(&self) -> Result {
+        step(
+            "13. A pull request that weakens the policy, as its reviewer sees it: `sigctl review`",
+        );
+        say(
+            "-- on a branch, `release`'s owner lets an SSH key on a laptop sign releases, and signs that with the HSM key:",
+        );
+        self.git(&["switch", "-q", "-c", "laptop-release"])?;
+        let path = self.repo.join("signing.toml");
+        let policy = std::fs::read_to_string(&path).map_err(|e| e.to_string())?;
+        let prod = "refs = [\"refs/tags/v*\"]\ncustody = [\"hsm\"]";
+        if !policy.contains(prod) {
+            return Err("the demo's policy has no prod environment to widen".into());
+        }
+        let widened = policy.replacen(
+            prod,
+            "refs = [\"refs/tags/v*\"]\ncustody = [\"hsm\", \"unmanaged\"]",
+            1,
+        ) + "\n[identities.laptop]\nowner = \"release\"\npurpose = \"Release from my laptop\"\nenvironments = [\"prod\"]\ncustody = \"unmanaged\"\nssh_key = \"ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIOexvT/whdCwI8cJtY8E9iMNwxhMVZlS5baUuEP8K21d laptop\"\n";
+        std::fs::write(&path, widened).map_err(|e| e.to_string())?;
+        self.git(&["add", "signing.toml"])?;
+        // the pre-commit hook warns: release is no admin
+        self.show(
+            Path::new("git"),
+            "git",
+            &[
+                "-c",
+                "user.signingkey=release",
+                "commit",
+                "-q",
+                "-S",
+                "-m",
+                "Release from a laptop",
+            ],
+            0,
+        )?;
+        say("");
+        self.sig(&["review", "--base", "main"], 1)?;
+        self.git(&["switch", "-q", "main"])?;
+        self.git(&["branch", "-q", "-D", "laptop-release"])?;
         Ok(())
     }
 
