@@ -52,6 +52,13 @@ pub enum Error {
     #[diagnostic(code(unknown_template), help("available templates: {available}"))]
     UnknownTemplate { name: String, available: String },
 
+    #[error("no commit in this history has a signing.toml: nothing to verify against")]
+    #[diagnostic(
+        code(no_policy_in_history),
+        help("adopt a policy with `sigctl init`")
+    )]
+    NoPolicyInHistory,
+
     #[error("git: {0}")]
     #[diagnostic(code(git))]
     Git(String),

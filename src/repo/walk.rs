@@ -135,20 +135,31 @@ impl Repo {
         hide: &[ObjectId],
         known: &dyn Fn(&ObjectId) -> Option<CommitInfo>,
     ) -> Result<Vec<CommitInfo>> {
-        self.commits_parents_first_with(tips, hide, known, &|_, _| {})
+        self.commits_parents_first_with(tips, hide, known, &|_| None, &|_, _| {})
+            .map(|(walked, _)| walked)
     }
 
     /// [`Repo::commits_parents_first`], handing each commit read from the
     /// object database (not `known`) to `fresh` with its raw bytes, as it
     /// is read: the caller can check signatures while the walk goes on.
+    ///
+    /// Also returns the commits found reachable from `hide`: every parent
+    /// of a returned commit that is not itself returned is among them. With
+    /// generation numbers for the commits near the tips (`generation`,
+    /// from an authenticated cache), only that neighbourhood of `hide`'s
+    /// history is painted; without, all of it.
     pub fn commits_parents_first_with(
         &self,
         tips: &[ObjectId],
         hide: &[ObjectId],
         known: &dyn Fn(&ObjectId) -> Option<CommitInfo>,
+        generation: &dyn Fn(&ObjectId) -> Option<u32>,
         fresh: &dyn Fn(&CommitInfo, &[u8]),
-    ) -> Result<Vec<CommitInfo>> {
-        let hidden = self.ancestors(hide, known)?;
+    ) -> Result<(Vec<CommitInfo>, IdSet)> {
+        let hidden = match self.hidden_by_generation(tips, hide, known, generation)? {
+            Some(h) => h,
+            None => self.ancestors(hide, known)?,
+        };
         let mut infos: Vec<CommitInfo> = Vec::new();
         let mut index: IdMap<u32> = IdMap::default();
         let mut stack: Vec<ObjectId> = tips
@@ -177,7 +188,6 @@ impl Repo {
             index.insert(id, infos.len() as u32);
             infos.push(info);
         }
-        drop(hidden);
         // Kahn's algorithm: a commit comes after all of its parents in the
         // set; among the ready ones the oldest (then the smallest id) first,
         // so the order is the same on every run. Edges as index arrays: a
@@ -230,7 +240,96 @@ impl Repo {
                 rank.swap(i, r);
             }
         }
-        Ok(infos)
+        Ok((infos, hidden))
+    }
+
+    /// The commits reachable from `hide` that a walk from `tips` meets,
+    /// found by painting both histories at once, highest generation first,
+    /// until no commit in the queue is reached from `tips` alone: a commit
+    /// reachable from `hide` has a path from it of higher generations, all
+    /// painted before the commit itself is taken. Commits the cache does
+    /// not number (new ones) are numbered from their parents, reading at
+    /// most [`GENERATION_BUDGET`] of them. `None` when that is not enough,
+    /// or a number does not rise from parent to child (the caller paints
+    /// all of `hide`'s history instead).
+    fn hidden_by_generation(
+        &self,
+        tips: &[ObjectId],
+        hide: &[ObjectId],
+        known: &dyn Fn(&ObjectId) -> Option<CommitInfo>,
+        generation: &dyn Fn(&ObjectId) -> Option<u32>,
+    ) -> Result<Option<IdSet>> {
+        const TIP: u8 = 1;
+        const HIDDEN: u8 = 2;
+        if hide.is_empty() {
+            return Ok(Some(IdSet::default()));
+        }
+        let mut numbers = Generations {
+            repo: self,
+            known,
+            cached: generation,
+            memo: IdMap::default(),
+            budget: GENERATION_BUDGET,
+        };
+        let mut flags: IdMap<u8> = IdMap::default();
+        let mut queue: std::collections::BinaryHeap<(u32, ObjectId)> = Default::default();
+        // commits in the queue reached from `tips` alone
+        let mut open: IdSet = IdSet::default();
+        for (ids, flag) in [(tips, TIP), (hide, HIDDEN)] {
+            for id in ids {
+                let Some(g) = numbers.of(id)? else {
+                    return Ok(None);
+                };
+                let f = flags.entry(*id).or_insert(0);
+                *f |= flag;
+                queue.push((g, *id));
+            }
+        }
+        for (id, f) in &flags {
+            if *f == TIP {
+                open.insert(*id);
+            }
+        }
+        let mut done: IdMap<u8> = IdMap::default();
+        while !open.is_empty() {
+            let Some((g, id)) = queue.pop() else { break };
+            let f = flags.get(&id).copied().unwrap_or(0);
+            if done.get(&id) == Some(&f) {
+                continue;
+            }
+            done.insert(id, f);
+            open.remove(&id);
+            let parents = match known(&id) {
+                Some(c) => c.parents,
+                None => numbers.parents(&id)?,
+            };
+            for p in parents {
+                let Some(pg) = numbers.of(&p)? else {
+                    return Ok(None);
+                };
+                if pg >= g {
+                    return Ok(None);
+                }
+                let pf = flags.entry(p).or_insert(0);
+                let merged = *pf | f;
+                if merged != *pf {
+                    *pf = merged;
+                    if merged == TIP {
+                        open.insert(p);
+                    } else {
+                        open.remove(&p);
+                    }
+                    queue.push((pg, p));
+                }
+            }
+        }
+        Ok(Some(
+            flags
+                .into_iter()
+                .filter(|(_, f)| f & HIDDEN != 0)
+                .map(|(id, _)| id)
+                .collect(),
+        ))
     }
 
     /// Every commit reachable from `from` (inclusive).
@@ -446,4 +545,67 @@ pub fn split_commit_signature(raw: &[u8]) -> Option<(Vec<u8>, Vec<u8>)> {
         }
     }
     (!sig.is_empty()).then_some((sig, payload))
+}
+
+/// How many commits without a cached generation number a range walk numbers
+/// by reading them before it paints all of the base's history instead.
+pub const GENERATION_BUDGET: usize = 10_000;
+
+/// Generation numbers: 1 for a commit without parents, else one more than
+/// its parents' largest; from the cache where it has them, else computed.
+pub struct Generations<'a> {
+    pub repo: &'a Repo,
+    pub known: &'a dyn Fn(&ObjectId) -> Option<CommitInfo>,
+    pub cached: &'a dyn Fn(&ObjectId) -> Option<u32>,
+    pub memo: IdMap<u32>,
+    /// commits that may still be read to number them
+    pub budget: usize,
+}
+
+impl Generations<'_> {
+    fn parents(&self, id: &ObjectId) -> Result<Vec<ObjectId>> {
+        match (self.known)(id) {
+            Some(c) => Ok(c.parents),
+            None => Ok(self.repo.commit_info(id)?.parents),
+        }
+    }
+
+    /// `id`'s number; `None` when the budget runs out first.
+    pub fn of(&mut self, id: &ObjectId) -> Result<Option<u32>> {
+        if let Some(g) = self.memo.get(id).copied().or_else(|| (self.cached)(id)) {
+            return Ok(Some(g));
+        }
+        // parents first, without recursion (a long line of new commits)
+        let mut stack: Vec<(ObjectId, Option<Vec<ObjectId>>)> = vec![(*id, None)];
+        while let Some((c, parents)) = stack.pop() {
+            if self.memo.contains_key(&c) {
+                continue;
+            }
+            let parents = match parents {
+                Some(p) => p,
+                None => {
+                    if self.budget == 0 {
+                        return Ok(None);
+                    }
+                    self.budget -= 1;
+                    self.parents(&c)?
+                }
+            };
+            let mut max = 0u32;
+            let mut missing = Vec::new();
+            for p in &parents {
+                match self.memo.get(p).copied().or_else(|| (self.cached)(p)) {
+                    Some(g) => max = max.max(g),
+                    None => missing.push(*p),
+                }
+            }
+            if missing.is_empty() {
+                self.memo.insert(c, max.saturating_add(1));
+            } else {
+                stack.push((c, Some(parents)));
+                stack.extend(missing.into_iter().map(|p| (p, None)));
+            }
+        }
+        Ok(self.memo.get(id).copied())
+    }
 }

@@ -7,7 +7,8 @@
 //! bad). None of it needs a policy in its key: policies, the trust root and
 //! the chain are applied afresh on every run.
 //!
-//! One line per commit (`c ID TREE TIME FLAGS POLICY PARENTS CHECK`), and
+//! One line per commit (`c ID GENERATION TREE TIME FLAGS POLICY PARENTS
+//! CHECK`; a generation number of 0 is unknown), and
 //! one per distinct certificate chain (`x CHAIN-ID DER,…`, before its first
 //! use), between a format line naming the sigctl version and an HMAC-SHA256 over
 //! everything before it, keyed by a secret kept outside the repository (in
@@ -26,7 +27,7 @@ use sha2::Digest;
 use crate::repo::walk::{CommitInfo, IdMap};
 
 const FORMAT: &str = "sigctl-verify-cache";
-const VERSION: u32 = 5;
+const VERSION: u32 = 6;
 
 /// What the cache knows of one commit: the facts its content fixes (the
 /// walk needs no object read), the `signing.toml` blob of its tree, and what
@@ -73,23 +74,150 @@ pub fn path(common_dir: &Path) -> PathBuf {
     common_dir.join("sigctl").join("verify-cache")
 }
 
+/// The cache as read: the authenticated text, an index from commit id to
+/// its line, and each line parsed only when asked for (a push of ten commits
+/// onto a long history reads ten lines in full, and the walk only the
+/// parents of the rest).
+#[derive(Default)]
+pub struct Cache {
+    /// The lines between the format line and the footer (authenticated).
+    data: Vec<u8>,
+    /// commit id → the span of its `c` line (without the newline) and its
+    /// generation number (0: unknown)
+    index: IdMap<(usize, usize, u32)>,
+    /// chain id → the span of its DER list
+    chains: HashMap<String, (usize, usize)>,
+    memo: std::cell::RefCell<Memo>,
+}
+
+/// What parsed lines share: SSH keys, names and chains, read once.
+#[derive(Default)]
+struct Memo {
+    keys: HashMap<String, Arc<[u8]>>,
+    names: HashMap<String, Arc<str>>,
+    chains: HashMap<String, Arc<[Vec<u8>]>>,
+}
+
+impl Cache {
+    pub fn is_empty(&self) -> bool {
+        self.index.is_empty()
+    }
+
+    pub fn len(&self) -> usize {
+        self.index.len()
+    }
+
+    pub fn contains(&self, id: &ObjectId) -> bool {
+        self.index.contains_key(id)
+    }
+
+    fn line(&self, id: &ObjectId) -> Option<&str> {
+        std::str::from_utf8(self.bytes(id)?).ok()
+    }
+
+    fn bytes(&self, id: &ObjectId) -> Option<&[u8]> {
+        let &(a, b, _) = self.index.get(id)?;
+        self.data.get(a..b)
+    }
+
+    /// A commit's generation number, when the cache knows it.
+    pub fn generation(&self, id: &ObjectId) -> Option<u32> {
+        self.index.get(id).map(|e| e.2).filter(|g| *g > 0)
+    }
+
+    /// What the cache knows of a commit's place in the graph (no check):
+    /// the line up to its parents, which is all ASCII when sigctl wrote it.
+    pub fn commit(&self, id: &ObjectId) -> Option<CommitInfo> {
+        let line = self.bytes(id)?;
+        let mut f = line.splitn(10, |&b| b == b' ');
+        let hex = |b: &[u8]| ObjectId::from_hex(b).ok();
+        if f.next()? != b"c" {
+            return None;
+        }
+        let id = hex(f.next()?)?;
+        let _generation = f.next()?;
+        let tree = hex(f.next()?)?;
+        let committer_time: i64 = std::str::from_utf8(f.next()?).ok()?.parse().ok()?;
+        let (signed, duplicate_signature) = match f.next()? {
+            b"-" => (false, false),
+            b"s" => (true, false),
+            b"d" => (true, true),
+            _ => return None,
+        };
+        let _policy = f.next()?;
+        let parents = match f.next()? {
+            b"-" => Vec::new(),
+            p => p
+                .split(|&b| b == b',')
+                .map(hex)
+                .collect::<Option<Vec<_>>>()?,
+        };
+        Some(CommitInfo {
+            id,
+            parents,
+            tree,
+            committer_time,
+            signed,
+            duplicate_signature,
+        })
+    }
+
+    /// The whole entry of a commit. A line that does not parse (no file
+    /// sigctl wrote has one) is as good as absent: the commit is read again.
+    pub fn get(&self, id: &ObjectId) -> Option<Entry> {
+        let line = self.line(id)?;
+        let mut memo = self.memo.borrow_mut();
+        let Memo {
+            keys,
+            names,
+            chains,
+        } = &mut *memo;
+        let mut chain = |cid: &str| -> Option<Arc<[Vec<u8>]>> {
+            if let Some(c) = chains.get(cid) {
+                return Some(c.clone());
+            }
+            let &(a, b) = self.chains.get(cid)?;
+            let ders = std::str::from_utf8(self.data.get(a..b)?).ok()?;
+            let ders: Arc<[Vec<u8>]> = ders
+                .split(',')
+                .map(unhex)
+                .collect::<Option<Vec<_>>>()?
+                .into();
+            chains.insert(cid.to_owned(), ders.clone());
+            Some(ders)
+        };
+        parse_line(line, keys, names, &mut chain)
+    }
+
+    /// Every entry (tests).
+    #[cfg(test)]
+    fn entries(&self) -> IdMap<Entry> {
+        self.index
+            .keys()
+            .filter_map(|id| self.get(id).map(|e| (*id, e)))
+            .collect()
+    }
+}
+
 /// Load the cache; an absent, corrupt, foreign or unauthenticated file
-/// yields an empty cache. Read line by line (a long history's cache is tens
-/// of megabytes), its HMAC computed on the way; nothing read is kept unless
-/// the HMAC at the end matches.
+/// yields an empty cache. Read whole and authenticated first (the HMAC at
+/// the end must match everything before it), then indexed by commit id;
+/// nothing is trusted unless the HMAC matches.
 ///
-/// A cache that is not a regular file within `files::CACHE`'s limit (a FIFO,
-/// a link to a device, a sparse giant) is not read: the error says why, and
-/// the caller warns and goes on without it (the next save replaces it).
-pub fn load(path: &Path, key: &[u8]) -> Result<IdMap<Entry>, crate::files::ReadError> {
+/// Errors: the path is there but no regular file (a FIFO, a device, a
+/// directory): the caller says so and verifies without a cache.
+pub fn load(path: &Path, key: &[u8]) -> Result<Cache, crate::files::ReadError> {
     use std::io::Read;
     let (file, limit) = match crate::files::open(path, crate::files::CACHE) {
         Ok(f) => f,
-        Err(e) if e.is_not_found() => return Ok(IdMap::default()),
+        Err(e) if e.is_not_found() => return Ok(Cache::default()),
         Err(e) => return Err(e),
     };
-    let input = std::io::BufReader::with_capacity(1 << 16, file.take(limit));
-    Ok(parse(input, key).unwrap_or_default())
+    let mut data = Vec::new();
+    if file.take(limit).read_to_end(&mut data).is_err() {
+        return Ok(Cache::default());
+    }
+    Ok(parse(data, key).unwrap_or_default())
 }
 
 fn header() -> String {
@@ -99,44 +227,66 @@ fn header() -> String {
     )
 }
 
-fn parse(mut input: impl std::io::BufRead, key: &[u8]) -> Option<IdMap<Entry>> {
-    let mut mac = Hmac::new(key);
-    let mut line = String::new();
-    read_line(&mut input, &mut line)?;
-    if line != header() {
+fn parse(mut data: Vec<u8>, key: &[u8]) -> Option<Cache> {
+    let header = header();
+    if !data.starts_with(header.as_bytes()) || !data.ends_with(b"\n") {
         return None;
     }
-    mac.update(line.as_bytes());
-    let mut map = IdMap::default();
-    let mut keys: HashMap<String, Arc<[u8]>> = HashMap::new();
-    let mut names: HashMap<String, Arc<str>> = HashMap::new();
-    let mut chains: HashMap<String, Arc<[Vec<u8>]>> = HashMap::new();
-    loop {
-        line.clear();
-        if read_line(&mut input, &mut line)? == 0 {
-            return None; // no footer: truncated
-        }
-        if let Some(footer) = line.strip_prefix("{\"hmac-sha256\":\"") {
-            let footer = footer.trim_end().strip_suffix("\"}")?;
-            let mut rest = String::new();
-            // the footer ends the file
-            if read_line(&mut input, &mut rest)? != 0 {
-                return None;
-            }
-            return constant_time_eq(footer.as_bytes(), hex(&mac.finish()).as_bytes())
-                .then_some(map);
-        }
-        mac.update(line.as_bytes());
-        let text = line.strip_suffix('\n')?;
-        if let Some(chain) = text.strip_prefix("x ") {
-            let (fp, ders) = chain.split_once(' ')?;
-            let ders: Vec<Vec<u8>> = ders.split(',').map(unhex).collect::<Option<_>>()?;
-            chains.insert(fp.to_owned(), ders.into());
-            continue;
-        }
-        let e = parse_line(text, &mut keys, &mut names, &chains)?;
-        map.insert(e.commit.id, e);
+    // the footer is the last line
+    let body_end = data[..data.len() - 1]
+        .iter()
+        .rposition(|&b| b == b'\n')
+        .map_or(0, |i| i + 1);
+    if body_end < header.len() {
+        return None;
     }
+    let footer = std::str::from_utf8(&data[body_end..]).ok()?;
+    let footer = footer
+        .strip_prefix("{\"hmac-sha256\":\"")?
+        .strip_suffix("\"}\n")?;
+    let mut mac = Hmac::new(key);
+    mac.update(&data[..body_end]);
+    if !constant_time_eq(footer.as_bytes(), hex(&mac.finish()).as_bytes()) {
+        return None;
+    }
+    data.truncate(body_end);
+    data.drain(..header.len());
+    let mut index = IdMap::default();
+    let mut chains = HashMap::new();
+    let mut at = 0;
+    while at < data.len() {
+        let end = at + memchr::memchr(b'\n', &data[at..])?;
+        if (end - at) as u64 >= crate::files::CACHE_LINE {
+            return None;
+        }
+        let line = &data[at..end];
+        let field = |from: usize| {
+            let len = memchr::memchr(b' ', line.get(from..)?)?;
+            Some((from, from + len))
+        };
+        match line.get(..2) {
+            Some(b"c ") => {
+                let (a, b) = field(2)?;
+                let id = ObjectId::from_hex(&line[a..b]).ok()?;
+                let (c, d) = field(b + 1)?;
+                let generation: u32 = std::str::from_utf8(&line[c..d]).ok()?.parse().ok()?;
+                index.insert(id, (at, end, generation));
+            }
+            Some(b"x ") => {
+                let (a, b) = field(2)?;
+                let cid = std::str::from_utf8(&line[a..b]).ok()?.to_owned();
+                chains.insert(cid, (at + b + 1, end));
+            }
+            _ => return None,
+        }
+        at = end + 1;
+    }
+    Some(Cache {
+        data,
+        index,
+        chains,
+        memo: Default::default(),
+    })
 }
 
 /// One line, read through a cap: `None` on an error or a longer line (not a
@@ -160,18 +310,15 @@ fn opt_oid(s: &str) -> Option<Option<ObjectId>> {
     }
 }
 
-/// `c ID TREE TIME FLAGS POLICY PARENTS CHECK…`
-fn parse_line(
-    line: &str,
-    keys: &mut HashMap<String, Arc<[u8]>>,
-    names: &mut HashMap<String, Arc<str>>,
-    chains: &HashMap<String, Arc<[Vec<u8>]>>,
-) -> Option<Entry> {
-    let mut f = line.splitn(9, ' ');
+/// The graph part of a `c` line: the commit, its policy blob, and the
+/// check's kind and rest.
+fn parse_commit(line: &str) -> Option<(CommitInfo, Option<ObjectId>, &str, &str)> {
+    let mut f = line.splitn(10, ' ');
     if f.next()? != "c" {
         return None;
     }
     let id = oid(f.next()?)?;
+    let _generation: u32 = f.next()?.parse().ok()?;
     let tree = oid(f.next()?)?;
     let committer_time: i64 = f.next()?.parse().ok()?;
     let (signed, duplicate_signature) = match f.next()? {
@@ -187,6 +334,29 @@ fn parse_line(
     };
     let kind = f.next()?;
     let rest = f.next().unwrap_or("");
+    Some((
+        CommitInfo {
+            id,
+            parents,
+            tree,
+            committer_time,
+            signed,
+            duplicate_signature,
+        },
+        policy,
+        kind,
+        rest,
+    ))
+}
+
+/// `c ID GENERATION TREE TIME FLAGS POLICY PARENTS CHECK…`
+fn parse_line(
+    line: &str,
+    keys: &mut HashMap<String, Arc<[u8]>>,
+    names: &mut HashMap<String, Arc<str>>,
+    chains: &mut dyn FnMut(&str) -> Option<Arc<[Vec<u8>]>>,
+) -> Option<Entry> {
+    let (commit, policy, kind, rest) = parse_commit(line)?;
     let check = match kind {
         "-" => Stored::Unchecked,
         "v" => Stored::Verified,
@@ -229,7 +399,7 @@ fn parse_line(
                 fingerprint: intern(fp, fp.to_owned()),
                 subject: intern(subject_json, subject),
                 // a chain line comes before its first use, or the file is not ours
-                certs: chains.get(chain)?.clone(),
+                certs: chains(chain)?,
                 signed_at,
                 time_source,
             }
@@ -244,14 +414,7 @@ fn parse_line(
         _ => return None,
     };
     Some(Entry {
-        commit: CommitInfo {
-            id,
-            parents,
-            tree,
-            committer_time,
-            signed,
-            duplicate_signature,
-        },
+        commit,
         policy,
         check,
     })
@@ -270,6 +433,7 @@ fn chain_id(certs: &[Vec<u8>]) -> String {
 fn write_line(
     out: &mut String,
     e: &Entry,
+    generation: u32,
     written: &mut std::collections::HashSet<String>,
 ) -> std::fmt::Result {
     let chain = match &e.check {
@@ -294,7 +458,11 @@ fn write_line(
         (true, false) => "s",
         (true, true) => "d",
     };
-    write!(out, "c {} {} {} {flags} ", c.id, c.tree, c.committer_time)?;
+    write!(
+        out,
+        "c {} {generation} {} {} {flags} ",
+        c.id, c.tree, c.committer_time
+    )?;
     match &e.policy {
         Some(p) => write!(out, "{p} ")?,
         None => out.push_str("- "),
@@ -334,26 +502,34 @@ fn write_line(
     Ok(())
 }
 
-/// Write the cache through a temporary file and a rename, line by line.
-/// Failure to write a cache is not an error of verification: the caller may
-/// ignore it.
+/// Write the cache through a temporary file and a rename: what `old` holds
+/// (its lines as they are), then `new`'s entries with their generation
+/// numbers (0: unknown). Failure to write a cache is not an error of
+/// verification: the caller may ignore it.
 pub fn save<'e>(
     path: &Path,
-    entries: impl IntoIterator<Item = std::borrow::Cow<'e, Entry>>,
+    old: &Cache,
+    new: impl IntoIterator<Item = (std::borrow::Cow<'e, Entry>, u32)>,
     key: &[u8],
 ) -> std::io::Result<()> {
     crate::init::write_atomically_with(path, |w| {
         let mut mac = Hmac::new(key);
-        let mut line = header();
-        let mut written = std::collections::HashSet::new();
-        for e in entries {
+        let header = header();
+        mac.update(header.as_bytes());
+        w.write_all(header.as_bytes())?;
+        mac.update(&old.data);
+        w.write_all(&old.data)?;
+        let mut written: std::collections::HashSet<String> = old.chains.keys().cloned().collect();
+        let mut line = String::new();
+        for (e, generation) in new {
+            if old.contains(&e.commit.id) {
+                continue;
+            }
+            line.clear();
+            write_line(&mut line, &e, generation, &mut written).map_err(std::io::Error::other)?;
             mac.update(line.as_bytes());
             w.write_all(line.as_bytes())?;
-            line.clear();
-            write_line(&mut line, &e, &mut written).map_err(std::io::Error::other)?;
         }
-        mac.update(line.as_bytes());
-        w.write_all(line.as_bytes())?;
         writeln!(w, "{{\"hmac-sha256\":\"{}\"}}", hex(&mac.finish()))
     })?;
     // the format-1 file of earlier versions: never read again
@@ -642,11 +818,50 @@ mod tests {
             m.insert(e.commit.id, e);
         }
         let key = [9u8; 32];
-        save(&p, m.values().map(std::borrow::Cow::Borrowed), &key).expect("save");
-        assert_eq!(load(&p, &key).expect("a regular cache"), m);
+        save(
+            &p,
+            &Cache::default(),
+            m.values().map(|e| {
+                (
+                    std::borrow::Cow::Borrowed(e),
+                    u32::from(e.commit.id.as_bytes()[0]),
+                )
+            }),
+            &key,
+        )
+        .expect("save");
+        let loaded = load(&p, &key).expect("a regular cache");
+        assert_eq!(loaded.entries(), m);
+        assert_eq!(loaded.commit(&commit(3, &[]).id), Some(commit(3, &[1, 2])));
+        // saved again with one more: the old lines are kept as they are
+        let more = Entry {
+            commit: commit(6, &[5]),
+            policy: None,
+            check: Stored::Cert {
+                fingerprint: "ab".into(),
+                subject: "CN=a b, O=\"c\"".into(),
+                certs: vec![vec![0x30, 0x01]].into(),
+                signed_at: 8,
+                time_source: 1,
+            },
+        };
+        let p2 = dir.path().join("c2");
+        assert_eq!(loaded.generation(&commit(5, &[]).id), Some(5));
+        save(&p2, &loaded, [(std::borrow::Cow::Borrowed(&more), 0)], &key).expect("save");
+        let again = load(&p2, &key).expect("a regular cache");
+        assert_eq!(again.generation(&more.commit.id), None, "0 is unknown");
+        assert_eq!(again.generation(&commit(5, &[]).id), Some(5));
+        m.insert(more.commit.id, more);
+        assert_eq!(again.entries(), m);
         // written by someone without the key: ignored
         assert!(load(&p, &[8u8; 32]).expect("a regular cache").is_empty());
         let text = std::fs::read_to_string(&p).expect("read");
+        let text2 = std::fs::read_to_string(&p2).expect("read");
+        assert_eq!(
+            text2.matches("x ").count(),
+            text.matches("x ").count(),
+            "a chain is written once"
+        );
         // flip a verdict: the checksum no longer matches, nothing is trusted
         std::fs::write(&p, text.replace("bad-signature", "bad-signaturX")).expect("write");
         assert!(load(&p, &key).expect("a regular cache").is_empty());

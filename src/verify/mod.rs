@@ -115,13 +115,17 @@ pub fn verify(
                 "the verify cache {} was not read ({e}); verifying without it",
                 cache_path.display()
             ));
-            IdMap::default()
+            cache::Cache::default()
         }),
-        None => IdMap::default(),
+        None => cache::Cache::default(),
     };
-    let known = |id: &ObjectId| cached.get(id).map(|e| e.commit.clone());
-    // one walk: everything the specs (and HEAD) reach, less what the bases reach
-    let (all, fresh) = walk::walk_checking(repo, &walk_tips, &specs.bases, &known)?;
+    let known = |id: &ObjectId| cached.commit(id);
+    // one walk: everything the specs (and HEAD) reach, less what the bases
+    // reach (`base_ancestors`: what the range trusts)
+    let (all, base_ancestors, fresh) =
+        walk::walk_checking(repo, &walk_tips, &specs.bases, &known, &|id| {
+            cached.generation(id)
+        })?;
 
     let walked = (specs.bases.is_empty() && specs.head.is_none()).then_some(&all[..]);
     let (root, pinned) = trust_root::choose(
@@ -140,7 +144,6 @@ pub fn verify(
     // history before the trust root predates the policy: not verified
     let pre = repo.ancestors(&root_info.parents, &known)?;
     let commits: Vec<CommitInfo> = all.into_iter().filter(|c| !pre.contains(&c.id)).collect();
-    let base_ancestors = repo.ancestors(&specs.bases, &known)?;
     let stray = trust_root::stray_tips(repo, &specs.tips, &root, &commits, &pre, &known)?;
     drop(pre);
 
@@ -164,38 +167,54 @@ pub fn verify(
     let (checks, fresh) = walk::check_all(&mut engine, &commits, &cached, fresh);
     report("checking signatures", commits.len(), commits.len());
     if let Some(k) = opts.cache_key.as_ref().filter(|_| fresh) {
-        // what was cached, and each new commit as it is written
+        // what was cached, and each new commit as it is written, with its
+        // generation number (history outside the walk, before the trust
+        // root or a range's base, is read for them within a budget: 0, unknown,
+        // beyond it)
+        let walked = |id: &ObjectId| {
+            index
+                .get(id)
+                .map(|&i| commits[i].clone())
+                .or_else(|| cached.commit(id))
+        };
+        let cached_generation = |id: &ObjectId| cached.generation(id);
+        let mut numbers = crate::repo::walk::Generations {
+            repo,
+            known: &walked,
+            cached: &cached_generation,
+            memo: IdMap::default(),
+            budget: crate::repo::walk::GENERATION_BUDGET + commits.len(),
+        };
+        let mut generations = Vec::new();
+        for c in commits.iter().filter(|c| !cached.contains(&c.id)) {
+            generations.push(numbers.of(&c.id).ok().flatten().unwrap_or(0));
+        }
+        drop(numbers);
         let new = commits
             .iter()
             .enumerate()
-            .filter(|(_, c)| !cached.contains_key(&c.id))
-            .map(|(n, c)| {
-                std::borrow::Cow::Owned(cache::Entry {
-                    commit: c.clone(),
-                    policy: engine.policy_blobs.get(&c.tree).copied().flatten(),
-                    check: to_stored(checks[n].as_ref()),
-                })
+            .filter(|(_, c)| !cached.contains(&c.id))
+            .zip(generations)
+            .map(|((n, c), g)| {
+                (
+                    std::borrow::Cow::Owned(cache::Entry {
+                        commit: c.clone(),
+                        policy: engine.policy_blobs.get(&c.tree).copied().flatten(),
+                        check: to_stored(checks[n].as_ref()),
+                    }),
+                    g,
+                )
             });
         // a cache that cannot be written only costs time next run
-        let _ = cache::save(
-            &cache_path,
-            cached.values().map(std::borrow::Cow::Borrowed).chain(new),
-            k,
-        );
+        let _ = cache::save(&cache_path, &cached, new, k);
     }
-    // the cache's commits outside the walk (a range's base, history before
-    // the trust root) stay known; the rest of the cache is dropped before
-    // the judgement, which has every commit of the walk in `commits`
-    let outside: IdMap<CommitInfo> = cached
-        .into_iter()
-        .filter(|(id, _)| !index.contains_key(id))
-        .map(|(id, e)| (id, e.commit))
-        .collect();
+    // the walk's commits, then the cache's (a range's base, history before
+    // the trust root)
     let known = |id: &ObjectId| {
         index
             .get(id)
             .map(|&i| commits[i].clone())
-            .or_else(|| outside.get(id).cloned())
+            .or_else(|| cached.commit(id))
     };
     let mut own = Vec::with_capacity(commits.len());
     for c in &commits {

@@ -34,11 +34,11 @@ pub(super) fn choose(
         }
     };
     let root = root.ok_or_else(|| {
-        Error::Git(if bases.is_empty() {
-            "no commit in this history has a signing.toml: nothing to verify against".into()
+        if bases.is_empty() {
+            Error::NoPolicyInHistory
         } else {
-            "no trust root: no commit before the range's base has a signing.toml, and a trust root is never taken from the commits a range brings; pin one with --trust-root COMMIT or `git config sigctl.trustRoot COMMIT`".into()
-        })
+            Error::Git("no trust root: no commit before the range's base has a signing.toml, and a trust root is never taken from the commits a range brings; pin one with --trust-root COMMIT or `git config sigctl.trustRoot COMMIT`".into())
+        }
     })?;
     warnings.push(format!(
         "trust root {} is the commit that introduced signing.toml, found by walking history: pin it with --trust-root or `git config sigctl.trustRoot {}`",

@@ -5,7 +5,7 @@ use crate::error::Result;
 use crate::policy;
 use crate::repo::ObjectId;
 use crate::repo::Repo;
-use crate::repo::walk::{CommitInfo, IdMap};
+use crate::repo::walk::{CommitInfo, IdMap, IdSet};
 
 use super::cache;
 use super::policy_at::Engine;
@@ -28,7 +28,8 @@ pub(super) fn walk_checking(
     tips: &[ObjectId],
     bases: &[ObjectId],
     known: &dyn Fn(&ObjectId) -> Option<CommitInfo>,
-) -> Result<(Vec<CommitInfo>, Fresh)> {
+    generation: &dyn Fn(&ObjectId) -> Option<u32>,
+) -> Result<(Vec<CommitInfo>, IdSet, Fresh)> {
     struct Job {
         id: ObjectId,
         tree: ObjectId,
@@ -69,17 +70,18 @@ pub(super) fn walk_checking(
                 })
             })
             .collect();
-        let walked = repo.commits_parents_first_with(tips, bases, known, &|info, raw| {
-            let signature = (info.signed && !info.duplicate_signature)
-                .then(|| crate::repo::walk::split_commit_signature(raw))
-                .flatten();
-            let _ = tx.send(Job {
-                id: info.id,
-                tree: info.tree,
-                claimed: info.committer_time,
-                signature,
+        let walked =
+            repo.commits_parents_first_with(tips, bases, known, generation, &|info, raw| {
+                let signature = (info.signed && !info.duplicate_signature)
+                    .then(|| crate::repo::walk::split_commit_signature(raw))
+                    .flatten();
+                let _ = tx.send(Job {
+                    id: info.id,
+                    tree: info.tree,
+                    claimed: info.committer_time,
+                    signature,
+                });
             });
-        });
         drop(tx);
         let mut fresh = Fresh::default();
         for h in handles {
@@ -87,7 +89,8 @@ pub(super) fn walk_checking(
             fresh.checks.extend(part.checks);
             fresh.policy_blobs.extend(part.policy_blobs);
         }
-        Ok((walked?, fresh))
+        let (walked, hidden) = walked?;
+        Ok((walked, hidden, fresh))
     })
 }
 
@@ -98,7 +101,7 @@ pub(super) fn walk_checking(
 pub(super) fn check_all(
     engine: &mut Engine,
     commits: &[CommitInfo],
-    cached: &IdMap<cache::Entry>,
+    cached: &cache::Cache,
     mut fresh: Fresh,
 ) -> (Vec<Option<Check>>, bool) {
     let mut out: Vec<Option<Check>> = Vec::with_capacity(commits.len());
@@ -111,7 +114,7 @@ pub(super) fn check_all(
     }
     for (n, c) in commits.iter().enumerate() {
         let entry = cached.get(&c.id);
-        if let Some(e) = entry {
+        if let Some(e) = &entry {
             engine.policy_blobs.entry(c.tree).or_insert(e.policy);
         } else if !engine.policy_blobs.contains_key(&c.tree) {
             trees.push(c.tree);
@@ -123,7 +126,7 @@ pub(super) fn check_all(
             out[n] = Some(check);
             continue;
         }
-        match entry.and_then(|e| from_stored(&e.check)) {
+        match entry.as_ref().and_then(|e| from_stored(&e.check)) {
             Some(check) => out[n] = Some(check),
             None => todo.push((
                 n,

@@ -548,3 +548,182 @@ fn lefthook_runs_sigctls_hooks_from_the_documented_snippet() {
     assert!(said.contains(&sneaky[..12]), "{said}");
     assert_eq!(remote_head(&remote), root, "nothing was pushed");
 }
+
+/// No test of a hook may see a panic: exit 101 or Rust's panic text.
+#[track_caller]
+fn no_panic(run: &Run) {
+    assert_ne!(run.code, 101, "{}", run.snapshot());
+    assert!(
+        !run.stderr.contains("panicked") && !run.stderr.contains("RUST_BACKTRACE"),
+        "{}",
+        run.snapshot()
+    );
+}
+
+/// A P-256 private key in PEM, made by openssl.
+fn a_private_key(repo: &TestRepo) -> Vec<u8> {
+    repo.openssl(&[
+        "genpkey",
+        "-algorithm",
+        "EC",
+        "-pkeyopt",
+        "ec_paramgen_curve:P-256",
+    ])
+}
+
+#[test]
+fn hooks_outside_a_repository_are_a_clear_error() {
+    let dir = tempfile::tempdir().expect("dir");
+    let repo = TestRepo::new();
+    for args in [
+        &["hook", "run", "pre-commit"][..],
+        &["hook", "run", "pre-push", "origin"],
+        &["hook", "install"],
+        &["hook", "uninstall"],
+    ] {
+        let run = repo.sigctl_in(dir.path(), args);
+        no_panic(&run);
+        assert_eq!(run.code, 2, "{args:?}: {}", run.snapshot());
+        assert!(
+            run.stderr.to_lowercase().contains("repository"),
+            "{args:?}: {}",
+            run.stderr
+        );
+    }
+}
+
+#[test]
+fn an_unborn_branch_and_a_detached_head_are_checked_like_any_other() {
+    // the very first commit: HEAD names a branch that does not exist yet
+    let repo = TestRepo::new();
+    repo.sigctl(&["hook", "install", "--pre-commit"]);
+    repo.write("deploy.pem", a_private_key(&repo));
+    repo.git(&["add", "deploy.pem"]);
+    let first = git_env(&repo, &["commit", "-q", "-m", "first"], &[]);
+    no_panic(&first);
+    assert_ne!(first.code, 0, "{}", first.snapshot());
+    assert!(first.stderr.contains("deploy.pem"), "{}", first.stderr);
+    repo.git(&["rm", "-q", "--cached", "deploy.pem"]);
+    std::fs::remove_file(repo.path().join("deploy.pem")).expect("rm");
+    repo.write("a.txt", "a\n");
+    repo.git(&["add", "a.txt"]);
+    let ok = git_env(&repo, &["commit", "-q", "-m", "first"], &[]);
+    assert_eq!(ok.code, 0, "{}", ok.snapshot());
+    // a detached HEAD
+    repo.git(&["checkout", "-q", "--detach"]);
+    repo.write("keys/id.pem", a_private_key(&repo));
+    repo.git(&["add", "keys/id.pem"]);
+    let detached = git_env(&repo, &["commit", "-q", "-m", "detached"], &[]);
+    no_panic(&detached);
+    assert_ne!(detached.code, 0, "{}", detached.snapshot());
+    assert!(
+        detached.stderr.contains("keys/id.pem"),
+        "{}",
+        detached.stderr
+    );
+}
+
+#[test]
+fn a_merge_concluded_with_a_broken_policy_is_refused() {
+    let repo = TestRepo::new();
+    let init = repo.sigctl(&["init"]);
+    assert_eq!(init.code, 0, "{}", init.snapshot());
+    let text = repo.read("signing.toml");
+    repo.commit("policy");
+    repo.sigctl(&["hook", "install", "--pre-commit"]);
+    repo.git(&["switch", "-q", "-c", "topic"]);
+    repo.write("signing.toml", format!("{text}\n# topic\n"));
+    repo.git(&["commit", "-q", "--no-verify", "-am", "topic"]);
+    repo.git(&["switch", "-q", "main"]);
+    repo.write("signing.toml", format!("{text}\n# main\n"));
+    repo.git(&["commit", "-q", "--no-verify", "-am", "main"]);
+    // the merge stops on the conflict; the conflict is "resolved" with
+    // the markers left in, which is no TOML
+    let merge = git_env(&repo, &["merge", "-q", "topic"], &[]);
+    assert_ne!(merge.code, 0, "a conflict: {}", merge.snapshot());
+    repo.git(&["add", "signing.toml"]);
+    let conclude = git_env(&repo, &["commit", "-q", "--no-edit"], &[]);
+    no_panic(&conclude);
+    assert_ne!(conclude.code, 0, "{}", conclude.snapshot());
+    assert!(
+        conclude.stderr.contains("signing.toml"),
+        "{}",
+        conclude.stderr
+    );
+    assert!(
+        repo.path().join(".git/MERGE_HEAD").exists(),
+        "the merge is still in progress"
+    );
+}
+
+#[test]
+fn hooks_in_the_middle_of_a_rebase_judge_what_is_staged() {
+    let repo = TestRepo::new();
+    repo.write("a.txt", "base\n");
+    repo.commit("base");
+    repo.git(&["switch", "-q", "-c", "topic"]);
+    repo.write("a.txt", "topic\n");
+    repo.commit("topic");
+    repo.git(&["switch", "-q", "main"]);
+    repo.write("a.txt", "main\n");
+    repo.commit("main");
+    repo.git(&["switch", "-q", "topic"]);
+    let rebase = git_env(&repo, &["rebase", "-q", "main"], &[]);
+    assert_ne!(rebase.code, 0, "a conflict: {}", rebase.snapshot());
+    assert!(repo.path().join(".git/rebase-merge").exists());
+    // HEAD is detached at main's tip; what is staged is judged all the same
+    repo.write("a.txt", "resolved\n");
+    repo.write("id.pem", a_private_key(&repo));
+    repo.git(&["add", "a.txt", "id.pem"]);
+    let pre_commit = repo.sigctl(&["hook", "run", "pre-commit"]);
+    no_panic(&pre_commit);
+    assert_eq!(pre_commit.code, 1, "{}", pre_commit.snapshot());
+    assert!(
+        pre_commit.stderr.contains("id.pem"),
+        "{}",
+        pre_commit.stderr
+    );
+    // a pre-push from here: the repository has no policy, nothing to judge
+    let head = repo.git(&["rev-parse", "HEAD"]);
+    let push = Command::new(SIGCTL)
+        .args(["hook", "run", "pre-push", "origin"])
+        .current_dir(repo.path())
+        .env("HOME", repo.home())
+        .env("GIT_CONFIG_NOSYSTEM", "1")
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .and_then(|mut c| {
+            use std::io::Write;
+            let line = format!("HEAD {} refs/heads/topic {}\n", head.trim(), "0".repeat(40));
+            c.stdin.take().expect("stdin").write_all(line.as_bytes())?;
+            c.wait_with_output()
+        })
+        .expect("sigctl runs");
+    let push = Run::from(push);
+    no_panic(&push);
+    assert_eq!(push.code, 0, "{}", push.snapshot());
+    assert!(push.stderr.contains("nothing to verify"), "{}", push.stderr);
+}
+
+#[test]
+fn a_staged_file_too_large_to_scan_is_named_not_passed_in_silence() {
+    let repo = TestRepo::new();
+    repo.write("a.txt", "a\n");
+    repo.commit("first");
+    repo.sigctl(&["hook", "install", "--pre-commit"]);
+    // 64 MiB + 1: one byte past what the hook reads
+    let big = repo.path().join("big.bin");
+    let f = std::fs::File::create(&big).expect("create");
+    f.set_len(64 * 1024 * 1024 + 1).expect("size");
+    repo.git(&["add", "big.bin"]);
+    let c = git_env(&repo, &["commit", "-q", "-m", "big"], &[]);
+    no_panic(&c);
+    assert_eq!(c.code, 0, "a warning, not a refusal: {}", c.snapshot());
+    assert!(
+        c.stderr.contains("big.bin") && c.stderr.contains("not scanned"),
+        "{}",
+        c.stderr
+    );
+}

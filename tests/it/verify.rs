@@ -1521,11 +1521,10 @@ fn a_forged_cache_entry_does_not_change_a_verdict() {
     };
     let path = cache::path(&h.repo.path().join(".git"));
     // without the key, which lives outside the repository
-    let mut forged_cache = sigctl::repo::walk::IdMap::default();
-    forged_cache.insert(id, entry);
     cache::save(
         &path,
-        forged_cache.values().map(std::borrow::Cow::Borrowed),
+        &cache::Cache::default(),
+        [(std::borrow::Cow::Borrowed(&entry), 1)],
         &[0x42; 32],
     )
     .expect("write the cache");
