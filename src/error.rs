@@ -53,10 +53,7 @@ pub enum Error {
     UnknownTemplate { name: String, available: String },
 
     #[error("no commit in this history has a signing.toml: nothing to verify against")]
-    #[diagnostic(
-        code(no_policy_in_history),
-        help("adopt a policy with `sigctl init`")
-    )]
+    #[diagnostic(code(no_policy_in_history), help("adopt a policy with `sigctl init`"))]
     NoPolicyInHistory,
 
     #[error("git: {0}")]

@@ -203,7 +203,9 @@ fn pre_push(repo: &Repo, remote: &str) -> u8 {
         Ok(r) => r,
         // nothing pushed, nor anything before it, carries a policy
         Err(crate::error::Error::NoPolicyInHistory) => {
-            err("sigctl pre-push: note: no commit of what is pushed, nor of its history, has a signing.toml: nothing to verify\n");
+            err(
+                "sigctl pre-push: note: no commit of what is pushed, nor of its history, has a signing.toml: nothing to verify\n",
+            );
             return EXIT_OK;
         }
         Err(e) => return fail(&e),
