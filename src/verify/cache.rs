@@ -90,6 +90,9 @@ pub struct Cache {
     memo: std::cell::RefCell<Memo>,
 }
 
+/// A certificate chain as stored: leaf first, DER.
+type Chain = Arc<[Vec<u8>]>;
+
 /// What parsed lines share: SSH keys, names and chains, read once.
 #[derive(Default)]
 struct Memo {
@@ -172,7 +175,7 @@ impl Cache {
             names,
             chains,
         } = &mut *memo;
-        let mut chain = |cid: &str| -> Option<Arc<[Vec<u8>]>> {
+        let mut chain = |cid: &str| -> Option<Chain> {
             if let Some(c) = chains.get(cid) {
                 return Some(c.clone());
             }
@@ -354,7 +357,7 @@ fn parse_line(
     line: &str,
     keys: &mut HashMap<String, Arc<[u8]>>,
     names: &mut HashMap<String, Arc<str>>,
-    chains: &mut dyn FnMut(&str) -> Option<Arc<[Vec<u8>]>>,
+    chains: &mut dyn FnMut(&str) -> Option<Chain>,
 ) -> Option<Entry> {
     let (commit, policy, kind, rest) = parse_commit(line)?;
     let check = match kind {
