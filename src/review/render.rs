@@ -154,8 +154,9 @@ fn icon(r: Risk) -> &'static str {
 }
 
 /// Where a SARIF consumer sends a reader to learn about the tool (the
-/// validator asks for one): the crate's registry page.
-const INFORMATION_URI: &str = "https://crates.io/crates/sigctl";
+/// validator asks for one): the project's home, as Cargo.toml and the CI
+/// templates name it.
+const INFORMATION_URI: &str = env!("CARGO_PKG_REPOSITORY");
 
 /// Where Markdown stops adding rows and details: a GitHub comment holds
 /// 65536 characters, and one change's section is well under 4 KiB.
