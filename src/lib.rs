@@ -17,6 +17,7 @@ pub mod gpg;
 pub mod hooks;
 pub mod init;
 pub mod interrupt;
+pub mod inventory;
 pub mod lifecycle;
 pub mod policy;
 pub mod provenance;

@@ -3,11 +3,15 @@
 //! 1 findings, 2 usage or environment error).
 
 mod check;
+mod exception;
 mod hook;
 mod init;
+mod inventory;
 mod key;
 mod provenance;
+mod renew;
 mod review;
+mod revoke;
 mod sign;
 mod token;
 mod verify;
@@ -68,6 +72,18 @@ enum Command {
     Audit(provenance::AuditArgs),
     /// What a signing.toml pull request changes: a semantic diff with risks, and who signed each policy change
     Review(review::Args),
+    /// Every signing identity of many repositories: owners, custody, certificates, renewal, last use
+    Inventory(inventory::Args),
+    /// Renew an identity's certificate without disruption: a successor key, its CSR, its certificate next to the current one
+    Renew(renew::Args),
+    /// Revoke an identity in signing.toml and show what its key signed
+    Revoke(revoke::Args),
+    /// Emergency exceptions in signing.toml
+    #[command(subcommand)]
+    Exception(exception::ExceptionCommand),
+    /// The policy's internal certificate authority (a key in the HSM)
+    #[command(subcommand)]
+    Ca(renew::CaCommand),
 }
 
 /// Run the CLI on `args` (argv including the program name). When git calls
@@ -98,6 +114,11 @@ pub fn run(args: impl IntoIterator<Item = OsString>) -> ExitCode {
         Command::Provenance(c) => provenance::run(c),
         Command::Audit(a) => provenance::run_audit(a),
         Command::Review(a) => review::run(a),
+        Command::Inventory(a) => inventory::run(a),
+        Command::Renew(a) => renew::run(a),
+        Command::Revoke(a) => revoke::run(a),
+        Command::Exception(c) => exception::run(c),
+        Command::Ca(c) => renew::run_ca(c),
     };
     ExitCode::from(after_signal(code))
 }
