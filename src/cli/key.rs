@@ -157,13 +157,15 @@ pub fn run_cert(c: CertCommand) -> u8 {
             let view = PolicyView::load_worktree(&repo)?;
             let uri = view.key_uri(&identity)?;
             let id = view.identity(&identity)?;
-            let dest = id
-                .certificate
-                .as_ref()
-                .ok_or_else(|| SignError::NoCertificate {
-                    name: identity.clone(),
-                    why: "the identity declares no `certificate` path to import to".into(),
-                })?;
+            // the first path; a renewal's successor goes next to it (`sigctl renew --import`)
+            let dest =
+                id.certificates()
+                    .into_iter()
+                    .next()
+                    .ok_or_else(|| SignError::NoCertificate {
+                        name: identity.clone(),
+                        why: "the identity declares no `certificate` path to import to".into(),
+                    })?;
             let bytes = crate::files::read(&file, crate::files::KEY_INPUT)
                 .map_err(crate::error::Error::from)?;
             let facts = x509::parse(&bytes).map_err(|e| SignError::NoCertificate {

@@ -187,6 +187,78 @@ impl EnvironmentClass {
     }
 }
 
+/// A string, or a list of them: `"a"` or `["a", "b"]`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum OneOrMore {
+    One(String),
+    More(Vec<Sp<String>>),
+}
+
+impl<'de> Deserialize<'de> for OneOrMore {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl<'de> serde::de::Visitor<'de> for V {
+            type Value = OneOrMore;
+            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                f.write_str("a string or an array of strings")
+            }
+            fn visit_str<E: serde::de::Error>(self, v: &str) -> Result<OneOrMore, E> {
+                Ok(OneOrMore::One(v.to_owned()))
+            }
+            fn visit_string<E: serde::de::Error>(self, v: String) -> Result<OneOrMore, E> {
+                Ok(OneOrMore::One(v))
+            }
+            fn visit_seq<A: serde::de::SeqAccess<'de>>(
+                self,
+                mut seq: A,
+            ) -> Result<OneOrMore, A::Error> {
+                let mut all = Vec::new();
+                while let Some(x) = seq.next_element::<Sp<String>>()? {
+                    all.push(x);
+                }
+                Ok(OneOrMore::More(all))
+            }
+        }
+        d.deserialize_any(V)
+    }
+}
+
+impl JsonSchema for OneOrMore {
+    fn schema_name() -> std::borrow::Cow<'static, str> {
+        "OneOrMore".into()
+    }
+    fn json_schema(_: &mut schemars::SchemaGenerator) -> schemars::Schema {
+        schemars::json_schema!({
+            "anyOf": [
+                {"type": "string"},
+                {"type": "array", "items": {"type": "string"}, "minItems": 1}
+            ]
+        })
+    }
+}
+
+impl Sp<OneOrMore> {
+    /// Every string, each with its own span (a lone string: the value's).
+    pub fn all(&self) -> Vec<Sp<String>> {
+        match self.get() {
+            OneOrMore::One(s) => vec![Sp(toml::Spanned::new(self.span(), s.clone()))],
+            OneOrMore::More(v) => v.clone(),
+        }
+    }
+}
+
+impl RawIdentity {
+    /// Every certificate path the identity lists, in order.
+    pub fn certificates(&self) -> Vec<Sp<String>> {
+        self.certificate.as_ref().map(Sp::all).unwrap_or_default()
+    }
+
+    /// Every `public_key` pin, in order.
+    pub fn pins(&self) -> Vec<Sp<String>> {
+        self.public_key.as_ref().map(Sp::all).unwrap_or_default()
+    }
+}
+
 #[derive(Debug, Clone, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RawIdentity {
@@ -202,12 +274,16 @@ pub struct RawIdentity {
     /// RFC 7512 PKCS#11 URI of the private key (custody `hsm`). Never a PIN.
     #[serde(default)]
     pub key: Option<Sp<String>>,
-    /// Path in the repository of the identity's certificate, PEM or DER (custody `hsm`).
+    /// Path in the repository of the identity's certificate, PEM or DER
+    /// (custody `hsm`); or several paths, each certificate valid in its own
+    /// window (a renewal lists the successor next to the current one).
     #[serde(default)]
-    pub certificate: Option<Sp<String>>,
-    /// SHA-256 of the certificate's SubjectPublicKeyInfo (`sha256:<hex>`): pins the key the certificate must carry.
+    pub certificate: Option<Sp<OneOrMore>>,
+    /// SHA-256 of the certificate's SubjectPublicKeyInfo (`sha256:<hex>`):
+    /// pins the key the certificate must carry; or several, one per key
+    /// (each listed certificate must carry one of them).
     #[serde(default)]
-    pub public_key: Option<Sp<String>>,
+    pub public_key: Option<Sp<OneOrMore>>,
     /// Renewal window before the certificate's notAfter (`30d`, `12w`, `720h`); default 30d.
     #[serde(default)]
     pub renew_before: Option<Sp<Duration>>,

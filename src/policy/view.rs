@@ -11,7 +11,7 @@
 
 use time::OffsetDateTime;
 
-use super::raw::{RawIdentity, RawPolicy, RawRevocation, RevocationReason};
+use super::raw::{OneOrMore, RawIdentity, RawPolicy, RawRevocation, RevocationReason};
 use super::ref_pattern;
 
 /// What a file named by the policy is for.
@@ -55,8 +55,15 @@ pub fn trust_files(raw: &RawPolicy) -> Vec<(TrustFile, &str)> {
         }
     }
     for id in raw.identities.values() {
-        if let Some(p) = &id.certificate {
-            out.push((TrustFile::Certificate, p.get().as_str()));
+        if let Some(c) = &id.certificate {
+            match c.get() {
+                OneOrMore::One(p) => out.push((TrustFile::Certificate, p.as_str())),
+                OneOrMore::More(all) => {
+                    for p in all {
+                        out.push((TrustFile::Certificate, p.get().as_str()));
+                    }
+                }
+            }
         }
         if let Some(x) = &id.x509 {
             out.push((TrustFile::CaCertificates, x.get().ca.get().as_str()));
@@ -178,12 +185,14 @@ pub fn excepted_commits(raw: &RawPolicy, now: OffsetDateTime) -> Vec<String> {
 }
 
 /// Whether a certificate whose public key has SHA-256 `spki_sha256` (hex)
-/// may stand for `identity`: true unless the identity pins another key.
+/// may stand for `identity`: true unless the identity pins other keys only.
 pub fn pin_admits(identity: &RawIdentity, spki_sha256: &str) -> bool {
-    identity.public_key.as_ref().is_none_or(|pin| {
-        let want = pin.get().trim().to_ascii_lowercase();
-        want.strip_prefix("sha256:").unwrap_or(&want) == spki_sha256
-    })
+    let pins = identity.pins();
+    pins.is_empty()
+        || pins.iter().any(|pin| {
+            let want = pin.get().trim().to_ascii_lowercase();
+            want.strip_prefix("sha256:").unwrap_or(&want) == spki_sha256
+        })
 }
 
 #[cfg(test)]

@@ -109,7 +109,11 @@ pub struct IdentityEvidence {
     pub custody: String,
     pub environments: Vec<String>,
     pub key: Option<String>,
+    /// The certificate that expires last (the current one).
     pub certificate: Option<CertificateLifecycle>,
+    /// Every certificate the identity lists (a renewal's successor next to
+    /// the current one), each in its own window.
+    pub certificates: Vec<CertificateLifecycle>,
     /// The commit whose signing.toml first listed the identity (as it is now listed), and its signer: the approval.
     pub introduced: Option<CommitRef>,
     /// The latest signing event recorded for it.
@@ -251,14 +255,15 @@ fn declared_certificates(
                         keyless_key(k.get().issuer.get(), k.get().subject.get()),
                     ));
                 }
-                if let Some(path) = &id.certificate
-                    && let Some(cert) = repo.blob_in_tree(&c.tree, path.get())?
-                    && seen_certs.insert((name.get().clone(), cert))
-                    && let Ok(facts) = x509::parse(&repo.blob_by_id(&cert)?)
-                {
-                    declared
-                        .pairs
-                        .insert((name.get().clone(), facts.fingerprint_sha256));
+                for path in id.certificates() {
+                    if let Some(cert) = repo.blob_in_tree(&c.tree, path.get())?
+                        && seen_certs.insert((name.get().clone(), cert))
+                        && let Ok(facts) = x509::parse(&repo.blob_by_id(&cert)?)
+                    {
+                        declared
+                            .pairs
+                            .insert((name.get().clone(), facts.fingerprint_sha256));
+                    }
                 }
             }
         }
@@ -609,52 +614,73 @@ pub fn audit(
                 .iter()
                 .find(|(k, _)| k.get() == &owner)
                 .map(|(_, o)| o.get().contact.get().clone());
-            let certificate = match &id.certificate {
-                Some(path) => match repo.blob_in_tree(&head_info.tree, path.get())? {
-                    Some(b) => x509::parse(&repo.blob_by_id(&b)?).ok().map(|f| {
-                        let window = id.renew_before.as_ref().map_or(DEFAULT_RENEW_BEFORE, |r| *r.get());
-                        let renew_from = f.not_after - window.as_time();
-                        let status = if now >= f.not_after {
-                            "expired"
-                        } else if now >= renew_from {
-                            "renewal-due"
-                        } else {
-                            "valid"
-                        };
-                        match status {
-                            "expired" => findings.push(Finding {
-                                severity: "error",
-                                code: "certificate-expired",
-                                message: format!("the certificate of `{name}` expired on {}", f.not_after.date()),
-                                control: control::NHI_LONG_LIVED,
-                            }),
-                            "renewal-due" => findings.push(Finding {
-                                severity: "warning",
-                                code: "certificate-renewal-due",
-                                message: format!(
-                                    "the certificate of `{name}` is due for renewal since {} (expires {})",
-                                    renew_from.date(),
-                                    f.not_after.date()
-                                ),
-                                control: control::NHI_LONG_LIVED,
-                            }),
-                            _ => {}
-                        }
-                        CertificateLifecycle {
-                            path: path.get().clone(),
-                            subject: f.subject.clone(),
-                            serial: f.serial.clone(),
-                            fingerprint_sha256: f.fingerprint_sha256.clone(),
-                            not_before: ts(f.not_before),
-                            not_after: ts(f.not_after),
-                            renew_from: ts(renew_from),
-                            status: status.into(),
-                        }
+            // every certificate the identity lists, each in its own window;
+            // the one that expires last is the identity's current one, and
+            // the only one whose renewal or expiry is a finding
+            let window = id
+                .renew_before
+                .as_ref()
+                .map_or(DEFAULT_RENEW_BEFORE, |r| *r.get());
+            let mut certificates = Vec::new();
+            for path in id.certificates() {
+                let Some(b) = repo.blob_in_tree(&head_info.tree, path.get())? else {
+                    continue;
+                };
+                let Ok(f) = x509::parse(&repo.blob_by_id(&b)?) else {
+                    continue;
+                };
+                let renew_from = f.not_after - window.as_time();
+                let status = if now >= f.not_after {
+                    "expired"
+                } else if now >= renew_from {
+                    "renewal-due"
+                } else {
+                    "valid"
+                };
+                certificates.push((
+                    f.not_after,
+                    CertificateLifecycle {
+                        path: path.get().clone(),
+                        subject: f.subject.clone(),
+                        serial: f.serial.clone(),
+                        fingerprint_sha256: f.fingerprint_sha256.clone(),
+                        not_before: ts(f.not_before),
+                        not_after: ts(f.not_after),
+                        renew_from: ts(renew_from),
+                        status: status.into(),
+                    },
+                ));
+            }
+            let certificate = certificates
+                .iter()
+                .max_by_key(|(na, _)| *na)
+                .map(|(_, c)| c.clone());
+            if let Some(c) = &certificate {
+                match c.status.as_str() {
+                    "expired" => findings.push(Finding {
+                        severity: "error",
+                        code: "certificate-expired",
+                        message: format!(
+                            "the certificate of `{name}` expired on {}",
+                            &c.not_after[..10.min(c.not_after.len())]
+                        ),
+                        control: control::NHI_LONG_LIVED,
                     }),
-                    None => None,
-                },
-                None => None,
-            };
+                    "renewal-due" => findings.push(Finding {
+                        severity: "warning",
+                        code: "certificate-renewal-due",
+                        message: format!(
+                            "the certificate of `{name}` is due for renewal since {} (expires {})",
+                            &c.renew_from[..10.min(c.renew_from.len())],
+                            &c.not_after[..10.min(c.not_after.len())]
+                        ),
+                        control: control::NHI_LONG_LIVED,
+                    }),
+                    _ => {}
+                }
+            }
+            let certificates: Vec<CertificateLifecycle> =
+                certificates.into_iter().map(|(_, c)| c).collect();
             let intro = introduced.get(&name).map(&commit_ref);
             if let Some(i) = &intro
                 && i.verdict != "valid"
@@ -672,6 +698,7 @@ pub fn audit(
             }
             let used = last_used.get(&name);
             identities.push(IdentityEvidence {
+                certificates,
                 name: name.clone(),
                 owner,
                 owner_contact,

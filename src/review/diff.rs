@@ -402,11 +402,13 @@ fn signer_fields(id: &RawIdentity) -> Vec<(&'static str, String)> {
     if let Some(k) = &id.key {
         v.push(("key", k.get().clone()));
     }
-    if let Some(c) = &id.certificate {
-        v.push(("certificate", c.get().clone()));
+    let certs: Vec<String> = id.certificates().iter().map(|c| c.get().clone()).collect();
+    if !certs.is_empty() {
+        v.push(("certificate", certs.join(", ")));
     }
-    if let Some(p) = &id.public_key {
-        v.push(("public_key", p.get().clone()));
+    let pins: Vec<String> = id.pins().iter().map(|p| p.get().clone()).collect();
+    if !pins.is_empty() {
+        v.push(("public_key", pins.join(", ")));
     }
     if let Some(k) = &id.keyless {
         v.push(("keyless", format!("{} {}", k.issuer.get(), k.subject.get())));
@@ -536,17 +538,38 @@ fn identities(out: &mut Out, base: &Side, head: &Side, b: &RawPolicy, h: &RawPol
                 c.detail("file", path.clone());
             }
         }
-        if let (Some(op), Some(np)) = (&old.certificate, &id.certificate) {
-            let (ob, nb) = (base.files.get(op.get()), head.files.get(np.get()));
-            if ob != nb {
+        // the certificates by content: a renewal adds a successor next to
+        // the current one, a replacement swaps it
+        let (oc, nc) = (old.certificates(), id.certificates());
+        if !oc.is_empty() && !nc.is_empty() {
+            let olds: Vec<Option<&Vec<u8>>> = oc.iter().map(|p| base.files.get(p.get())).collect();
+            let news: Vec<Option<&Vec<u8>>> = nc.iter().map(|p| head.files.get(p.get())).collect();
+            let added: Vec<Option<&Vec<u8>>> =
+                news.iter().filter(|b| !olds.contains(b)).copied().collect();
+            let removed: Vec<Option<&Vec<u8>>> =
+                olds.iter().filter(|b| !news.contains(b)).copied().collect();
+            if !added.is_empty() || !removed.is_empty() {
+                let message = match (added.len(), removed.len(), nc.len()) {
+                    (1, 1, 1) => format!("identity `{n}` certificate replaced"),
+                    (a, 0, _) => {
+                        format!("identity `{n}`: {a} certificate(s) added next to the current one")
+                    }
+                    (a, r, _) => format!("identity `{n}`: {a} certificate(s) added, {r} removed"),
+                };
                 let c = out.push(
                     Code::CertificateReplaced,
                     n,
-                    Some(np.span().start),
-                    format!("identity `{n}` certificate replaced"),
+                    Some(nc[0].span().start),
+                    message,
                 );
-                c.detail("old", cert_facts(ob));
-                c.detail("new", cert_facts(nb));
+                let list = |xs: &[Option<&Vec<u8>>]| {
+                    xs.iter()
+                        .map(|b| cert_facts(*b))
+                        .collect::<Vec<_>>()
+                        .join("; ")
+                };
+                c.detail("old", list(&removed));
+                c.detail("new", list(&added));
             }
         }
         let old_envs: BTreeSet<&String> = old.environments.iter().map(|e| e.get()).collect();

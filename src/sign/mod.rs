@@ -338,11 +338,15 @@ impl PolicyView {
             .identities
             .iter()
             .filter_map(|(name, id)| {
-                let path = id.certificate.as_ref()?;
-                match self.trust_file(repo, path.get()) {
-                    CertInput::Bytes(b) => Some((name.get().clone(), b)),
-                    _ => None,
-                }
+                // the one that expires last
+                id.certificates()
+                    .iter()
+                    .filter_map(|path| match self.trust_file(repo, path.get()) {
+                        CertInput::Bytes(b) => x509::parse(&b).ok().map(|f| (f.not_after, b)),
+                        _ => None,
+                    })
+                    .max_by_key(|(na, _)| *na)
+                    .map(|(_, b)| (name.get().clone(), b))
             })
             .collect()
     }
@@ -528,17 +532,49 @@ fn clear_hsm(
         name: name.to_owned(),
         why,
     };
-    let path = id
-        .certificate
-        .as_ref()
-        .ok_or_else(|| no_cert("the identity declares no `certificate`".into()))?;
-    let bytes = match view.trust_file(repo, path.get()) {
+    let paths = id.certificates();
+    if paths.is_empty() {
+        return Err(no_cert("the identity declares no `certificate`".into()));
+    }
+    // the certificate valid now that expires last (a renewal's successor
+    // once it is valid); failing that, the reason the last one cannot serve
+    let mut candidates = Vec::new();
+    let mut last_err = None;
+    for path in &paths {
+        match certificate_at(view, repo, name, path.get(), now) {
+            Ok(c) => candidates.push(c),
+            Err(e) => last_err = Some(e),
+        }
+    }
+    match candidates.into_iter().max_by_key(|(f, _)| f.not_after) {
+        Some((facts, cert)) => Ok(Custodian::Hsm {
+            uri,
+            cert: Box::new(cert),
+            facts,
+        }),
+        None => Err(last_err.unwrap_or_else(|| no_cert("no usable certificate".into()))),
+    }
+}
+
+/// One certificate of an identity, if it can sign now.
+fn certificate_at(
+    view: &PolicyView,
+    repo: &Repo,
+    name: &str,
+    path: &str,
+    now: OffsetDateTime,
+) -> Result<(CertFacts, x509_cert::Certificate), SignError> {
+    let no_cert = |why: String| SignError::NoCertificate {
+        name: name.to_owned(),
+        why,
+    };
+    let bytes = match view.trust_file(repo, path) {
         CertInput::Bytes(b) => b,
-        CertInput::Missing => return Err(no_cert(format!("`{}` does not exist", path.get()))),
+        CertInput::Missing => return Err(no_cert(format!("`{path}` does not exist"))),
         other => {
             return Err(no_cert(format!(
                 "`{}` cannot be used: {}",
-                path.get(),
+                path,
                 match other {
                     CertInput::NotAFile => "it is not a file".to_owned(),
                     CertInput::TooLarge(n) => format!("it is {n} bytes"),
@@ -563,11 +599,7 @@ fn clear_hsm(
         });
     }
     let cert = x509_cert::Certificate::from_der(&facts.der).map_err(|e| no_cert(e.to_string()))?;
-    Ok(Custodian::Hsm {
-        uri,
-        cert: Box::new(cert),
-        facts,
-    })
+    Ok((facts, cert))
 }
 
 /// What holds an opened key.
@@ -754,7 +786,10 @@ pub fn open_key(
     match &cleared.custody {
         Custodian::Hsm { uri, cert, facts } => {
             let token = access.open(uri, false, true)?;
-            let info = token.public_key(uri)?;
+            // the key the certificate carries, among those under the URI
+            // (a renewal keeps the successor next to its predecessor)
+            let (info, uri) = token.key_for(uri, &facts.public_key_sha256)?;
+            let uri = &uri;
             let token_fp = x509::hex(&sha2_256(&info.spki));
             if token_fp != facts.public_key_sha256 {
                 return Err(SignError::KeyMismatch {

@@ -269,6 +269,44 @@ impl Token {
         self.read_public(handle)
     }
 
+    /// The key pair among those the URI names whose public key has SHA-256
+    /// `spki_sha256` (hex), and the URI narrowed to it by its id: a renewed
+    /// identity keeps its predecessor and successor under one label.
+    /// Without such a key: the URI's first key (the caller compares it
+    /// with the certificate and says what differs).
+    pub fn key_for(
+        &self,
+        uri: &Pkcs11Uri,
+        spki_sha256: &str,
+    ) -> Result<(KeyInfo, Pkcs11Uri), SignerError> {
+        let found = self
+            .session
+            .find_objects(&Self::template(uri, ObjectClass::PUBLIC_KEY))
+            .map_err(ck("finding objects"))?;
+        let mut first = None;
+        for handle in found {
+            let info = self.read_public(handle)?;
+            let id = self
+                .session
+                .get_attributes(handle, &[AttributeType::Id])
+                .map_err(ck("reading the key id"))?
+                .into_iter()
+                .find_map(|a| match a {
+                    Attribute::Id(id) => Some(id),
+                    _ => None,
+                });
+            let mut narrowed = uri.clone();
+            if let Some(id) = id {
+                narrowed.path.insert("id".to_owned(), id);
+            }
+            if crate::signature::x509::hex(&sha2::Sha256::digest(&info.spki)) == spki_sha256 {
+                return Ok((info, narrowed));
+            }
+            first.get_or_insert((info, narrowed));
+        }
+        first.ok_or_else(|| self.key_missing(uri))
+    }
+
     fn key_missing(&self, uri: &Pkcs11Uri) -> SignerError {
         SignerError::KeyMissing {
             token: self.label.clone(),

@@ -39,7 +39,8 @@ pub(super) struct Resolved {
     pub pin_mismatch: HashMap<String, Arc<str>>,
     /// SSH public key blob → identity
     pub by_ssh: HashMap<Vec<u8>, Arc<str>>,
-    /// identity → (not before, not after) of its certificate
+    /// certificate SHA-256 fingerprint → its (not before, not after): an
+    /// identity may list several, each valid in its own window
     pub validity: HashMap<String, (OffsetDateTime, OffsetDateTime)>,
     /// keyless identities: (name, issuer, subject)
     pub keyless: Vec<(Arc<str>, String, String)>,
@@ -227,9 +228,10 @@ impl<'a> Engine<'a> {
         for (name, ident) in &raw.identities {
             let shared: Arc<str> = name.get().as_str().into();
             let mut material = Vec::new();
-            if let Some(path) = &ident.certificate
-                && let Some(cert_blob) = self.repo.blob_in_tree(tree, path.get())?
-            {
+            for path in ident.certificates() {
+                let Some(cert_blob) = self.repo.blob_in_tree(tree, path.get())? else {
+                    continue;
+                };
                 if !self.fingerprints.contains_key(&cert_blob) {
                     let facts = x509::parse(
                         &self
@@ -250,7 +252,7 @@ impl<'a> Engine<'a> {
                         r.by_cert
                             .insert(f.fingerprint_sha256.clone(), shared.clone());
                         r.validity
-                            .insert(name.get().clone(), (f.not_before, f.not_after));
+                            .insert(f.fingerprint_sha256.clone(), (f.not_before, f.not_after));
                     }
                 }
             }

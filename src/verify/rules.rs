@@ -293,7 +293,12 @@ pub(super) fn authorise(
     let signed = identify(parent, checked, at)?;
     not_revoked(parents, tips, checked, &signed, at)?;
     let identity = &signed.identity;
-    if let Some((nb, na)) = parent.validity.get(&**identity)
+    let certificate = match &checked.signer {
+        Signer::Cert { fingerprint, .. } => Some(&**fingerprint),
+        Signer::Keyless(k) => Some(k.fingerprint.as_str()),
+        _ => None,
+    };
+    if let Some((nb, na)) = certificate.and_then(|fp| parent.validity.get(fp))
         && (at < *nb || at >= *na)
     {
         return Err((

@@ -12,7 +12,8 @@ between `sigctl key generate` and `sigctl cert import`); its public key is the o
 
 pub fn check(cx: &mut Ctx) {
     for (name, id) in &cx.policy.identities {
-        let Some(cert) = &id.certificate else {
+        let certs = id.certificates();
+        if certs.is_empty() {
             if id.key.is_some() {
                 let d = Diagnostic::at(
                     Code::CertificateMissing,
@@ -28,7 +29,21 @@ pub fn check(cx: &mut Ctx) {
                 cx.push(d);
             }
             continue;
-        };
+        }
+        for cert in &certs {
+            certificate(cx, name, id, cert);
+        }
+    }
+}
+
+/// One certificate of an identity.
+fn certificate(
+    cx: &mut Ctx,
+    name: &crate::policy::raw::Name,
+    id: &crate::policy::raw::RawIdentity,
+    cert: &crate::policy::raw::Sp<String>,
+) {
+    {
         let path = cert.get();
         let bad = |why: String| {
             Diagnostic::at(
@@ -68,10 +83,10 @@ pub fn check(cx: &mut Ctx) {
         };
         if let Some(d) = d {
             cx.push(d);
-            continue;
+            return;
         }
         let Some(parsed) = cx.certs.get(path.as_str()) else {
-            continue;
+            return;
         };
         let facts = match parsed {
             Ok(f) => f.clone(),
@@ -80,13 +95,13 @@ pub fn check(cx: &mut Ctx) {
                     .label("does not parse")
                     .help("give a PEM (`-----BEGIN CERTIFICATE-----`) or DER X.509 certificate");
                 cx.push(d);
-                continue;
+                return;
             }
         };
-        if let Some(pin) = &id.public_key {
-            let want = pin.get().trim().to_ascii_lowercase();
-            let want = want.strip_prefix("sha256:").unwrap_or(&want);
-            if want != facts.public_key_sha256 {
+        if let Some(pin) = &id.public_key
+            && !crate::policy::view::pin_admits(id, &facts.public_key_sha256)
+        {
+            {
                 let d = Diagnostic::at(
                     Code::CertificateKeyMismatch,
                     cx.src,

@@ -172,16 +172,16 @@ fn materials(cx: &Ctx, id: &RawIdentity) -> Vec<(Material, Range<usize>, Kind)> 
             }
         }
     }
-    if let Some(cert) = &id.certificate
-        && let Some(Ok(facts)) = cx.certs.get(cert.get().as_str())
-    {
-        out.push((
-            Material::Spki(facts.public_key_sha256.clone()),
-            cert.span(),
-            Kind::Certificate,
-        ));
+    for cert in id.certificates() {
+        if let Some(Ok(facts)) = cx.certs.get(cert.get().as_str()) {
+            out.push((
+                Material::Spki(facts.public_key_sha256.clone()),
+                cert.span(),
+                Kind::Certificate,
+            ));
+        }
     }
-    if let Some(pin) = &id.public_key {
+    for pin in id.pins() {
         let pin_text = pin.get().trim().to_ascii_lowercase();
         let hex = pin_text.strip_prefix("sha256:").unwrap_or(&pin_text);
         if hex.len() == 64 && hex.bytes().all(|b| b.is_ascii_hexdigit()) {

@@ -77,8 +77,7 @@ pub fn check(cx: &mut Ctx) {
                 cx.push(d);
             }
         }
-        if id.certificate.is_some()
-            && id.key.is_none()
+        if id.key.is_none()
             && let Some(cert) = &id.certificate
         {
             let d = Diagnostic::at(

@@ -97,6 +97,8 @@ pub fn fixture_cert(name: &str) -> CertInput {
         "leaf-no-codesign.pem" => {
             include_bytes!("../../../tests/fixtures/certs/leaf-no-codesign.pem")
         }
+        // valid 2026-11-27 .. 2036-11-24, another key: a successor's window
+        "ca.pem" => include_bytes!("../../../tests/fixtures/certs/ca.pem"),
         _ => b"",
     };
     CertInput::Bytes(bytes.to_vec())
@@ -154,6 +156,10 @@ pub fn codes_with(policy: &str, path: &str, input: CertInput) -> Vec<String> {
 /// Codes with several referenced files (certificates, key files, CA files).
 pub fn codes_with_all(policy: &str, files: &[(&str, CertInput)]) -> Vec<String> {
     codes_of(&run(policy, files, now()).0)
+}
+/// Codes with several referenced files at a time.
+pub fn codes_all_at(policy: &str, files: &[(&str, CertInput)], t: OffsetDateTime) -> Vec<String> {
+    codes_of(&run(policy, files, t).0)
 }
 pub fn codes_at(policy: &str, path: &str, input: CertInput, t: OffsetDateTime) -> Vec<String> {
     codes_of(&run(policy, &[(path, input)], t).0)
