@@ -46,7 +46,53 @@ pub enum CertCommand {
     },
 }
 
-fn report(e: SignError) -> u8 {
+/// A PEM certificate request for `subject`, signed by the token key `uri`
+/// names, asking for codeSigning and digitalSignature.
+pub(super) fn csr(
+    tok: &crate::signer::pkcs11::Token,
+    uri: &crate::policy::pkcs11_uri::Pkcs11Uri,
+    key: &crate::signer::pkcs11::KeyInfo,
+    subject: x509_cert::name::Name,
+) -> Result<String, SignError> {
+    let mut builder = RequestBuilder::new(subject).map_err(|e| SignError::Cms(e.to_string()))?;
+    let eku =
+        x509_cert::ext::pkix::ExtendedKeyUsage(vec![const_oid::db::rfc5280::ID_KP_CODE_SIGNING]);
+    builder
+        .add_extension(&eku)
+        .map_err(|e| SignError::Cms(e.to_string()))?;
+    let ku =
+        x509_cert::ext::pkix::KeyUsage(x509_cert::ext::pkix::KeyUsages::DigitalSignature.into());
+    builder
+        .add_extension(&ku)
+        .map_err(|e| SignError::Cms(e.to_string()))?;
+    let unsupported = || {
+        SignError::Token(SignerError::UnsupportedKey {
+            what: format!(
+                "certificate requests for {} keys (use ECDSA P-256 or P-384)",
+                key.algorithm
+            ),
+        })
+    };
+    let signer = TokenKey {
+        token: tok,
+        uri,
+        key,
+    };
+    let req = match key.algorithm {
+        KeyAlgorithm::P256 => builder.build::<_, p256::ecdsa::DerSignature>(
+            &KeyP256::new(&signer, &key.raw).ok_or_else(unsupported)?,
+        ),
+        KeyAlgorithm::P384 => builder.build::<_, p384::ecdsa::DerSignature>(
+            &KeyP384::new(&signer, &key.raw).ok_or_else(unsupported)?,
+        ),
+        _ => return Err(unsupported()),
+    }
+    .map_err(|e| SignError::Cms(e.to_string()))?;
+    req.to_pem(der::pem::LineEnding::LF)
+        .map_err(|e| SignError::Cms(e.to_string()))
+}
+
+pub(super) fn report(e: SignError) -> u8 {
     let mut err = std::io::stderr().lock();
     let _ = std::io::Write::write_all(&mut err, error_text(&e).replace("sigctl: ", "").as_bytes());
     if e.is_refusal() {
@@ -113,45 +159,7 @@ pub fn run_cert(c: CertCommand) -> u8 {
                 .map_err(|e| SignError::Cms(format!("bad --subject `{subject}`: {e}")))?;
             let tok = access.open(&uri, false, true)?;
             let key = tok.public_key(&uri)?;
-            let mut builder =
-                RequestBuilder::new(name).map_err(|e| SignError::Cms(e.to_string()))?;
-            let eku = x509_cert::ext::pkix::ExtendedKeyUsage(vec![
-                const_oid::db::rfc5280::ID_KP_CODE_SIGNING,
-            ]);
-            builder
-                .add_extension(&eku)
-                .map_err(|e| SignError::Cms(e.to_string()))?;
-            let ku = x509_cert::ext::pkix::KeyUsage(
-                x509_cert::ext::pkix::KeyUsages::DigitalSignature.into(),
-            );
-            builder
-                .add_extension(&ku)
-                .map_err(|e| SignError::Cms(e.to_string()))?;
-            let unsupported = || {
-                SignError::Token(SignerError::UnsupportedKey {
-                    what: format!(
-                        "certificate requests for {} keys (use ECDSA P-256 or P-384)",
-                        key.algorithm
-                    ),
-                })
-            };
-            let signer = TokenKey {
-                token: &tok,
-                uri: &uri,
-                key: &key,
-            };
-            let req = match key.algorithm {
-                KeyAlgorithm::P256 => builder.build::<_, p256::ecdsa::DerSignature>(
-                    &KeyP256::new(&signer, &key.raw).ok_or_else(unsupported)?,
-                ),
-                KeyAlgorithm::P384 => builder.build::<_, p384::ecdsa::DerSignature>(
-                    &KeyP384::new(&signer, &key.raw).ok_or_else(unsupported)?,
-                ),
-                _ => return Err(unsupported()),
-            }
-            .map_err(|e| SignError::Cms(e.to_string()))?;
-            req.to_pem(der::pem::LineEnding::LF)
-                .map_err(|e| SignError::Cms(e.to_string()))
+            csr(&tok, &uri, &key, name)
         })(),
         CertCommand::Import { identity, file } => (|| -> Result<String, SignError> {
             let view = PolicyView::load_worktree(&repo)?;
@@ -179,15 +187,16 @@ pub fn run_cert(c: CertCommand) -> u8 {
                     date: facts.not_after.date().to_string(),
                 });
             }
+            let want = facts.public_key_sha256.clone();
             let tok = match access
                 .open(&uri, false, false)
-                .and_then(|t| t.public_key(&uri).map(|k| (t, k)))
+                .and_then(|t| t.key_for(&uri, &want).map(|(k, _)| (t, k)))
             {
                 Ok(found) => found,
                 // some tokens show public keys only after login
                 Err(SignerError::KeyMissing { .. }) => {
                     let t = access.open(&uri, false, true)?;
-                    let k = t.public_key(&uri)?;
+                    let (k, _) = t.key_for(&uri, &want)?;
                     (t, k)
                 }
                 Err(e) => return Err(e.into()),

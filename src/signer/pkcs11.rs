@@ -269,21 +269,15 @@ impl Token {
         self.read_public(handle)
     }
 
-    /// The key pair among those the URI names whose public key has SHA-256
-    /// `spki_sha256` (hex), and the URI narrowed to it by its id: a renewed
-    /// identity keeps its predecessor and successor under one label.
-    /// Without such a key: the URI's first key (the caller compares it
-    /// with the certificate and says what differs).
-    pub fn key_for(
-        &self,
-        uri: &Pkcs11Uri,
-        spki_sha256: &str,
-    ) -> Result<(KeyInfo, Pkcs11Uri), SignerError> {
+    /// Every key pair the URI names (by its public key object), each with
+    /// the URI narrowed to it by its id: a renewed identity keeps its
+    /// predecessor and successor under one label.
+    pub fn keys(&self, uri: &Pkcs11Uri) -> Result<Vec<(KeyInfo, Pkcs11Uri)>, SignerError> {
         let found = self
             .session
             .find_objects(&Self::template(uri, ObjectClass::PUBLIC_KEY))
             .map_err(ck("finding objects"))?;
-        let mut first = None;
+        let mut out = Vec::new();
         for handle in found {
             let info = self.read_public(handle)?;
             let id = self
@@ -299,12 +293,30 @@ impl Token {
             if let Some(id) = id {
                 narrowed.path.insert("id".to_owned(), id);
             }
-            if crate::signature::x509::hex(&sha2::Sha256::digest(&info.spki)) == spki_sha256 {
-                return Ok((info, narrowed));
-            }
-            first.get_or_insert((info, narrowed));
+            out.push((info, narrowed));
         }
-        first.ok_or_else(|| self.key_missing(uri))
+        Ok(out)
+    }
+
+    /// The key pair among [`Token::keys`] whose public key has SHA-256
+    /// `spki_sha256` (hex); without one, the first (the caller compares it
+    /// with the certificate and says what differs).
+    pub fn key_for(
+        &self,
+        uri: &Pkcs11Uri,
+        spki_sha256: &str,
+    ) -> Result<(KeyInfo, Pkcs11Uri), SignerError> {
+        let mut keys = self.keys(uri)?;
+        let at = keys
+            .iter()
+            .position(|(k, _)| {
+                crate::signature::x509::hex(&sha2::Sha256::digest(&k.spki)) == spki_sha256
+            })
+            .unwrap_or(0);
+        if keys.is_empty() {
+            return Err(self.key_missing(uri));
+        }
+        Ok(keys.swap_remove(at))
     }
 
     fn key_missing(&self, uri: &Pkcs11Uri) -> SignerError {

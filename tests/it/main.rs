@@ -16,6 +16,7 @@ mod keyless;
 mod messages;
 mod provenance;
 mod release;
+mod renew;
 mod review;
 mod schema;
 mod sign;

@@ -1,0 +1,254 @@
+//! `sigctl renew`: a successor key on the same SoftHSM2 token, its CSR
+//! signed by an openssl CA, its certificate listed next to the current one;
+//! signing moves to it while what the predecessor signed keeps verifying.
+//! Refusals leave signing.toml and the work tree byte for byte as they were.
+
+use crate::util::Run;
+use crate::util::hsm::{self, Setup, files, openssl_date};
+
+/// An HSM setup whose `release` owner is also an admin, so the renewal
+/// commit (signed by the old key) is an authorised policy change.
+fn renewable() -> Setup {
+    hsm::setup_then(hsm::PIN, |repo| {
+        let p = repo.read("signing.toml");
+        repo.write(
+            "signing.toml",
+            p.replace(
+                "admins = [\"security\"]",
+                "admins = [\"security\", \"release\"]",
+            ),
+        );
+    })
+}
+
+fn renew(s: &Setup) -> Run {
+    s.hsm.sigctl(&s.repo, &["renew", "--identity", "release"])
+}
+
+fn import(s: &Setup, cert: &std::path::Path) -> Run {
+    s.hsm.sigctl(
+        &s.repo,
+        &[
+            "renew",
+            "--identity",
+            "release",
+            "--import",
+            &cert.display().to_string(),
+        ],
+    )
+}
+
+/// The SHA-256 of a PEM certificate's or request's public key, by openssl.
+fn spki_sha256(s: &Setup, kind: &str, pem: &[u8]) -> String {
+    let path = s.repo.home().join(format!("spki-{kind}.pem"));
+    std::fs::write(&path, pem).expect("write");
+    let pubkey = s.repo.openssl(&[
+        kind,
+        "-in",
+        &path.display().to_string(),
+        "-noout",
+        "-pubkey",
+    ]);
+    let der = s
+        .repo
+        .openssl_stdin(&["pkey", "-pubin", "-outform", "DER"], &pubkey);
+    use sha2::Digest;
+    sha2::Sha256::digest(der)
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
+}
+
+#[test]
+fn renewal_adds_the_successor_next_to_the_current_certificate_and_signing_moves_to_it() {
+    let s = renewable();
+    let before_policy = s.repo.read("signing.toml");
+    let old_cert = std::fs::read(s.repo.path().join("certs/release.pem")).expect("cert");
+    // a signed commit with the current key
+    s.repo.write("a.txt", "before\n");
+    s.hsm.git_ok(&s.repo, &["add", "a.txt"]);
+    s.hsm
+        .git_ok(&s.repo, &["commit", "-S", "-q", "-m", "before renewal"]);
+
+    let req = renew(&s);
+    assert_eq!(req.code, 0, "{}", req.snapshot());
+    assert!(
+        req.stdout
+            .starts_with("-----BEGIN CERTIFICATE REQUEST-----"),
+        "stdout is the request alone: {}",
+        req.stdout
+    );
+    assert!(
+        req.stderr.contains("generated the successor key"),
+        "{}",
+        req.stderr
+    );
+    // openssl checks the request's self-signature; its key is a new one
+    let csr_path = s.repo.home().join("successor.csr");
+    std::fs::write(&csr_path, &req.stdout).expect("csr");
+    s.repo.openssl(&[
+        "req",
+        "-in",
+        &csr_path.display().to_string(),
+        "-verify",
+        "-noout",
+    ]);
+    let new_key = spki_sha256(&s, "req", req.stdout.as_bytes());
+    assert_ne!(new_key, spki_sha256(&s, "x509", &old_cert));
+    // asked again: the same successor, no third key
+    let again = renew(&s);
+    assert_eq!(again.code, 0, "{}", again.snapshot());
+    assert!(
+        again.stderr.contains("found the successor key"),
+        "{}",
+        again.stderr
+    );
+    assert_eq!(spki_sha256(&s, "req", again.stdout.as_bytes()), new_key);
+    // nothing in the repository changed yet
+    assert_eq!(s.repo.read("signing.toml"), before_policy);
+
+    // the CA signs it, valid from now for 180 days (outlasting the current 90)
+    let cert = s.ca.issue(
+        "release-next",
+        req.stdout.as_bytes(),
+        &openssl_date(0),
+        &openssl_date(180),
+    );
+    let imported = import(&s, &cert);
+    assert_eq!(imported.code, 0, "{}", imported.snapshot());
+    assert!(
+        imported.stdout.contains("policy change"),
+        "{}",
+        imported.stdout
+    );
+    let after = s.repo.read("signing.toml");
+    let line = after
+        .lines()
+        .find(|l| l.starts_with("certificate = ["))
+        .unwrap_or_else(|| panic!("a certificate list: {after}"));
+    let successor = line
+        .split('"')
+        .nth(3)
+        .unwrap_or_else(|| panic!("two paths: {line}"))
+        .to_owned();
+    assert!(
+        line.starts_with("certificate = [\"certs/release.pem\", \"certs/release-"),
+        "{line}"
+    );
+    // everything else, comments included, as it was
+    let strip = |t: &str| {
+        t.lines()
+            .filter(|l| !l.starts_with("certificate = "))
+            .collect::<Vec<_>>()
+            .join("\n")
+    };
+    assert_eq!(strip(&after), strip(&before_policy));
+    let check = s.hsm.sigctl(&s.repo, &["check"]);
+    assert_eq!(check.code, 0, "{}", check.snapshot());
+
+    // the renewal, signed by the old key (an admin's), then a commit that
+    // signs with the successor
+    s.hsm.git_ok(&s.repo, &["add", "-A"]);
+    s.hsm
+        .git_ok(&s.repo, &["commit", "-S", "-q", "-m", "renew release"]);
+    s.repo.write("a.txt", "after\n");
+    s.hsm.git_ok(&s.repo, &["add", "a.txt"]);
+    s.hsm
+        .git_ok(&s.repo, &["commit", "-S", "-q", "-m", "after renewal"]);
+    let root = s
+        .hsm
+        .git_ok(&s.repo, &["rev-list", "--max-parents=0", "HEAD"]);
+    let v = s.hsm.sigctl(
+        &s.repo,
+        &["verify", "--trust-root", root.trim(), "--format", "json"],
+    );
+    assert_eq!(v.code, 0, "{}", v.snapshot());
+    assert_eq!(v.json()["ok"], true, "{}", v.stdout);
+    // git agrees, and the last commit's signer is the successor certificate
+    let git = s.hsm.git(&s.repo, &["verify-commit", "HEAD"]);
+    assert_eq!(git.code, 0, "{}", git.snapshot());
+    let show = s
+        .hsm
+        .sigctl(&s.repo, &["provenance", "show", "HEAD", "--format", "json"]);
+    let serial_new =
+        s.ca.openssl(&["x509", "-in", "release-next.pem", "-noout", "-serial"]);
+    let serial_new = String::from_utf8_lossy(&serial_new)
+        .trim()
+        .trim_start_matches("serial=")
+        .to_ascii_lowercase();
+    let shown = show.stdout.to_ascii_lowercase().replace(':', "");
+    assert!(
+        shown.contains(&serial_new),
+        "{serial_new} in {}",
+        show.stdout
+    );
+    // the predecessor's commit still verifies by its own certificate
+    let first = s
+        .hsm
+        .sigctl(&s.repo, &["verify", "--trust-root", root.trim(), "HEAD~2"]);
+    assert_eq!(first.code, 0, "{}", first.snapshot());
+    assert!(s.repo.path().join(&successor).exists());
+}
+
+#[test]
+fn a_certificate_for_another_key_changes_nothing() {
+    let s = renewable();
+    let req = renew(&s);
+    assert_eq!(req.code, 0, "{}", req.snapshot());
+    let before = files(&s.repo.path());
+    // a certificate for a key that is on no token
+    let foreign = s.ca.issue_foreign("stranger");
+    let r = import(&s, &foreign);
+    assert_ne!(r.code, 0, "{}", r.snapshot());
+    assert!(r.stderr.contains("release"), "{}", r.stderr);
+    assert!(files(&s.repo.path()) == before, "nothing written");
+    // the current certificate again: no successor
+    let current = s.repo.path().join("certs/release.pem");
+    let r = import(&s, &current);
+    assert_ne!(r.code, 0, "{}", r.snapshot());
+    assert!(r.stderr.contains("already lists"), "{}", r.stderr);
+    assert!(files(&s.repo.path()) == before, "nothing written");
+    // an expired one for the successor key
+    let expired = s.ca.issue(
+        "release-expired",
+        req.stdout.as_bytes(),
+        &openssl_date(-10),
+        &openssl_date(-1),
+    );
+    let r = import(&s, &expired);
+    assert_ne!(r.code, 0, "{}", r.snapshot());
+    assert!(files(&s.repo.path()) == before, "nothing written");
+}
+
+#[test]
+fn local_edits_to_the_policy_are_refused_not_merged() {
+    let s = renewable();
+    let req = renew(&s);
+    let cert = s.ca.issue_current("release-next", req.stdout.as_bytes());
+    let edited = format!("{}\n# my local note\n", s.repo.read("signing.toml"));
+    s.repo.write("signing.toml", &edited);
+    let before = files(&s.repo.path());
+    let r = import(&s, &cert);
+    assert_eq!(r.code, 2, "{}", r.snapshot());
+    assert!(r.stderr.contains("local changes"), "{}", r.stderr);
+    assert!(files(&s.repo.path()) == before, "nothing written");
+    // staged but not committed: refused too
+    s.hsm.git_ok(&s.repo, &["add", "signing.toml"]);
+    let before = files(&s.repo.path());
+    let r = import(&s, &cert);
+    assert_eq!(r.code, 2, "{}", r.snapshot());
+    assert!(files(&s.repo.path()) == before, "nothing written");
+}
+
+#[test]
+fn renew_without_a_certificate_or_for_a_keyless_identity_is_a_clear_error() {
+    let s = renewable();
+    let r = s
+        .hsm
+        .sigctl(&s.repo, &["renew", "--identity", "security-admin"]);
+    assert_ne!(r.code, 0, "{}", r.snapshot());
+    assert!(!r.stderr.contains("panicked"), "{}", r.stderr);
+    let r = s.hsm.sigctl(&s.repo, &["renew", "--identity", "nobody"]);
+    assert_ne!(r.code, 0, "{}", r.snapshot());
+    assert!(r.stderr.contains("nobody"), "{}", r.stderr);
+}
