@@ -220,6 +220,31 @@ fn import(
         }
     }
     drop(tok);
+    let next = next_to_current(repo, &view, name, &facts)?;
+    let rel = next.rel.clone();
+    next.edit.save(&next.files)?;
+    Ok(added_text(&view, name, &rel, &facts, &listed))
+}
+
+/// The successor's certificate placed next to the current one: the policy
+/// edit and the file, not written yet.
+struct Next {
+    edit: PolicyEdit,
+    files: Vec<(PathBuf, Vec<u8>)>,
+    rel: String,
+    pem: Vec<u8>,
+}
+
+fn next_to_current(
+    repo: &Repo,
+    view: &PolicyView,
+    name: &str,
+    facts: &x509::CertFacts,
+) -> Result<Next, SignError> {
+    let refuse = |why: String| SignError::NoCertificate {
+        name: name.to_owned(),
+        why,
+    };
     // beside the current certificate, named by the new one's expiry
     let id = view.identity(name)?;
     let first = id
@@ -228,13 +253,14 @@ fn import(
         .next()
         .map(|p| p.get().clone())
         .unwrap_or_else(|| format!("certs/{name}.pem"));
-    let rel = successor_path(&first, &facts);
+    let rel = successor_path(&first, facts);
     let path = crate::check::resolve_in_repo(repo.root(), &rel)
         .ok_or_else(|| refuse(format!("`{rel}` is not a path inside the repository")))?;
     let cert =
         x509_cert::Certificate::from_der(&facts.der).map_err(|e| SignError::Cms(e.to_string()))?;
     let pem = der::EncodePem::to_pem(&cert, der::pem::LineEnding::LF)
-        .map_err(|e| SignError::Cms(e.to_string()))?;
+        .map_err(|e| SignError::Cms(e.to_string()))?
+        .into_bytes();
     let mut edit = PolicyEdit::open(repo)?;
     let table = edit.identity_mut(name)?;
     append_string(table, "certificate", &rel);
@@ -245,7 +271,24 @@ fn import(
             &format!("sha256:{}", facts.public_key_sha256),
         );
     }
-    edit.save(&[(path, pem.into_bytes())])?;
+    // the edited policy must still parse: checked before anything is written
+    edit.text()?;
+    Ok(Next {
+        edit,
+        files: vec![(path, pem.clone())],
+        rel,
+        pem,
+    })
+}
+
+/// What `renew --import` and `ca issue` say once the successor is listed.
+fn added_text(
+    view: &PolicyView,
+    name: &str,
+    rel: &str,
+    facts: &x509::CertFacts,
+    listed: &[x509::CertFacts],
+) -> String {
     let current = listed.iter().max_by_key(|c| c.not_after);
     let admins = view
         .raw
@@ -279,7 +322,7 @@ fn import(
     text.push_str(&format!(
         "this is a policy change: commit signing.toml and {rel}, signed by an identity of an admin ({admins})\n"
     ));
-    Ok(text)
+    text
 }
 
 /// `certs/release.pem` → `certs/release-2027-03-01.pem` (the new expiry).
@@ -297,6 +340,127 @@ fn successor_path(first: &str, facts: &x509::CertFacts) -> String {
 }
 
 pub fn run_ca(c: CaCommand) -> u8 {
-    let _ = c;
-    fail(&Error::Usage("sigctl ca is not built yet".to_owned()))
+    let CaCommand::Issue(a) = c;
+    let repo = match Repo::discover(Path::new(".")) {
+        Ok(r) => r,
+        Err(e) => return fail(&e),
+    };
+    let prompt = token::prompt_pin;
+    let access = token::access(Some(&repo), &prompt);
+    match ca_issue(&repo, &access, &a.identity, &a.approved_by) {
+        Ok(text) => {
+            out(&text);
+            EXIT_OK
+        }
+        Err(e) => report(e),
+    }
+}
+
+/// Certify the identity's successor key with the policy's CA, list the
+/// certificate next to the current one, and record the issuance (who
+/// approved it) in provenance, signed by the CA's key.
+fn ca_issue(
+    repo: &Repo,
+    access: &crate::signer::TokenAccess,
+    name: &str,
+    approved_by: &[String],
+) -> Result<String, SignError> {
+    let now = SystemClock.now();
+    let view = PolicyView::load_worktree(repo)?;
+    let ca = view.raw.ca.as_ref().ok_or_else(|| {
+        SignError::from(Error::Usage(
+            "signing.toml has no `[ca]`: name the hsm identity that issues certificates (`[ca] identity = \"…\"`)".to_owned(),
+        ))
+    })?;
+    let ca_name = ca.get().identity.get().clone();
+    if ca_name == name {
+        return Err(Error::Usage(format!(
+            "`{name}` is the CA itself: it does not certify itself"
+        ))
+        .into());
+    }
+    let days = ca
+        .get()
+        .validity
+        .as_ref()
+        .map_or(90, |d| (d.get().as_time().whole_days()).max(1) as u64);
+    if approved_by.iter().all(|w| w.trim().is_empty()) {
+        return Err(
+            Error::Usage("--approved-by names who approved the issuance".to_owned()).into(),
+        );
+    }
+    let uri = view.key_uri(name)?;
+    let listed = listed(repo, &view, name)?;
+    let current = listed
+        .iter()
+        .max_by_key(|c| c.not_after)
+        .cloned()
+        .ok_or_else(|| SignError::NoCertificate {
+            name: name.to_owned(),
+            why: "no certificate".into(),
+        })?;
+    let tok = access.open(&uri, false, true)?;
+    let Some((successor, _)) = successor_on(&tok, &uri, &listed)? else {
+        return Err(SignError::NoCertificate {
+            name: name.to_owned(),
+            why: format!(
+                "no successor key on token `{}`: run `sigctl renew --identity {name}` first",
+                tok.label
+            ),
+        });
+    };
+    drop(tok);
+    let subject = x509_cert::Certificate::from_der(&current.der)
+        .map_err(|e| SignError::Cms(e.to_string()))?
+        .tbs_certificate()
+        .subject()
+        .clone();
+    // the CA's key, cleared like any signer's (unrevoked, certificate valid)
+    let cleared = crate::sign::clear(repo, &view, &ca_name, None, now)?;
+    let ca_key = crate::sign::open_key(&cleared, access, now)?;
+    let start = std::time::SystemTime::now() - std::time::Duration::from_secs(60);
+    let cert = crate::lifecycle::ca::issue(&ca_key, subject, &successor.spki, start, days)?;
+    let der = der::Encode::to_der(&cert).map_err(|e| SignError::Cms(e.to_string()))?;
+    let facts = x509::parse(&der).map_err(|e| SignError::Cms(e.to_string()))?;
+    let next = next_to_current(repo, &view, name, &facts)?;
+    // the record first (what it records is published after it), then the files
+    let blob = git_blob_id(&next.pem);
+    let mut record = crate::provenance::Record::new(
+        &view,
+        &ca_key,
+        crate::provenance::Event::Certificate,
+        crate::provenance::Subject {
+            object: None,
+            name: Some(next.rel.clone()),
+            sha256: Some(x509::hex(&sha2_256(&der))),
+            blob: Some(blob.to_string()),
+            release: None,
+            certificate_for: Some(name.to_owned()),
+        },
+        None,
+        &der,
+        now,
+    );
+    record.approved_by = approved_by.to_vec();
+    let notes = crate::provenance::append(repo, &[(blob, record)], &ca_key, now)?;
+    let rel = next.rel.clone();
+    if let Err(e) = next.edit.save(&next.files) {
+        crate::provenance::retract(repo, notes, &ca_name, now);
+        return Err(e.into());
+    }
+    let mut text = format!(
+        "issued by the policy's CA `{ca_name}` for {days} days, approved by {}; recorded in refs/notes/signing\n",
+        approved_by.join(", ")
+    );
+    text.push_str(&added_text(&view, name, &rel, &facts, &listed));
+    Ok(text)
+}
+
+/// The git blob id of `bytes` (what provenance attaches a file's record to).
+fn git_blob_id(bytes: &[u8]) -> crate::repo::ObjectId {
+    use sha1::Digest;
+    let mut h = sha1::Sha1::new();
+    h.update(format!("blob {}\0", bytes.len()).as_bytes());
+    h.update(bytes);
+    crate::repo::ObjectId::from_bytes_or_panic(&h.finalize())
 }

@@ -126,6 +126,7 @@ fn record(
             sha256: None,
             blob: None,
             release: None,
+            certificate_for: None,
         },
         refname,
         armored.as_bytes(),

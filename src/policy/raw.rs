@@ -95,6 +95,10 @@ pub struct RawPolicy {
     /// Sigstore trust material for keyless identities.
     #[serde(default)]
     pub sigstore: Option<Sp<RawSigstore>>,
+    /// An internal certificate authority: an hsm identity whose key issues
+    /// the successor certificates of the others (`sigctl ca issue`).
+    #[serde(default)]
+    pub ca: Option<Sp<RawCa>>,
 }
 
 /// Where keyless (Fulcio) certificates must chain to.
@@ -185,6 +189,17 @@ impl EnvironmentClass {
             EnvironmentClass::Prod => "prod",
         }
     }
+}
+
+/// `[ca]`: the internal certificate authority.
+#[derive(Debug, Clone, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RawCa {
+    /// The hsm identity whose key and (CA) certificate issue certificates.
+    pub identity: Sp<String>,
+    /// How long an issued certificate is valid (`90d`, `12w`); default 90d.
+    #[serde(default)]
+    pub validity: Option<Sp<Duration>>,
 }
 
 /// A string, or a list of them: `"a"` or `["a", "b"]`.

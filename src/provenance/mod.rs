@@ -41,6 +41,8 @@ pub enum Event {
     Commit,
     Tag,
     Artifact,
+    /// A certificate the internal CA issued (`sigctl ca issue`).
+    Certificate,
 }
 
 /// The certificate a signature was made under.
@@ -100,6 +102,9 @@ pub struct Subject {
     /// sign release`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub release: Option<String>,
+    /// The identity an issued certificate is for (`sigctl ca issue`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub certificate_for: Option<String>,
 }
 
 /// One signing event. Field names are public: documented, never renamed.
@@ -141,6 +146,9 @@ pub struct Record {
     pub policy_blob: Option<String>,
     /// The sigctl version that signed.
     pub sigctl: String,
+    /// Who approved the event (a certificate's issuance).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub approved_by: Vec<String>,
 }
 
 impl Record {
@@ -193,6 +201,7 @@ impl Record {
             time_source: "signer clock (untrusted)".into(),
             policy_blob: view.blob.clone(),
             sigctl: env!("CARGO_PKG_VERSION").into(),
+            approved_by: Vec::new(),
         }
     }
 
@@ -281,6 +290,7 @@ pub fn append(
                 Event::Commit => "commit",
                 Event::Tag => "tag",
                 Event::Artifact => "artefact",
+                Event::Certificate => "certificate",
             },
             r.subject.name.clone().unwrap_or_else(|| target.to_string()),
             r.identity

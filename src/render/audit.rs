@@ -43,6 +43,7 @@ fn event(e: Event) -> &'static str {
         Event::Commit => "commit",
         Event::Tag => "tag",
         Event::Artifact => "artefact",
+        Event::Certificate => "certificate",
     }
 }
 

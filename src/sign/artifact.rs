@@ -309,6 +309,7 @@ pub(super) fn make_bundles(
                     sha256: Some(sha256.clone()),
                     blob: Some(digests.blob.to_string()),
                     release: release.map(str::to_owned),
+                    certificate_for: None,
                 },
                 refname,
                 &sig,

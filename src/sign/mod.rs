@@ -629,6 +629,13 @@ pub struct Key {
     tsa: Option<(Net, String)>,
 }
 
+impl Key {
+    /// The raw public key (an EC point), for the certificate builders.
+    pub fn point(&self) -> &[u8] {
+        &self.point
+    }
+}
+
 impl MessageSigner for Key {
     fn sign_message(&self, msg: &[u8]) -> Result<Vec<u8>, String> {
         match &self.holder {

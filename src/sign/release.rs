@@ -81,6 +81,7 @@ pub fn sign_release(
                 sha256: None,
                 blob: None,
                 release: None,
+                certificate_for: None,
             },
             Some(&refname),
             signed.armored.as_bytes(),

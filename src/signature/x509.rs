@@ -23,6 +23,8 @@ pub struct CertFacts {
     pub not_after: OffsetDateTime,
     /// `None`: no extended key usage extension (any usage); `Some(b)`: whether codeSigning is listed.
     pub code_signing: Option<bool>,
+    /// `None`: no basicConstraints; `Some(b)`: whether it says CA.
+    pub is_ca: Option<bool>,
     /// The DER itself (the leaf when a PEM file holds a chain).
     pub der: Vec<u8>,
 }
@@ -82,6 +84,10 @@ fn facts(der: &[u8]) -> Result<CertFacts, CertError> {
         .map(|b| format!("{b:02x}"))
         .collect::<Vec<_>>()
         .join(":");
+    let is_ca = match cert.basic_constraints() {
+        Ok(Some(bc)) => Some(bc.value.ca),
+        _ => None,
+    };
     Ok(CertFacts {
         subject: cert.subject().to_string(),
         issuer: cert.issuer().to_string(),
@@ -91,6 +97,7 @@ fn facts(der: &[u8]) -> Result<CertFacts, CertError> {
         not_before: cert.validity().not_before.to_datetime(),
         not_after: cert.validity().not_after.to_datetime(),
         code_signing,
+        is_ca,
         der: der.to_vec(),
     })
 }

@@ -252,3 +252,195 @@ fn renew_without_a_certificate_or_for_a_keyless_identity_is_a_clear_error() {
     assert_ne!(r.code, 0, "{}", r.snapshot());
     assert!(r.stderr.contains("nobody"), "{}", r.stderr);
 }
+
+/// `renewable()` plus an internal CA: an hsm identity `internal-ca` whose
+/// key is on the token and whose certificate the test CA issued with
+/// basicConstraints CA:TRUE, named by `[ca]`, committed.
+fn with_internal_ca() -> Setup {
+    let s = renewable();
+    let p = s.repo.read("signing.toml");
+    s.repo.write(
+        "signing.toml",
+        format!(
+            "{p}\n[ca]\nidentity = \"internal-ca\"\nvalidity = \"120d\"\n\n[identities.internal-ca]\nowner = \"security\"\npurpose = \"Issue renewals\"\nenvironments = []\ncustody = \"hsm\"\nkey = \"pkcs11:token=sigctl;object=internal-ca\"\ncertificate = \"certs/internal-ca.pem\"\n"
+        ),
+    );
+    s.hsm
+        .sigctl_ok(&s.repo, &["key", "generate", "--identity", "internal-ca"]);
+    let csr = s
+        .hsm
+        .sigctl_ok(
+            &s.repo,
+            &[
+                "cert",
+                "request",
+                "--identity",
+                "internal-ca",
+                "--subject",
+                "CN=Internal Code Signing CA,O=Example",
+            ],
+        )
+        .stdout;
+    std::fs::write(s.ca.dir.join("internal-ca.csr"), &csr).expect("csr");
+    std::fs::write(
+        s.ca.dir.join("ca-ext.cnf"),
+        "[v3_ca]\nbasicConstraints = critical, CA:TRUE, pathlen:0\nkeyUsage = critical, keyCertSign, digitalSignature\n",
+    )
+    .expect("ext");
+    s.ca.openssl(&[
+        "x509",
+        "-req",
+        "-in",
+        "internal-ca.csr",
+        "-CA",
+        "ca.pem",
+        "-CAkey",
+        "ca.key",
+        "-CAcreateserial",
+        "-days",
+        "365",
+        "-extfile",
+        "ca-ext.cnf",
+        "-extensions",
+        "v3_ca",
+        "-out",
+        "internal-ca.pem",
+    ]);
+    s.hsm.sigctl_ok(
+        &s.repo,
+        &[
+            "cert",
+            "import",
+            "--identity",
+            "internal-ca",
+            &s.ca.dir.join("internal-ca.pem").display().to_string(),
+        ],
+    );
+    s.hsm.git_ok(&s.repo, &["add", "-A"]);
+    s.hsm
+        .git_ok(&s.repo, &["commit", "-S", "-q", "-m", "an internal CA"]);
+    s
+}
+
+#[test]
+fn the_internal_ca_issues_the_successor_and_the_issuance_is_on_record() {
+    let s = with_internal_ca();
+    let check = s.hsm.sigctl(&s.repo, &["check"]);
+    assert!(!check.stdout.contains("bad-ca"), "{}", check.snapshot());
+    // no successor yet: refused, nothing written
+    let before = files(&s.repo.path());
+    let early = s.hsm.sigctl(
+        &s.repo,
+        &[
+            "ca",
+            "issue",
+            "--identity",
+            "release",
+            "--approved-by",
+            "ciso@example.com",
+        ],
+    );
+    assert_ne!(early.code, 0, "{}", early.snapshot());
+    assert!(early.stderr.contains("sigctl renew"), "{}", early.stderr);
+    assert!(files(&s.repo.path()) == before, "nothing written");
+
+    let req = renew(&s);
+    assert_eq!(req.code, 0, "{}", req.snapshot());
+    let issued = s.hsm.sigctl(
+        &s.repo,
+        &[
+            "ca",
+            "issue",
+            "--identity",
+            "release",
+            "--approved-by",
+            "ciso@example.com",
+        ],
+    );
+    assert_eq!(issued.code, 0, "{}", issued.snapshot());
+    assert!(
+        issued.stdout.contains("approved by ciso@example.com"),
+        "{}",
+        issued.stdout
+    );
+    let policy = s.repo.read("signing.toml");
+    let rel = policy
+        .lines()
+        .find(|l| l.starts_with("certificate = [\"certs/release.pem\""))
+        .and_then(|l| l.split('"').nth(3))
+        .unwrap_or_else(|| panic!("the successor listed: {policy}"))
+        .to_owned();
+    let cert = s.repo.path().join(&rel);
+    // openssl: chains to the test CA through the internal CA, codeSigning,
+    // and carries the successor key the request had
+    let verified = std::process::Command::new("openssl")
+        .args(["verify", "-purpose", "any", "-CAfile"])
+        .arg(s.ca.pem())
+        .arg("-untrusted")
+        .arg(s.ca.dir.join("internal-ca.pem"))
+        .arg(&cert)
+        .output()
+        .expect("openssl");
+    assert!(
+        verified.status.success(),
+        "{}{}",
+        String::from_utf8_lossy(&verified.stdout),
+        String::from_utf8_lossy(&verified.stderr)
+    );
+    let text = s.repo.openssl(&[
+        "x509",
+        "-in",
+        &cert.display().to_string(),
+        "-noout",
+        "-text",
+    ]);
+    let text = String::from_utf8_lossy(&text);
+    assert!(text.contains("Code Signing"), "{text}");
+    assert!(text.contains("CA:FALSE"), "{text}");
+    let pem = std::fs::read(&cert).expect("cert");
+    assert_eq!(
+        spki_sha256(&s, "x509", &pem),
+        spki_sha256(&s, "req", req.stdout.as_bytes())
+    );
+    // the issuance is a record on the certificate's content, by the CA
+    let show = s.hsm.sigctl(
+        &s.repo,
+        &[
+            "provenance",
+            "show",
+            &cert.display().to_string(),
+            "--format",
+            "json",
+        ],
+    );
+    assert_eq!(show.code, 0, "{}", show.snapshot());
+    assert!(
+        show.stdout.contains("\"event\": \"certificate\"")
+            || show.stdout.contains("\"event\":\"certificate\""),
+        "{}",
+        show.stdout
+    );
+    assert!(show.stdout.contains("ciso@example.com"), "{}", show.stdout);
+    assert!(show.stdout.contains("\"internal-ca\""), "{}", show.stdout);
+    // the policy checks, the renewal commits, the successor signs
+    let check = s.hsm.sigctl(&s.repo, &["check"]);
+    assert_eq!(check.code, 0, "{}", check.snapshot());
+    s.hsm.git_ok(&s.repo, &["add", "-A"]);
+    s.hsm.git_ok(
+        &s.repo,
+        &["commit", "-S", "-q", "-m", "renew release via the CA"],
+    );
+    s.repo.write("b.txt", "after\n");
+    s.hsm.git_ok(&s.repo, &["add", "b.txt"]);
+    s.hsm.git_ok(
+        &s.repo,
+        &["commit", "-S", "-q", "-m", "signed by the successor"],
+    );
+    let root = s
+        .hsm
+        .git_ok(&s.repo, &["rev-list", "--max-parents=0", "HEAD"]);
+    let v = s
+        .hsm
+        .sigctl(&s.repo, &["verify", "--trust-root", root.trim()]);
+    assert_eq!(v.code, 0, "{}", v.snapshot());
+}

@@ -4,6 +4,7 @@
 //! and its tests; add a `Code` in `diag/code.rs`; add one line to `RULES`.
 
 mod admins;
+mod ca;
 mod certificate;
 mod custody;
 mod exceptions;
@@ -84,6 +85,11 @@ pub static RULES: &[Rule] = &[
         name: "revocations",
         doc: revocations::DOC,
         check: revocations::check,
+    },
+    Rule {
+        name: "ca",
+        doc: ca::DOC,
+        check: ca::check,
     },
     Rule {
         name: "trust-files",
