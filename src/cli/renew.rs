@@ -418,7 +418,7 @@ fn ca_issue(
     // the CA's key, cleared like any signer's (unrevoked, certificate valid)
     let cleared = crate::sign::clear(repo, &view, &ca_name, None, now)?;
     let ca_key = crate::sign::open_key(&cleared, access, now)?;
-    let start = std::time::SystemTime::now() - std::time::Duration::from_secs(60);
+    let start = std::time::SystemTime::from(now - time::Duration::seconds(60));
     let cert = crate::lifecycle::ca::issue(&ca_key, subject, &successor.spki, start, days)?;
     let der = der::Encode::to_der(&cert).map_err(|e| SignError::Cms(e.to_string()))?;
     let facts = x509::parse(&der).map_err(|e| SignError::Cms(e.to_string()))?;

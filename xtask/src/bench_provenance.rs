@@ -41,6 +41,7 @@ fn record(i: usize, blob: &gix::ObjectId, sha256: &str) -> String {
             sha256: Some(sha256.into()),
             blob: Some(blob.to_string()),
             release: None,
+            certificate_for: None,
         },
         refname: Some(format!("refs/tags/v{i}")),
         signature_sha256: sha256.into(),
@@ -48,6 +49,7 @@ fn record(i: usize, blob: &gix::ObjectId, sha256: &str) -> String {
         time_source: "signer clock (untrusted)".into(),
         policy_blob: None,
         sigctl: "0.1.0".into(),
+        approved_by: Vec::new(),
     }
     .line()
 }
