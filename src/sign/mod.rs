@@ -8,8 +8,6 @@ pub mod release;
 pub mod tag;
 pub mod verify_artifact;
 
-use std::collections::BTreeMap;
-
 use der::Decode;
 use time::OffsetDateTime;
 
@@ -332,23 +330,19 @@ impl PolicyView {
         policy::view::environment_of(&self.raw, refname)
     }
 
-    /// Certificates of every identity, keyed by the policy path (for verifying signers).
-    pub fn certificates(&self, repo: &Repo) -> BTreeMap<String, Vec<u8>> {
-        self.raw
-            .identities
-            .iter()
-            .filter_map(|(name, id)| {
-                // the one that expires last
-                id.certificates()
-                    .iter()
-                    .filter_map(|path| match self.trust_file(repo, path.get()) {
-                        CertInput::Bytes(b) => x509::parse(&b).ok().map(|f| (f.not_after, b)),
-                        _ => None,
-                    })
-                    .max_by_key(|(na, _)| *na)
-                    .map(|(_, b)| (name.get().clone(), b))
-            })
-            .collect()
+    /// Every certificate of every identity: (identity, DER or PEM bytes),
+    /// a renewed identity's predecessor and successor both (for verifying
+    /// signers, each in its own window).
+    pub fn certificates(&self, repo: &Repo) -> Vec<(String, Vec<u8>)> {
+        let mut out = Vec::new();
+        for (name, id) in &self.raw.identities {
+            for path in id.certificates() {
+                if let CertInput::Bytes(b) = self.trust_file(repo, path.get()) {
+                    out.push((name.get().clone(), b));
+                }
+            }
+        }
+        out
     }
 }
 
