@@ -69,6 +69,12 @@ fn renewal_adds_the_successor_next_to_the_current_certificate_and_signing_moves_
     s.hsm.git_ok(&s.repo, &["add", "a.txt"]);
     s.hsm
         .git_ok(&s.repo, &["commit", "-S", "-q", "-m", "before renewal"]);
+    // and an artefact, bundled with the current key
+    s.repo.write("dist/old.tar", "signed before the renewal\n");
+    s.hsm.sigctl_ok(
+        &s.repo,
+        &["sign", "artifact", "dist/old.tar", "--identity", "release"],
+    );
 
     let req = renew(&s);
     assert_eq!(req.code, 0, "{}", req.snapshot());
@@ -188,6 +194,20 @@ fn renewal_adds_the_successor_next_to_the_current_certificate_and_signing_moves_
         .sigctl(&s.repo, &["verify", "--trust-root", root.trim(), "HEAD~2"]);
     assert_eq!(first.code, 0, "{}", first.snapshot());
     assert!(s.repo.path().join(&successor).exists());
+    // artefacts: the old bundle still verifies by its own certificate, a new
+    // one is made with the successor and verifies too
+    let old = s.hsm.sigctl(&s.repo, &["verify-artifact", "dist/old.tar"]);
+    assert_eq!(old.code, 0, "{}", old.snapshot());
+    s.repo.write("dist/new.tar", "signed after the renewal\n");
+    s.hsm.sigctl_ok(
+        &s.repo,
+        &["sign", "artifact", "dist/new.tar", "--identity", "release"],
+    );
+    let new = s.hsm.sigctl(
+        &s.repo,
+        &["verify-artifact", "dist/new.tar", "--format", "json"],
+    );
+    assert_eq!(new.code, 0, "{}", new.snapshot());
 }
 
 #[test]
