@@ -225,6 +225,15 @@ pub struct VerifyArtifactArgs {
     /// The public key (PEM) a managed-key bundle must be signed with
     #[arg(long, value_name = "PUB.pem", requires = "trusted_root")]
     key: Option<PathBuf>,
+    /// A vendored artefact: judge it by what `[suppliers.NAME]` accepts (its signers, its evidence)
+    #[arg(long, value_name = "NAME", conflicts_with = "trusted_root")]
+    supplier: Option<String>,
+    /// The supplier's in-toto provenance bundle (default FILE.intoto.sigstore.json)
+    #[arg(long, value_name = "BUNDLE", requires = "supplier")]
+    provenance: Option<PathBuf>,
+    /// The supplier's SBOM (default FILE.spdx.json or FILE.cdx.json)
+    #[arg(long, value_name = "FILE", requires = "supplier")]
+    sbom: Option<PathBuf>,
     #[arg(long, value_enum, default_value = "human")]
     format: Format,
 }
@@ -270,6 +279,18 @@ pub fn run_verify_artifact(a: VerifyArtifactArgs) -> u8 {
         Ok(b) => b,
         Err(code) => return code,
     };
+    if let (Some(repo), Some(supplier)) = (&repo, &a.supplier) {
+        return supplier_verdict(
+            repo,
+            supplier,
+            &artefact,
+            &name,
+            &bytes,
+            &a.provenance,
+            &a.sbom,
+            a.format,
+        );
+    }
     let outcome = match (&repo, &a.trusted_root) {
         (Some(repo), _) => {
             verify_artifact::verify_with_policy(repo, &artefact, &bytes, SystemClock.now())
@@ -350,6 +371,130 @@ pub fn run_verify_artifact(a: VerifyArtifactArgs) -> u8 {
             EXIT_ERROR
         }
     }
+}
+
+/// `verify-artifact --supplier NAME`: the bundle and the evidence the
+/// supplier owes; a verified artefact is noted in .git/sigctl's local
+/// evidence log (what `inventory` shows as last seen).
+#[allow(clippy::too_many_arguments)]
+fn supplier_verdict(
+    repo: &Repo,
+    supplier: &str,
+    artefact: &Artefact,
+    name: &str,
+    bundle: &[u8],
+    provenance: &Option<PathBuf>,
+    sbom: &Option<PathBuf>,
+    format: Format,
+) -> u8 {
+    use crate::sign::supplier::{EvidencePaths, verify_supplier};
+    let now = SystemClock.now();
+    let paths = EvidencePaths {
+        provenance: provenance.as_deref(),
+        sbom: sbom.as_deref(),
+    };
+    match verify_supplier(repo, supplier, artefact, bundle, &paths, now) {
+        Ok(v) => {
+            let ok = v.ok();
+            let evidence: Vec<serde_json::Value> = v
+                .evidence
+                .iter()
+                .map(|e| {
+                    serde_json::json!({
+                        "kind": e.kind.as_str(),
+                        "path": e.path.as_ref().map(|p| p.display().to_string()),
+                        "ok": e.ok,
+                        "detail": e.detail,
+                    })
+                })
+                .collect();
+            match format {
+                Format::Json => {
+                    let doc = serde_json::json!({
+                        "artifact": name,
+                        "supplier": v.supplier,
+                        "ok": ok,
+                        "sha256": v.artefact.sha256,
+                        "accepted_signer": v.accepted_signer,
+                        "signer": v.artefact.subject,
+                        "evidence": evidence,
+                    });
+                    out(&format!(
+                        "{}\n",
+                        serde_json::to_string_pretty(&doc).unwrap_or_default()
+                    ));
+                }
+                Format::Human => {
+                    let mut text = format!(
+                        "{}: {name} (sha256 {}) from supplier `{}`, signed by {}\n",
+                        if ok { "OK" } else { "FAILED" },
+                        v.artefact.sha256,
+                        v.supplier,
+                        v.accepted_signer
+                    );
+                    for e in &v.evidence {
+                        text.push_str(&format!(
+                            "  {} {}: {}{}\n",
+                            if e.ok { "ok     " } else { "MISSING" },
+                            e.kind.as_str(),
+                            e.detail,
+                            e.path
+                                .as_ref()
+                                .map(|p| format!(" ({})", p.display()))
+                                .unwrap_or_default()
+                        ));
+                    }
+                    out(&text);
+                }
+            }
+            if ok {
+                let line = serde_json::json!({
+                    "supplier": v.supplier,
+                    "artifact": name,
+                    "sha256": v.artefact.sha256,
+                    "signer": v.accepted_signer,
+                    "evidence": v.evidence.iter().map(|e| e.kind.as_str()).collect::<Vec<_>>(),
+                    "at": crate::policy::timestamp::Timestamp(now).to_string(),
+                });
+                let _ = append_evidence_log(repo, &line.to_string());
+                EXIT_OK
+            } else {
+                EXIT_FINDINGS
+            }
+        }
+        Err(VerifyError::Refused(e)) => {
+            match format {
+                Format::Json => out(&json::verify_artifact(name, Err(&e))),
+                Format::Human => {
+                    let mut err = std::io::stderr().lock();
+                    let _ = std::io::Write::write_all(
+                        &mut err,
+                        format!("FAILED: {name} from supplier `{supplier}`: {e}\n").as_bytes(),
+                    );
+                }
+            }
+            EXIT_FINDINGS
+        }
+        Err(VerifyError::Fault(SignError::Repo(e))) => fail(&e),
+        Err(e) => {
+            let mut err = std::io::stderr().lock();
+            let _ = std::io::Write::write_all(&mut err, format!("error: {e}\n").as_bytes());
+            EXIT_ERROR
+        }
+    }
+}
+
+/// One line appended to `.git/sigctl/supplier-evidence.jsonl` (local to
+/// this clone, informational: what inventory reports as last seen).
+fn append_evidence_log(repo: &Repo, line: &str) -> std::io::Result<()> {
+    use std::io::Write;
+    let dir = repo.common_dir().join("sigctl");
+    std::fs::create_dir_all(&dir)?;
+    let mut f = std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(dir.join("supplier-evidence.jsonl"))?;
+    writeln!(f, "{line}")
 }
 
 fn release_human(r: &crate::sign::release::ReleaseReport) -> String {

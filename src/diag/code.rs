@@ -75,6 +75,7 @@ codes! {
     CertificateExpired = "certificate-expired", Error, "a certificate past its notAfter";
     CertificateNotYetValid = "certificate-not-yet-valid", Warning, "a certificate whose notBefore is still ahead";
     RenewalDue = "renewal-due", Warning, "a certificate inside its renewal window (`renew_before`)";
+    BadSupplier = "bad-supplier", Error, "a supplier without a contact, an accepted signer (keyless or a readable public key) or a trusted root";
     BadCa = "bad-ca", Error, "a `[ca] identity` that names no hsm identity with a certificate authority's certificate";
     CertificateSuperseded = "certificate-superseded", Warning, "an expired certificate still listed next to its valid successor: remove it";
     // exceptions and revocations

@@ -99,6 +99,10 @@ pub struct RawPolicy {
     /// the successor certificates of the others (`sigctl ca issue`).
     #[serde(default)]
     pub ca: Option<Sp<RawCa>>,
+    /// Suppliers: whose signatures on third-party artefacts are accepted,
+    /// and what evidence comes with them (`sigctl verify-artifact --supplier`).
+    #[serde(default)]
+    pub suppliers: BTreeMap<Name, Sp<RawSupplier>>,
 }
 
 /// Where keyless (Fulcio) certificates must chain to.
@@ -187,6 +191,49 @@ impl EnvironmentClass {
             EnvironmentClass::Dev => "dev",
             EnvironmentClass::Test => "test",
             EnvironmentClass::Prod => "prod",
+        }
+    }
+}
+
+/// `[suppliers.NAME]`: a supplier of third-party artefacts.
+#[derive(Debug, Clone, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RawSupplier {
+    /// Who to reach about its signatures (an address or URL).
+    pub contact: Sp<String>,
+    /// Keyless signers accepted on its artefacts: OIDC issuer and
+    /// certificate subject, exactly (its release workflow, its maintainers).
+    #[serde(default)]
+    pub keyless: Vec<Sp<RawKeyless>>,
+    /// Paths in the repository of PEM public keys accepted on its artefacts.
+    #[serde(default)]
+    pub public_keys: Vec<Sp<String>>,
+    /// The evidence expected with each artefact: `bundle` (a Sigstore
+    /// bundle, always), `provenance` (an in-toto attestation bundle naming
+    /// the artefact), `sbom` (an SPDX or CycloneDX document).
+    #[serde(default)]
+    pub evidence: Vec<Sp<Evidence>>,
+    /// Path in the repository of the Sigstore trusted root its signatures
+    /// chain to; default `[sigstore] trusted_root`.
+    #[serde(default)]
+    pub trusted_root: Option<Sp<String>>,
+}
+
+/// Evidence a supplier gives with an artefact.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Deserialize, JsonSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum Evidence {
+    Bundle,
+    Provenance,
+    Sbom,
+}
+
+impl Evidence {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Evidence::Bundle => "bundle",
+            Evidence::Provenance => "provenance",
+            Evidence::Sbom => "sbom",
         }
     }
 }

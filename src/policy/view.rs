@@ -27,6 +27,10 @@ pub enum TrustFile {
     SigstoreTrustedRoot,
     /// `[sigstore] signing_config`
     SigstoreSigningConfig,
+    /// `suppliers.*.public_keys`
+    SupplierKey,
+    /// `suppliers.*.trusted_root`
+    SupplierTrustedRoot,
 }
 
 impl TrustFile {
@@ -37,6 +41,8 @@ impl TrustFile {
             TrustFile::OpenPgpKey => "openpgp_key",
             TrustFile::SigstoreTrustedRoot => "sigstore.trusted_root",
             TrustFile::SigstoreSigningConfig => "sigstore.signing_config",
+            TrustFile::SupplierKey => "suppliers.public_keys",
+            TrustFile::SupplierTrustedRoot => "suppliers.trusted_root",
         }
     }
 }
@@ -70,6 +76,14 @@ pub fn trust_files(raw: &RawPolicy) -> Vec<(TrustFile, &str)> {
         }
         if let Some(p) = &id.openpgp_key {
             out.push((TrustFile::OpenPgpKey, p.get().as_str()));
+        }
+    }
+    for s in raw.suppliers.values() {
+        for k in &s.public_keys {
+            out.push((TrustFile::SupplierKey, k.get().as_str()));
+        }
+        if let Some(r) = &s.trusted_root {
+            out.push((TrustFile::SupplierTrustedRoot, r.get().as_str()));
         }
     }
     out

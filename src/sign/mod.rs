@@ -5,6 +5,7 @@
 
 pub mod artifact;
 pub mod release;
+pub mod supplier;
 pub mod tag;
 pub mod verify_artifact;
 

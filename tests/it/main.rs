@@ -21,6 +21,7 @@ mod review;
 mod schema;
 mod sign;
 mod sigstore_stack;
+mod suppliers;
 mod trust_model;
 mod util;
 mod verify;

@@ -14,6 +14,7 @@ mod references;
 mod revocations;
 mod separation;
 mod signer;
+mod suppliers;
 mod trust_files;
 mod version;
 
@@ -90,6 +91,11 @@ pub static RULES: &[Rule] = &[
         name: "ca",
         doc: ca::DOC,
         check: ca::check,
+    },
+    Rule {
+        name: "suppliers",
+        doc: suppliers::DOC,
+        check: suppliers::check,
     },
     Rule {
         name: "trust-files",
