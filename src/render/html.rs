@@ -557,7 +557,7 @@ pub fn exceptions(out: &mut String, rows: &[ExceptionRow<'_>]) {
         push_esc(out, &day(r.expires));
         out.push_str("</td><td class=\"num days\">");
         if r.days_left < 0 {
-            let _ = write!(out, "overdue by {} d", -r.days_left);
+            let _ = write!(out, "overdue by {} days", -r.days_left);
         } else {
             let _ = write!(out, "{}", r.days_left);
         }

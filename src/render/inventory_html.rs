@@ -334,7 +334,7 @@ mod tests {
             page.contains("<tr class=\"overdue\"><td>EX-1</td>"),
             "{page}"
         );
-        assert!(page.contains("overdue by 12 d"));
+        assert!(page.contains("overdue by 12 days"));
         assert!(page.contains("<h3>Owner alice"));
         assert!(page.find("<h3>Owner alice") < page.find("<h3>Owner bob"));
         assert_eq!(render(&inv), page, "deterministic");
