@@ -640,6 +640,8 @@ pub(crate) fn screenshot(page: &Path, png: &Path, scratch: &Path) -> Result {
             String::from_utf8_lossy(&out.stderr)
         ));
     }
+    // the profile is chromium's, not the demo's
+    let _ = std::fs::remove_dir_all(scratch);
     Ok(())
 }
 
