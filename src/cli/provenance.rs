@@ -237,6 +237,7 @@ pub fn run_audit(a: AuditArgs) -> u8 {
     out(&match a.format {
         render::AuditFormat::Json => render::audit_json(&report),
         render::AuditFormat::Markdown => render::audit_markdown(&report),
+        render::AuditFormat::Html => crate::render::audit_html::render(&report),
         render::AuditFormat::Human => render::audit_human(&report),
     });
     if report.errors() > 0 {

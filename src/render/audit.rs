@@ -19,6 +19,8 @@ pub enum AuditFormat {
     Human,
     Json,
     Markdown,
+    /// One self-contained page (`render::audit_html`).
+    Html,
 }
 
 /// `{"records": [ … ]}`.

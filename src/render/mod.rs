@@ -4,7 +4,10 @@
 //! They return strings; the front-end decides where they go.
 
 pub mod audit;
+pub mod audit_html;
+pub mod html;
 pub mod human;
+pub mod inventory_html;
 pub mod json;
 
 /// Output formats a report command accepts.

@@ -10,6 +10,7 @@ mod fuzz;
 mod git_agrees;
 mod hooks;
 mod hostile;
+mod html;
 mod init;
 mod interrupt;
 mod keyless;

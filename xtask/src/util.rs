@@ -114,14 +114,17 @@ pub fn have(cmd: &str) -> bool {
 }
 
 /// Debian packages providing the tools tests and the demo call, by the command that shows each is there.
-const DEPS: &[(&str, &str)] = &[
-    ("git", "git"),
-    ("openssl", "openssl"),
-    ("ssh-keygen", "openssh-client"),
-    ("softhsm2-util", "softhsm2"),
-    ("pkcs11-tool", "opensc"),
-    ("setsid", "util-linux"),
-    ("python3", "python3"),
+const DEPS: &[(&str, &[&str])] = &[
+    ("git", &["git"]),
+    ("openssl", &["openssl"]),
+    ("ssh-keygen", &["openssh-client"]),
+    ("softhsm2-util", &["softhsm2"]),
+    ("pkcs11-tool", &["opensc"]),
+    ("setsid", &["util-linux"]),
+    ("python3", &["python3"]),
+    // the HTML reports' browser tests and the demo's screenshot; a font,
+    // since apt_install leaves out recommends (text would be boxes)
+    ("chromium", &["chromium", "fonts-liberation"]),
 ];
 
 /// Install missing tools with apt-get (as root, or through sudo), then the
@@ -130,7 +133,7 @@ pub fn install_deps() -> Result {
     let missing: Vec<&str> = DEPS
         .iter()
         .filter(|(cmd, _)| !have(cmd))
-        .map(|(_, pkg)| *pkg)
+        .flat_map(|(_, pkgs)| pkgs.iter().copied())
         .collect();
     if !missing.is_empty() {
         apt_install(&missing)?;
