@@ -84,11 +84,12 @@ pub fn render(a: &Audit) -> String {
     b.push_str("</header>\n");
 
     b.push_str("<section id=\"timeline\">\n<h2>Renewal timeline</h2>\n");
+    // every certificate an identity lists: a renewal shows both bars
     let bars: Vec<Bar<'_>> = a
         .identities
         .iter()
-        .filter_map(|i| {
-            i.certificate.as_ref().map(|c| Bar {
+        .flat_map(|i| {
+            i.certificates.iter().map(move |c| Bar {
                 identity: &i.name,
                 certificate: &c.path,
                 repository: None,
@@ -198,6 +199,7 @@ fn events(b: &mut String, a: &Audit) {
             Event::Commit => "commit",
             Event::Tag => "tag",
             Event::Artifact => "artefact",
+            Event::Certificate => "certificate",
         });
         b.push_str("</td><td>");
         match &r.subject.name {
