@@ -56,5 +56,7 @@ pub struct ListArgs {
 
 pub fn run(c: ExceptionCommand) -> u8 {
     let _ = c;
-    fail(&Error::Usage("sigctl exception is not built yet".to_owned()))
+    fail(&Error::Usage(
+        "sigctl exception is not built yet".to_owned(),
+    ))
 }

@@ -5,6 +5,7 @@
 
 pub mod audit;
 pub mod human;
+pub mod inventory;
 pub mod json;
 
 /// Output formats a report command accepts.
