@@ -82,9 +82,7 @@ pub fn targets(given: &[PathBuf]) -> Vec<Target> {
             });
             continue;
         }
-        let before = out.len();
-        search(path, &display, 0, &mut seen, &mut out);
-        if out.len() == before {
+        if !search(path, &display, 0, &mut seen, &mut out) {
             out.push(Target {
                 display,
                 path: path.clone(),
@@ -103,7 +101,7 @@ fn search(
     depth: usize,
     seen: &mut HashSet<PathBuf>,
     out: &mut Vec<Target>,
-) {
+) -> bool {
     if is_repository(dir) {
         let canonical = std::fs::canonicalize(dir).unwrap_or_else(|_| dir.to_path_buf());
         if seen.insert(canonical) {
@@ -113,10 +111,10 @@ fn search(
                 kind: TargetKind::Repository,
             });
         }
-        return;
+        return true;
     }
     if depth >= MAX_DEPTH {
-        return;
+        return false;
     }
     let entries = match std::fs::read_dir(dir) {
         Ok(e) => e,
@@ -126,7 +124,8 @@ fn search(
                 path: dir.to_path_buf(),
                 kind: TargetKind::Unreadable(e.to_string()),
             });
-            return;
+            // said so: not also "no repository below it"
+            return true;
         }
     };
     let mut subdirs: Vec<(String, PathBuf)> = entries
@@ -138,14 +137,16 @@ fn search(
         })
         .collect();
     subdirs.sort();
+    let mut found = false;
     for (name, path) in subdirs {
         let shown = if display.ends_with('/') {
             format!("{display}{name}")
         } else {
             format!("{display}/{name}")
         };
-        search(&path, &shown, depth + 1, seen, out);
+        found |= search(&path, &shown, depth + 1, seen, out);
     }
+    found
 }
 
 /// The paths of a `--from` list: one a line, `#` starts a comment, blank

@@ -12,6 +12,7 @@ mod hooks;
 mod hostile;
 mod init;
 mod interrupt;
+mod inventory;
 mod keyless;
 mod messages;
 mod provenance;
