@@ -95,6 +95,8 @@ pub fn targets(given: &[PathBuf]) -> Vec<Target> {
     out
 }
 
+/// Search `dir` for repositories into `out`; whether it found one (or
+/// reported why it could not look).
 fn search(
     dir: &Path,
     display: &str,
