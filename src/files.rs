@@ -67,6 +67,17 @@ pub const OWN_FILE: Kind = Kind {
     what: "file",
     limit: 16 * MIB,
 };
+/// An inventory's JSON read back by `inventory --merge` (a few kilobytes a
+/// repository: 256 MiB is far more than any programme).
+pub const INVENTORY: Kind = Kind {
+    what: "inventory",
+    limit: 256 * MIB,
+};
+/// A list of paths (`inventory --from`), one a line.
+pub const PATH_LIST: Kind = Kind {
+    what: "path list",
+    limit: 16 * MIB,
+};
 /// An artefact to sign: streamed, never held whole; any size.
 pub const ARTEFACT: Kind = Kind {
     what: "artefact",

@@ -203,6 +203,66 @@ fn mask(range: &mut [u8]) {
     }
 }
 
+/// The SHA-256 (hex) of the public half of the key `finding` found in
+/// `data`, when it can be told without a passphrase: an OpenSSH private
+/// key's public blob (stored in the clear), or a P-256 PKCS#8 / SEC1 key's
+/// SubjectPublicKeyInfo. What an identity's `key_fingerprint` is made of,
+/// so the inventory can name the identity whose key leaked. The private
+/// scalar is dropped (zeroized) at once; nothing of it is returned.
+pub fn public_key_sha256(data: &[u8], finding: &Finding) -> Option<String> {
+    use base64::Engine as _;
+    use sha2::Digest as _;
+    let (start, end, _) = pem_blocks(data)
+        .into_iter()
+        .find(|(start, _, _)| *start == finding.offset)?;
+    let block = std::str::from_utf8(&data[start..end]).ok()?;
+    let hex = |b: &[u8]| crate::signature::x509::hex(&sha2::Sha256::digest(b));
+    match finding.kind {
+        "OpenSSH private key" => {
+            let body: String = block
+                .lines()
+                .filter(|l| !l.starts_with(DASHES))
+                .collect::<Vec<_>>()
+                .concat();
+            let bin = base64::engine::general_purpose::STANDARD
+                .decode(body.trim())
+                .ok()?;
+            let mut rest = bin.strip_prefix(b"openssh-key-v1\0".as_slice())?;
+            let mut string = || -> Option<&[u8]> {
+                let len = u32::from_be_bytes(rest.get(..4)?.try_into().ok()?) as usize;
+                let s = rest.get(4..4 + len)?;
+                rest = &rest[4 + len..];
+                Some(s)
+            };
+            // cipher, kdf, kdf options, then the key count and the first public key
+            string()?;
+            string()?;
+            string()?;
+            let count = rest.get(..4)?;
+            if u32::from_be_bytes(count.try_into().ok()?) == 0 {
+                return None;
+            }
+            rest = &rest[4..];
+            let string = || -> Option<&[u8]> {
+                let len = u32::from_be_bytes(rest.get(..4)?.try_into().ok()?) as usize;
+                rest.get(4..4 + len)
+            };
+            string().map(hex)
+        }
+        "PKCS#8 private key" | "SEC1 EC private key" => {
+            use p256::pkcs8::{DecodePrivateKey as _, EncodePublicKey as _};
+            let key = if finding.kind == "SEC1 EC private key" {
+                p256::SecretKey::from_sec1_pem(block).ok()?
+            } else {
+                p256::SecretKey::from_pkcs8_pem(block).ok()?
+            };
+            let spki = key.public_key().to_public_key_der().ok()?;
+            Some(hex(spki.as_bytes()))
+        }
+        _ => None,
+    }
+}
+
 /// `(start of BEGIN, end of the END marker, kind)` of each private-key PEM block.
 fn pem_blocks(data: &[u8]) -> Vec<(usize, usize, &'static str)> {
     let mut out = Vec::new();

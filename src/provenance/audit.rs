@@ -335,6 +335,17 @@ impl Authenticator {
         Self::new(repo, declared, Some(target))
     }
 
+    /// For every record of the notes ref: the certificates the history of
+    /// `head` declared (`inventory` reads many repositories this way,
+    /// without `audit`'s verification of that history).
+    pub fn for_history(repo: &Repo, head: ObjectId) -> Result<Self> {
+        let commits = repo.commits_parents_first(&[head], &[], &|_| None)?;
+        let blob =
+            |c: &crate::repo::walk::CommitInfo| repo.blob_in_tree(&c.tree, policy::FILE_NAME);
+        let declared = declared_certificates(repo, &commits, &blob, &mut HashMap::new())?;
+        Self::new(repo, declared, None)
+    }
+
     /// `(authenticated, why)` of one note line on `target`.
     pub fn judge(&self, target: ObjectId, line: &[u8], record: &Record) -> (bool, String) {
         let key = (target, line.to_vec());
@@ -378,7 +389,74 @@ impl Authenticator {
     }
 }
 
-fn ts(t: OffsetDateTime) -> String {
+/// One line of a note, judged: the record it holds (`None`: the line is
+/// not a provenance record) and whether it is authenticated, and why.
+pub struct JudgedRecord {
+    pub target: ObjectId,
+    pub record: Option<Record>,
+    pub authenticated: bool,
+    pub why: String,
+}
+
+/// Every line of every note under `refs/notes/signing`, judged by `auth`
+/// (in the order of the annotated objects, then of the lines).
+pub fn judged_records(repo: &Repo, auth: &Authenticator) -> Result<Vec<JudgedRecord>> {
+    let mut out = Vec::new();
+    for (target, note) in repo.all_notes(NOTES_REF)? {
+        for line in note.split(|b| *b == b'\n').filter(|l| !l.is_empty()) {
+            out.push(match Record::parse(line) {
+                None => JudgedRecord {
+                    target,
+                    record: None,
+                    authenticated: false,
+                    why: "not a provenance record".to_owned(),
+                },
+                Some(record) => {
+                    let (authenticated, why) = auth.judge(target, line, &record);
+                    JudgedRecord {
+                        target,
+                        record: Some(record),
+                        authenticated,
+                        why,
+                    }
+                }
+            });
+        }
+    }
+    Ok(out)
+}
+
+/// A certificate's lifecycle at `now`: its window, the start of its
+/// renewal window (`renew_before`, default 30 days, ahead of notAfter) and
+/// its status (`valid`, `renewal-due`, `expired`).
+pub fn certificate_lifecycle(
+    path: &str,
+    f: &x509::CertFacts,
+    renew_before: Option<crate::policy::duration::Duration>,
+    now: OffsetDateTime,
+) -> CertificateLifecycle {
+    let window = renew_before.unwrap_or(DEFAULT_RENEW_BEFORE);
+    let renew_from = f.not_after - window.as_time();
+    let status = if now >= f.not_after {
+        "expired"
+    } else if now >= renew_from {
+        "renewal-due"
+    } else {
+        "valid"
+    };
+    CertificateLifecycle {
+        path: path.to_owned(),
+        subject: f.subject.clone(),
+        serial: f.serial.clone(),
+        fingerprint_sha256: f.fingerprint_sha256.clone(),
+        not_before: ts(f.not_before),
+        not_after: ts(f.not_after),
+        renew_from: ts(renew_from),
+        status: status.into(),
+    }
+}
+
+pub(crate) fn ts(t: OffsetDateTime) -> String {
     Timestamp(t).to_string()
 }
 
@@ -535,31 +613,31 @@ pub fn audit(
     let mut signing_events = Vec::new();
     let mut findings = Vec::new();
     let mut last_used: HashMap<String, (String, usize)> = HashMap::new();
-    for (target, note) in repo.all_notes(NOTES_REF)? {
-        for line in note.split(|b| *b == b'\n').filter(|l| !l.is_empty()) {
-            let Some(record) = Record::parse(line) else {
-                findings.push(Finding {
-                    severity: "error",
-                    code: "unparsable-record",
-                    message: format!("a note line on {target} is not a provenance record"),
-                    control: control::CSF_PR_AA_02,
-                });
-                continue;
-            };
-            let signed_at = Timestamp::parse(&record.signed_at).ok().map(|t| t.0);
-            let (authenticated, why) = authenticator.judge(target, line, &record);
-            if !authenticated {
-                findings.push(Finding {
-                    severity: "error",
-                    code: "unauthenticated-record",
-                    message: format!("record of `{}` on {target}: {why}", record.identity),
-                    control: control::CSF_PR_AA_02,
-                });
-            }
-            if matches!(record.event, super::Event::Commit | super::Event::Tag)
-                && !repo.has_object(&target)
-            {
-                findings.push(Finding {
+    for judged in judged_records(repo, &authenticator)? {
+        let target = judged.target;
+        let Some(record) = judged.record else {
+            findings.push(Finding {
+                severity: "error",
+                code: "unparsable-record",
+                message: format!("a note line on {target} is not a provenance record"),
+                control: control::CSF_PR_AA_02,
+            });
+            continue;
+        };
+        let (authenticated, why) = (judged.authenticated, judged.why);
+        let signed_at = Timestamp::parse(&record.signed_at).ok().map(|t| t.0);
+        if !authenticated {
+            findings.push(Finding {
+                severity: "error",
+                code: "unauthenticated-record",
+                message: format!("record of `{}` on {target}: {why}", record.identity),
+                control: control::CSF_PR_AA_02,
+            });
+        }
+        if matches!(record.event, super::Event::Commit | super::Event::Tag)
+            && !repo.has_object(&target)
+        {
+            findings.push(Finding {
                     severity: "warning",
                     code: "record-without-object",
                     message: format!(
@@ -569,27 +647,26 @@ pub fn audit(
                     ),
                     control: control::CSF_PR_AA_02,
                 });
-            }
-            if authenticated {
-                let e = last_used
-                    .entry(record.identity.clone())
-                    .or_insert((String::new(), 0));
-                e.1 += 1;
-                if record.signed_at > e.0 {
-                    e.0 = record.signed_at.clone();
-                }
-            }
-            if signed_at.is_some_and(|t| !in_period(&t)) {
-                continue;
-            }
-            signing_events.push(SigningEvent {
-                attached_to: target.to_string(),
-                record,
-                authenticated,
-                authentication: why,
-                controls: vec![control::CSF_PR_AA_02, control::NHI_SECRET_LEAKAGE],
-            });
         }
+        if authenticated {
+            let e = last_used
+                .entry(record.identity.clone())
+                .or_insert((String::new(), 0));
+            e.1 += 1;
+            if record.signed_at > e.0 {
+                e.0 = record.signed_at.clone();
+            }
+        }
+        if signed_at.is_some_and(|t| !in_period(&t)) {
+            continue;
+        }
+        signing_events.push(SigningEvent {
+            attached_to: target.to_string(),
+            record,
+            authenticated,
+            authentication: why,
+            controls: vec![control::CSF_PR_AA_02, control::NHI_SECRET_LEAKAGE],
+        });
     }
     signing_events.sort_by(|a, b| {
         (&a.record.signed_at, &a.attached_to).cmp(&(&b.record.signed_at, &b.attached_to))
@@ -617,10 +694,6 @@ pub fn audit(
             // every certificate the identity lists, each in its own window;
             // the one that expires last is the identity's current one, and
             // the only one whose renewal or expiry is a finding
-            let window = id
-                .renew_before
-                .as_ref()
-                .map_or(DEFAULT_RENEW_BEFORE, |r| *r.get());
             let mut certificates = Vec::new();
             for path in id.certificates() {
                 let Some(b) = repo.blob_in_tree(&head_info.tree, path.get())? else {
@@ -629,26 +702,14 @@ pub fn audit(
                 let Ok(f) = x509::parse(&repo.blob_by_id(&b)?) else {
                     continue;
                 };
-                let renew_from = f.not_after - window.as_time();
-                let status = if now >= f.not_after {
-                    "expired"
-                } else if now >= renew_from {
-                    "renewal-due"
-                } else {
-                    "valid"
-                };
                 certificates.push((
                     f.not_after,
-                    CertificateLifecycle {
-                        path: path.get().clone(),
-                        subject: f.subject.clone(),
-                        serial: f.serial.clone(),
-                        fingerprint_sha256: f.fingerprint_sha256.clone(),
-                        not_before: ts(f.not_before),
-                        not_after: ts(f.not_after),
-                        renew_from: ts(renew_from),
-                        status: status.into(),
-                    },
+                    certificate_lifecycle(
+                        path.get(),
+                        &f,
+                        id.renew_before.as_ref().map(|r| *r.get()),
+                        now,
+                    ),
                 ));
             }
             let certificate = certificates

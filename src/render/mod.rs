@@ -7,6 +7,7 @@ pub mod audit;
 pub mod audit_html;
 pub mod html;
 pub mod human;
+pub mod inventory;
 pub mod inventory_html;
 pub mod json;
 

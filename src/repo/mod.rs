@@ -84,6 +84,31 @@ impl Repo {
         Ok(Self { inner, root })
     }
 
+    /// Open the repository at exactly `path` (a work tree or a git
+    /// directory, bare or not), never one above it: `inventory` names
+    /// repositories, it does not search upwards from them. A bare
+    /// repository's `root` is its git directory: read it through its
+    /// objects (HEAD's tree), never a work tree.
+    pub fn open_exact(path: &Path) -> Result<Self> {
+        let mut options = gix::open::Options::isolated();
+        options = options.config_overrides(["core.useReplaceRefs=false"]);
+        let inner = gix::ThreadSafeRepository::open_opts(path, options)
+            .map(gix::Repository::from)
+            .map_err(|e| Error::Repository {
+                path: path.to_path_buf(),
+                message: open_error_text(&e),
+            })?;
+        let root = inner
+            .workdir()
+            .map_or_else(|| inner.git_dir().to_path_buf(), Path::to_path_buf);
+        Ok(Self { inner, root })
+    }
+
+    /// Whether the repository has no work tree.
+    pub fn is_bare(&self) -> bool {
+        self.inner.workdir().is_none()
+    }
+
     /// The work tree's root directory (canonical).
     pub fn root(&self) -> &Path {
         &self.root

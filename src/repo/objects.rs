@@ -243,4 +243,22 @@ impl Repo {
             .map(|e| e.oid)
             .collect())
     }
+
+    /// Every regular file in `tree`, all the way down, as (path, blob id):
+    /// symbolic links and submodules are not files.
+    pub fn tree_files(&self, tree: &gix::ObjectId) -> Result<Vec<(String, gix::ObjectId)>> {
+        let mut recorder = gix::traverse::tree::Recorder::default();
+        self.inner
+            .find_tree(*tree)
+            .map_err(git_err)?
+            .traverse()
+            .breadthfirst(&mut recorder)
+            .map_err(git_err)?;
+        Ok(recorder
+            .records
+            .into_iter()
+            .filter(|e| e.mode.is_blob())
+            .map(|e| (e.filepath.to_string(), e.oid))
+            .collect())
+    }
 }

@@ -13,6 +13,7 @@ mod hostile;
 mod html;
 mod init;
 mod interrupt;
+mod inventory;
 mod keyless;
 mod messages;
 mod provenance;

@@ -79,6 +79,21 @@ fn a_vendored_artefact_with_its_bundle_and_provenance_is_accepted() {
     let log = std::fs::read_to_string(repo.path().join(".git/sigctl/supplier-evidence.jsonl"))
         .expect("the evidence log");
     assert!(log.contains("\"supplier\":\"beacon\""), "{log}");
+    // inventory lists the supplier and when its evidence was last verified
+    let inv = repo.sigctl(&["inventory", ".", "--format", "json"]);
+    let doc = inv.json();
+    let s = &doc["suppliers"][0];
+    assert_eq!(s["name"], "beacon", "{doc}");
+    assert_eq!(
+        s["evidence"],
+        serde_json::json!(["bundle", "provenance"]),
+        "{doc}"
+    );
+    assert!(s["last_seen"].is_string(), "{doc}");
+    assert!(
+        s["accepts"][0].as_str().is_some_and(|a| a.contains(BEACON)),
+        "{doc}"
+    );
 }
 
 #[test]

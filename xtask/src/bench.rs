@@ -13,6 +13,7 @@
 //! - provenance: see `bench_provenance.rs`
 //! - verify-artifact: see `bench_verify_artifact.rs`
 //! - keyless: see `bench_keyless.rs`
+//! - inventory: see `bench_inventory.rs`
 
 use std::fmt::Write as _;
 use std::path::Path;
@@ -70,6 +71,9 @@ pub fn run(args: &[String]) -> Result {
         }
         if only.is_none_or(|o| o == "verify-artifact") {
             crate::bench_verify_artifact::run(&sigctl, &dir.join("verify-artifact"))?;
+        }
+        if only.is_none_or(|o| o == "inventory") {
+            crate::bench_inventory::run(&sigctl, &dir.join("inventory"))?;
         }
         if only.is_none_or(|o| o == "keyless") {
             crate::bench_keyless::run(&sigctl, &dir.join("keyless"))?;

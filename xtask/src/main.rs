@@ -22,6 +22,7 @@
 //!   `<target>/judges/venv`, sigstore-js in `tests/sigstore-stack`)
 
 mod bench;
+mod bench_inventory;
 mod bench_keyless;
 mod bench_provenance;
 mod bench_verify;
