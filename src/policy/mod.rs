@@ -4,6 +4,7 @@
 //! the model and diagnostics go out. Nothing here reads files or the clock.
 
 pub mod duration;
+pub mod edit;
 pub mod load;
 pub mod pkcs11_uri;
 pub mod raw;

@@ -51,6 +51,8 @@ pub(super) struct Resolved {
     pub trust: Option<fulcio::TrustedRoot>,
     /// the revocations this policy holds
     pub revoked: Vec<Revoked>,
+    /// identity → its key material (what a revocation of it would bind)
+    pub materials: HashMap<String, Vec<String>>,
     /// keyless and timestamp checks under `trust`, each made once
     pub memo: std::cell::RefCell<super::signer::TrustMemo>,
 }
@@ -75,6 +77,7 @@ impl Resolved {
             anchored: Vec::new(),
             trust: None,
             revoked: Vec::new(),
+            materials: HashMap::new(),
             memo: Default::default(),
         }
     }
@@ -331,6 +334,7 @@ impl<'a> Engine<'a> {
                 from,
             });
         }
+        r.materials = materials;
         Ok(r)
     }
 }
