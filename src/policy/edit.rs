@@ -105,9 +105,9 @@ pub fn add_exception(text: &str, x: &NewException) -> Result<String, EditError> 
 /// file (the file's own bytes untouched), or, when the file spells the
 /// array inline (`key = [{ … }]`), as one more inline table in it.
 fn append_entry(text: &str, key: &'static str, table: Table) -> Result<String, EditError> {
-    let mut doc: DocumentMut = text.parse().map_err(|e: toml_edit::TomlError| {
-        EditError::Parse(e.message().trim().to_owned())
-    })?;
+    let mut doc: DocumentMut = text
+        .parse()
+        .map_err(|e: toml_edit::TomlError| EditError::Parse(e.message().trim().to_owned()))?;
     match doc.get_mut(key) {
         None | Some(Item::ArrayOfTables(_)) => {
             let mut block = DocumentMut::new();
@@ -163,9 +163,9 @@ pub fn close_exception(
     at: OffsetDateTime,
     review: Option<&str>,
 ) -> Result<String, EditError> {
-    let mut doc: DocumentMut = text.parse().map_err(|e: toml_edit::TomlError| {
-        EditError::Parse(e.message().trim().to_owned())
-    })?;
+    let mut doc: DocumentMut = text
+        .parse()
+        .map_err(|e: toml_edit::TomlError| EditError::Parse(e.message().trim().to_owned()))?;
     let expires_later = |t: &dyn toml_edit::TableLike| {
         t.get("expires")
             .and_then(Item::as_value)
@@ -217,7 +217,9 @@ mod tests {
     use super::*;
 
     fn at(s: &str) -> OffsetDateTime {
-        Timestamp::parse(s).map(|t| t.0).unwrap_or_else(|e| panic!("{e}"))
+        Timestamp::parse(s)
+            .map(|t| t.0)
+            .unwrap_or_else(|e| panic!("{e}"))
     }
 
     const POLICY: &str = "# the policy\nversion = 1 # one\n\n[policy]\nadmins = [\"sec\"]  # who\n\n\
@@ -246,7 +248,10 @@ mod tests {
         );
         // no trailing newline, CRLF files
         let bare = add_revocation("version = 1", &revocation()).unwrap_or_default();
-        assert!(bare.starts_with("version = 1\n\n[[revocations]]\n"), "{bare}");
+        assert!(
+            bare.starts_with("version = 1\n\n[[revocations]]\n"),
+            "{bare}"
+        );
         let crlf = add_revocation("version = 1\r\n", &revocation()).unwrap_or_default();
         assert!(!crlf.replace("\r\n", "").contains('\n'), "{crlf:?}");
     }
