@@ -31,7 +31,5 @@ pub struct Args {
 
 pub fn run(a: Args) -> u8 {
     let _ = a;
-    fail(&Error::Usage(
-        "sigctl inventory is not built yet".to_owned(),
-    ))
+    fail(&Error::Usage("sigctl inventory is not built yet".to_owned()))
 }
