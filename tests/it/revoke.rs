@@ -61,6 +61,8 @@ fn stolen() -> Stolen {
         .at(day(3) + 1200)
         .signed_merge("bob", "side", "merge side");
     let bob_tag = h.at(day(3) + 1800).tag(Some("bob"), "bob-mark");
+    // a tag of that tag: the signed inner tag is still found, under both names
+    h.git(&["tag", "-a", "outer", "-m", "nested", "bob-mark"]);
     h.at(day(4)).signed("alice", "descendant");
     let release = h.at(day(4) + 600).tag(Some("alice"), "v1.0");
     Stolen {
@@ -97,6 +99,11 @@ fn a_key_compromise_lists_what_the_key_signed_since_t_and_verify_then_refuses_ex
     let want: BTreeSet<String> = [&s.after, &s.side, &s.merge].into_iter().cloned().collect();
     assert_eq!(ids(&doc, "commits"), want, "{doc:#}");
     assert_eq!(ids(&doc, "tags"), [s.bob_tag.clone()].into(), "{doc:#}");
+    assert_eq!(
+        doc["blast_radius"]["tags"][0]["refs"],
+        serde_json::json!(["refs/tags/bob-mark", "refs/tags/outer"]),
+        "{doc:#}"
+    );
     assert_eq!(doc["blast_radius"]["earlier"], 1, "{doc:#}");
     for c in doc["blast_radius"]["commits"]
         .as_array()
@@ -122,7 +129,7 @@ fn a_key_compromise_lists_what_the_key_signed_since_t_and_verify_then_refuses_ex
         .flatten()
         .filter_map(Value::as_str)
         .collect();
-    assert_eq!(releases, ["bob-mark", "v1.0"]);
+    assert_eq!(releases, ["bob-mark", "outer", "v1.0"]);
     assert!(
         doc["blast_radius"]["key_material"][0]
             .as_str()

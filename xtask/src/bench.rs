@@ -13,6 +13,8 @@
 //! - provenance: see `bench_provenance.rs`
 //! - verify-artifact: see `bench_verify_artifact.rs`
 //! - keyless: see `bench_keyless.rs`
+//! - revoke: the blast radius on 10,000 SSH-signed commits, see
+//!   `bench_verify.rs` (`run_revoke`)
 
 use std::fmt::Write as _;
 use std::path::Path;
@@ -70,6 +72,9 @@ pub fn run(args: &[String]) -> Result {
         }
         if only.is_none_or(|o| o == "verify-artifact") {
             crate::bench_verify_artifact::run(&sigctl, &dir.join("verify-artifact"))?;
+        }
+        if only.is_none_or(|o| o == "revoke") {
+            crate::bench_verify::run_revoke(&sigctl, &dir.join("revoke"))?;
         }
         if only.is_none_or(|o| o == "keyless") {
             crate::bench_keyless::run(&sigctl, &dir.join("keyless"))?;
