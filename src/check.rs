@@ -96,7 +96,7 @@ fn display_name(root: &Path, path: &Path) -> String {
         .map_or_else(|_| path.display().to_string(), |p| p.display().to_string())
 }
 
-fn read_policy(path: &Path) -> Result<Vec<u8>> {
+pub(crate) fn read_policy(path: &Path) -> Result<Vec<u8>> {
     let unreadable = |message: String| Error::Unreadable {
         path: path.to_path_buf(),
         message,

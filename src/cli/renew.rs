@@ -16,7 +16,8 @@ use super::key::{csr, report};
 use super::{EXIT_OK, fail, out, token};
 use crate::clock::{Clock, SystemClock};
 use crate::error::Error;
-use crate::policy::edit::{PolicyEdit, append_string};
+use crate::lifecycle::policy_file::{self, PolicyFile};
+use crate::policy::edit::append_to_identity;
 use crate::policy::pkcs11_uri::Pkcs11Uri;
 use crate::repo::Repo;
 use crate::sign::{PolicyView, SignError, sha2_256};
@@ -222,17 +223,22 @@ fn import(
     drop(tok);
     let next = next_to_current(repo, &view, name, &facts)?;
     let rel = next.rel.clone();
-    next.edit.save(&next.files)?;
+    next.save(repo, now)?;
     Ok(added_text(&view, name, &rel, &facts, &listed))
 }
 
 /// The successor's certificate placed next to the current one: the policy
-/// edit and the file, not written yet.
+/// as read, its edited text and the certificate file, not written yet.
 struct Next {
-    edit: PolicyEdit,
-    files: Vec<(PathBuf, Vec<u8>)>,
+    old: PolicyFile,
+    text: String,
+    path: PathBuf,
     rel: String,
     pem: Vec<u8>,
+}
+
+fn edit_error(e: policy_file::EditError) -> SignError {
+    SignError::Repo(Error::Usage(e.to_string()))
 }
 
 fn next_to_current(
@@ -245,6 +251,8 @@ fn next_to_current(
         name: name.to_owned(),
         why,
     };
+    // an edit starts only from HEAD's policy (local changes are refused)
+    let old = policy_file::read_for_edit(repo).map_err(edit_error)?;
     // beside the current certificate, named by the new one's expiry
     let id = view.identity(name)?;
     let first = id
@@ -256,29 +264,53 @@ fn next_to_current(
     let rel = successor_path(&first, facts);
     let path = crate::check::resolve_in_repo(repo.root(), &rel)
         .ok_or_else(|| refuse(format!("`{rel}` is not a path inside the repository")))?;
+    if std::fs::symlink_metadata(&path).is_ok() {
+        return Err(refuse(format!("{rel} exists already: nothing written")));
+    }
     let cert =
         x509_cert::Certificate::from_der(&facts.der).map_err(|e| SignError::Cms(e.to_string()))?;
     let pem = der::EncodePem::to_pem(&cert, der::pem::LineEnding::LF)
         .map_err(|e| SignError::Cms(e.to_string()))?
         .into_bytes();
-    let mut edit = PolicyEdit::open(repo)?;
-    let table = edit.identity_mut(name)?;
-    append_string(table, "certificate", &rel);
-    if table.contains_key("public_key") {
-        append_string(
-            table,
+    let mut text = append_to_identity(&old.text, name, "certificate", &rel)
+        .map_err(|e| edit_error(e.into()))?;
+    if id.public_key.is_some() {
+        text = append_to_identity(
+            &text,
+            name,
             "public_key",
             &format!("sha256:{}", facts.public_key_sha256),
-        );
+        )
+        .map_err(|e| edit_error(e.into()))?;
     }
-    // the edited policy must still parse: checked before anything is written
-    edit.text()?;
     Ok(Next {
-        edit,
-        files: vec![(path, pem.clone())],
+        old,
+        text,
+        path,
         rel,
         pem,
     })
+}
+
+impl Next {
+    /// The certificate first, then the policy, checked as `sigctl check`
+    /// would with the certificate in place; the certificate removed again
+    /// when the policy is refused or cannot be written.
+    fn save(self, repo: &Repo, now: time::OffsetDateTime) -> Result<(), SignError> {
+        crate::init::write_atomically(&self.path, &self.pem).map_err(|e| {
+            SignError::Repo(Error::Unwritable {
+                path: self.path.clone(),
+                message: e.to_string(),
+            })
+        })?;
+        let done = policy_file::validate(repo, &self.old, &self.text, now)
+            .and_then(|_| policy_file::write(&self.old, &self.text));
+        if let Err(e) = done {
+            let _ = std::fs::remove_file(&self.path);
+            return Err(edit_error(e));
+        }
+        Ok(())
+    }
 }
 
 /// What `renew --import` and `ca issue` say once the successor is listed.
@@ -444,9 +476,9 @@ fn ca_issue(
     record.approved_by = approved_by.to_vec();
     let notes = crate::provenance::append(repo, &[(blob, record)], &ca_key, now)?;
     let rel = next.rel.clone();
-    if let Err(e) = next.edit.save(&next.files) {
+    if let Err(e) = next.save(repo, now) {
         crate::provenance::retract(repo, notes, &ca_name, now);
-        return Err(e.into());
+        return Err(e);
     }
     let mut text = format!(
         "issued by the policy's CA `{ca_name}` for {days} days, approved by {}; recorded in refs/notes/signing\n",

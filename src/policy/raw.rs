@@ -414,9 +414,40 @@ pub struct RawException {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, JsonSchema)]
 #[serde(rename_all = "kebab-case")]
 pub enum RevocationReason {
+    /// The key may be in someone else's hands: with `compromised_since`,
+    /// what it signed from then on is invalid.
     KeyCompromise,
+    /// A successor key took over.
     Superseded,
+    /// The identity is no longer used.
     Retired,
+    /// Its owner left (a person, a team, a pipeline taken down).
+    Offboarded,
+}
+
+impl RevocationReason {
+    /// Every reason, in the order the documentation lists them.
+    pub const ALL: [RevocationReason; 4] = [
+        RevocationReason::KeyCompromise,
+        RevocationReason::Superseded,
+        RevocationReason::Retired,
+        RevocationReason::Offboarded,
+    ];
+
+    /// As signing.toml spells it.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            RevocationReason::KeyCompromise => "key-compromise",
+            RevocationReason::Superseded => "superseded",
+            RevocationReason::Retired => "retired",
+            RevocationReason::Offboarded => "offboarded",
+        }
+    }
+
+    /// The reason spelt `s`, as signing.toml spells it.
+    pub fn parse(s: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|r| r.as_str() == s)
+    }
 }
 
 #[derive(Debug, Clone, Deserialize, JsonSchema)]

@@ -15,7 +15,7 @@ use time::OffsetDateTime;
 
 use super::{NOTES_REF, Record};
 use crate::error::Result;
-use crate::policy::raw::{RawPolicy, RevocationReason};
+use crate::policy::raw::RawPolicy;
 use crate::policy::rules::expiry::DEFAULT_RENEW_BEFORE;
 use crate::policy::timestamp::Timestamp;
 use crate::policy::{self};
@@ -824,12 +824,7 @@ pub fn audit(
             }
             revocations.push(RevocationEvidence {
                 identity: r.identity.get().clone(),
-                reason: match r.reason.get() {
-                    RevocationReason::KeyCompromise => "key-compromise",
-                    RevocationReason::Superseded => "superseded",
-                    RevocationReason::Retired => "retired",
-                }
-                .into(),
+                reason: r.reason.get().as_str().into(),
                 revoked_at: r.revoked_at.get().to_string(),
                 compromised_since: r.compromised_since.as_ref().map(|c| c.get().to_string()),
                 events_after,

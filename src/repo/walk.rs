@@ -33,6 +33,9 @@ pub struct TagInfo {
     pub name: String,
     /// The commit the tag (eventually) points at.
     pub target: ObjectId,
+    /// What the tag names directly, when that is another tag object (a
+    /// tag of a tag).
+    pub inner_tag: Option<ObjectId>,
     pub tagger_time: i64,
     pub signature: Option<(Vec<u8>, Vec<u8>)>,
 }
@@ -460,11 +463,13 @@ impl Repo {
             .and_then(|t| t.time().ok())
             .map_or(0, |t| t.seconds);
         let target = self.resolve_commit_id(&decoded.target().to_string())?;
+        let inner_tag = (decoded.target_kind == gix::object::Kind::Tag).then(|| decoded.target());
         let signature = split_tag_signature(&data);
         Ok(TagInfo {
             id: oid,
             name,
             target,
+            inner_tag,
             tagger_time,
             signature,
         })

@@ -15,7 +15,7 @@ use time::OffsetDateTime;
 use crate::check::read_certificate;
 use crate::error::Error;
 use crate::policy::pkcs11_uri::{self, Pkcs11Uri};
-use crate::policy::raw::{Custody, RawIdentity, RawPolicy, RevocationReason};
+use crate::policy::raw::{Custody, RawIdentity, RawPolicy};
 use crate::policy::{self, CertInput};
 use crate::repo::Repo;
 use crate::signature::cms::{self, CmsSigner};
@@ -414,11 +414,7 @@ pub fn clear(
 ) -> Result<Cleared, SignError> {
     let id = view.identity(name)?;
     if let Some(rev) = policy::view::revocations(&view.raw, name).next() {
-        let reason = match rev.reason.get() {
-            RevocationReason::KeyCompromise => "key-compromise",
-            RevocationReason::Superseded => "superseded",
-            RevocationReason::Retired => "retired",
-        };
+        let reason = rev.reason.get().as_str();
         return Err(SignError::Revoked {
             name: name.to_owned(),
             reason,

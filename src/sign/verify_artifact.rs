@@ -41,7 +41,7 @@ use super::{PolicyView, SignError};
 use crate::diag::Code;
 use crate::error::Error;
 use crate::policy::CertInput;
-use crate::policy::raw::{Custody, RevocationReason};
+use crate::policy::raw::Custody;
 use crate::repo::Repo;
 use crate::signature::x509;
 
@@ -458,11 +458,7 @@ fn not_revoked(view: &PolicyView, identity: &str) -> Result<(), BundleError> {
         None => Ok(()),
         Some(rev) => Err(BundleError::Revoked {
             identity: identity.to_owned(),
-            reason: match rev.reason.get() {
-                RevocationReason::KeyCompromise => "key-compromise",
-                RevocationReason::Superseded => "superseded",
-                RevocationReason::Retired => "retired",
-            },
+            reason: rev.reason.get().as_str(),
             at: rev.revoked_at.get().to_string(),
         }),
     }

@@ -13,9 +13,11 @@
 //! - `judge`: every commit, parents first, as a chain; exceptions and HEAD's
 //!   revocations settled over passes;
 //! - `trust_root`: where the chain starts, and specs that never reach it;
+//! - `blast`: what a revoked identity's key signed, and where it is;
 //! - this file: `verify` (composes the above), tags, and one object for git
 //!   (`judge_object`).
 
+pub mod blast;
 pub mod cache;
 pub mod report;
 

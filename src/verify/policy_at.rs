@@ -52,6 +52,8 @@ pub(super) struct Resolved {
     pub trust: Option<fulcio::TrustedRoot>,
     /// the revocations this policy holds
     pub revoked: Vec<Revoked>,
+    /// identity → its key material (what a revocation of it would bind)
+    pub materials: HashMap<String, Vec<String>>,
     /// keyless and timestamp checks under `trust`, each made once
     pub memo: std::cell::RefCell<super::signer::TrustMemo>,
 }
@@ -76,6 +78,7 @@ impl Resolved {
             anchored: Vec::new(),
             trust: None,
             revoked: Vec::new(),
+            materials: HashMap::new(),
             memo: Default::default(),
         }
     }
@@ -333,6 +336,7 @@ impl<'a> Engine<'a> {
                 from,
             });
         }
+        r.materials = materials;
         Ok(r)
     }
 }

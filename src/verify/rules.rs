@@ -27,7 +27,7 @@ pub(super) struct Signed {
 
 /// The key material of a signature (what revocations bind), computed only
 /// when a policy holds a revocation.
-fn signer_material(checked: &Checked, signed: &Signed) -> Vec<String> {
+pub(super) fn signer_material(checked: &Checked, signed: &Signed) -> Vec<String> {
     match &checked.signer {
         Signer::Cert { certs, .. } => certificate_material(certs),
         Signer::Keyless(k) => {

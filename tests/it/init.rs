@@ -136,6 +136,11 @@ fn help_is_stable() {
     insta::assert_snapshot!("help", repo.sigctl(&["--help"]).snapshot());
     insta::assert_snapshot!("check_help", repo.sigctl(&["check", "--help"]).snapshot());
     insta::assert_snapshot!("init_help", repo.sigctl(&["init", "--help"]).snapshot());
+    insta::assert_snapshot!("revoke_help", repo.sigctl(&["revoke", "--help"]).snapshot());
+    insta::assert_snapshot!(
+        "exception_add_help",
+        repo.sigctl(&["exception", "add", "--help"]).snapshot()
+    );
 }
 
 #[test]

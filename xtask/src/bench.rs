@@ -14,6 +14,8 @@
 //! - verify-artifact: see `bench_verify_artifact.rs`
 //! - keyless: see `bench_keyless.rs`
 //! - inventory: see `bench_inventory.rs`
+//! - revoke: the blast radius on 10,000 SSH-signed commits, see
+//!   `bench_verify.rs` (`run_revoke`)
 
 use std::fmt::Write as _;
 use std::path::Path;
@@ -74,6 +76,9 @@ pub fn run(args: &[String]) -> Result {
         }
         if only.is_none_or(|o| o == "inventory") {
             crate::bench_inventory::run(&sigctl, &dir.join("inventory"))?;
+        }
+        if only.is_none_or(|o| o == "revoke") {
+            crate::bench_verify::run_revoke(&sigctl, &dir.join("revoke"))?;
         }
         if only.is_none_or(|o| o == "keyless") {
             crate::bench_keyless::run(&sigctl, &dir.join("keyless"))?;

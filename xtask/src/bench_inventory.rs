@@ -54,6 +54,7 @@ fn record(i: usize, n: usize) -> String {
             sha256: Some("cd".repeat(32)),
             blob: None,
             release: None,
+            certificate_for: None,
         },
         refname: Some(format!("refs/tags/v{n}")),
         signature_sha256: "ef".repeat(32),
@@ -61,6 +62,7 @@ fn record(i: usize, n: usize) -> String {
         time_source: "signer clock (untrusted)".into(),
         policy_blob: None,
         sigctl: "0.1.0".into(),
+        approved_by: Vec::new(),
     }
     .line()
 }

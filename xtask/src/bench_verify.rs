@@ -528,3 +528,58 @@ fn one(sigctl: &Path, dir: &Path, scheme: Scheme, n: usize, baseline: Option<&Pa
     ));
     Ok(())
 }
+
+/// `cargo xtask bench revoke`: `sigctl revoke --format json` (the blast
+/// radius) on 10,000 Ed25519 SSH-signed commits, the key revoked from the
+/// middle of the history: median wall time and peak memory. Each run
+/// starts from HEAD's signing.toml (`git checkout`, a few ms, included).
+pub fn run_revoke(sigctl: &Path, dir: &Path) -> Result {
+    let n = 10_000;
+    say(&format!(
+        "\n== revoke: blast radius on {n} Ed25519 SSH-signed commits"
+    ));
+    std::fs::create_dir_all(dir).map_err(|e| e.to_string())?;
+    let signer = Signer::new(Scheme::Ed25519, dir)?;
+    let t = Instant::now();
+    signed_history(dir, n, &signer)?;
+    git(dir, &["checkout", "-q", "-f", "main"])?;
+    say(&format!(
+        "(generated in {:.1} s)",
+        t.elapsed().as_secs_f64()
+    ));
+    let mid = signer.start() + (n as i64 / 2) * 60;
+    let since = crate::util::output(Command::new("date").args([
+        "-u",
+        "-d",
+        &format!("@{mid}"),
+        "+%Y-%m-%dT%H:%M:%SZ",
+    ]))?
+    .trim()
+    .to_owned();
+    let cmd = format!(
+        "git checkout -q -- signing.toml && {} revoke --identity dev --reason key-compromise --since {since} --format json",
+        sigctl.display()
+    );
+    let out = Command::new("sh")
+        .args(["-c", &cmd])
+        .current_dir(dir)
+        .output()
+        .map_err(|e| e.to_string())?;
+    let text = String::from_utf8_lossy(&out.stdout);
+    let listed = text.matches("\"kind\": \"commit\"").count();
+    if !out.status.success() || listed != n / 2 {
+        return Err(format!(
+            "sigctl revoke listed {listed} of the {} commits signed since {since}: {}",
+            n / 2,
+            String::from_utf8_lossy(&out.stderr)
+        ));
+    }
+    let (median, peak) = measure(dir, &format!("{cmd} >/dev/null"), 5)?;
+    say(&format!(
+        "sigctl revoke (edit + blast radius, {listed} of {n} commits listed): median {} of 5 = {:.0} commits/s, peak RSS {:.1} MiB",
+        ms(median),
+        n as f64 / median.as_secs_f64(),
+        peak as f64 / 1024.0
+    ));
+    Ok(())
+}

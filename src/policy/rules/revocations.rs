@@ -55,7 +55,12 @@ pub fn check(cx: &mut Ctx) {
                 .help("the compromise began before it was noticed: set `compromised_since` at or before `revoked_at`");
                 cx.push(d);
             }
-            (RevocationReason::Superseded | RevocationReason::Retired, Some(since)) => {
+            (
+                RevocationReason::Superseded
+                | RevocationReason::Retired
+                | RevocationReason::Offboarded,
+                Some(since),
+            ) => {
                 let d = Diagnostic::at(
                     Code::InvalidRevocation,
                     cx.src,
@@ -85,11 +90,7 @@ pub fn check(cx: &mut Ctx) {
 }
 
 fn reason(r: RevocationReason) -> &'static str {
-    match r {
-        RevocationReason::KeyCompromise => "key-compromise",
-        RevocationReason::Superseded => "superseded",
-        RevocationReason::Retired => "retired",
-    }
+    r.as_str()
 }
 
 #[cfg(test)]
