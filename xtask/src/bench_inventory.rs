@@ -68,7 +68,7 @@ fn record(i: usize, n: usize) -> String {
 }
 
 fn data(out: &mut Vec<u8>, bytes: &[u8]) {
-    let _ = write!(out, "data {}\n", bytes.len());
+    let _ = writeln!(out, "data {}", bytes.len());
     out.extend_from_slice(bytes);
     out.push(b'\n');
 }
@@ -96,7 +96,7 @@ fn stream(i: usize, release: &[u8], build: &[u8]) -> Vec<u8> {
         if c == 0 {
             s.extend_from_slice(b"M 100644 :1 signing.toml\nM 100644 :2 certs/release.pem\nM 100644 :3 certs/build.pem\n");
         }
-        let _ = write!(s, "M 100644 inline src/file{}.txt\n", c % 20);
+        let _ = writeln!(s, "M 100644 inline src/file{}.txt", c % 20);
         data(&mut s, format!("repository {i}, change {c}\n").as_bytes());
     }
     let _ = write!(
@@ -105,7 +105,7 @@ fn stream(i: usize, release: &[u8], build: &[u8]) -> Vec<u8> {
     );
     data(&mut s, b"records");
     for n in 0..RECORDS {
-        let _ = write!(s, "N inline :{}\n", 100 + COMMITS - 1 - n);
+        let _ = writeln!(s, "N inline :{}", 100 + COMMITS - 1 - n);
         data(&mut s, format!("{}\n", record(i, n)).as_bytes());
     }
     s
