@@ -7,7 +7,8 @@
 //! - history: `sigctl check --history` on 10,000 commits holding 1,000
 //!   distinct blobs, against `git log -p --all | grep -c PRIVATE`
 //! - sign: `git commit -S` through sigctl + SoftHSM2 against an SSH file key
-//!   and an unsigned commit (median of 20), and `sigctl sign artifact` on a
+//!   and an unsigned commit (median of 20), `sigctl renew` (generate, find,
+//!   import), and `sigctl sign artifact` on a
 //!   1 GiB file against `sha256sum`
 //! - verify: see `bench_verify.rs`
 //! - provenance: see `bench_provenance.rs`
@@ -443,6 +444,54 @@ fn median(mut v: Vec<Duration>) -> Duration {
 
 /// Time `git <args>` `n` times in `repo` with `envs`.
 /// Median wall time of `n` runs of `program args` in `dir` with `envs`; fails if any run fails.
+/// `sigctl renew` on the sign bench's repository and token: the successor
+/// key generated (once), its request again (the key found), and `--import`
+/// of the CA's certificate (the policy and file restored between runs).
+fn bench_renew(sigctl: &Path, repo: &Path, ca: &Path, envs: &[(&str, String)]) -> Result {
+    say("\n== renew: sigctl renew latency (SoftHSM2, the sign bench's repository)");
+    let start = Instant::now();
+    let csr = util::output(
+        Command::new(sigctl)
+            .args(["renew", "--identity", "release"])
+            .current_dir(repo)
+            .envs(envs.iter().map(|(k, v)| (*k, v.as_str()))),
+    )?;
+    let generated = start.elapsed();
+    std::fs::write(ca.join("next.csr"), csr).map_err(|e| e.to_string())?;
+    util::issue_code_signing(ca, "next.csr", "next.pem", 60)?;
+    let found = time_median(sigctl, repo, envs, &["renew", "--identity", "release"], 5)?;
+    let next = ca.join("next.pem").display().to_string();
+    let mut imports = Vec::new();
+    for _ in 0..5 {
+        git(repo, &["checkout", "-q", "--", "signing.toml"])?;
+        git(repo, &["clean", "-q", "-f", "certs"])?;
+        let t = Instant::now();
+        util::output(
+            Command::new(sigctl)
+                .args(["renew", "--identity", "release", "--import", &next])
+                .current_dir(repo)
+                .envs(envs.iter().map(|(k, v)| (*k, v.as_str()))),
+        )?;
+        imports.push(t.elapsed());
+    }
+    imports.sort();
+    git(repo, &["checkout", "-q", "--", "signing.toml"])?;
+    git(repo, &["clean", "-q", "-f", "certs"])?;
+    say(&format!(
+        "sigctl renew (successor key generated on the token, CSR): {}",
+        ms(generated)
+    ));
+    say(&format!(
+        "sigctl renew (successor found, CSR):                      median {} of 5",
+        ms(found)
+    ));
+    say(&format!(
+        "sigctl renew --import (checked, policy edited):           median {} of 5",
+        ms(imports[2])
+    ));
+    Ok(())
+}
+
 pub(crate) fn time_median(
     program: &Path,
     dir: &Path,
@@ -631,6 +680,7 @@ fn bench_sign(sigctl: &Path, dir: &Path) -> Result {
     }
 
     bench_keyless_commit(sigctl, dir, &envs, x509)?;
+    bench_renew(sigctl, &repo, &ca, &envs)?;
 
     // artefact: hashing is the only work
     let file = dir.join("artefact.bin");
