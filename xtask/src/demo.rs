@@ -333,6 +333,7 @@ impl Demo {
         self.workflow()?;
         self.review()?;
         self.report()?;
+        self.renew()?;
 
         say(
             "\nDone: key generated on the token, certificate issued and imported, commit and tag signed through",
@@ -349,7 +350,8 @@ impl Demo {
         say(
             "a push of an unsigned commit stopped by the pre-push hook before it left, and a pull request",
         );
-        say("that weakens the policy shown to its reviewer as high risk and unauthorised.");
+        say("that weakens the policy shown to its reviewer as high risk and unauthorised; the audit and the");
+        say("inventory as HTML pages, and a renewal that lists the successor certificate next to the current one.");
         Ok(())
     }
 
@@ -594,6 +596,75 @@ impl Demo {
             page.display(),
             png.display()
         ));
+        say("\n-- and the inventory of the repository (one or many: `sigctl inventory DIR…`):");
+        say("$ sigctl inventory . --format html > inventory.html");
+        let inv = self
+            .env(
+                Command::new(&self.sigctl)
+                    .args(["inventory", ".", "--format", "html"])
+                    .current_dir(&self.repo),
+            )
+            .output()
+            .map_err(|e| e.to_string())?;
+        if !matches!(inv.status.code(), Some(0 | 1)) {
+            return Err(format!(
+                "sigctl inventory --format html failed: {}",
+                String::from_utf8_lossy(&inv.stderr)
+            ));
+        }
+        let inv_page = self.dir.join("inventory.html");
+        std::fs::write(&inv_page, &inv.stdout).map_err(|e| e.to_string())?;
+        let inv_png = self.dir.join("inventory.png");
+        screenshot(&inv_page, &inv_png, &self.dir.join("chromium"))?;
+        say(&format!(
+            "wrote {} and {}",
+            inv_page.display(),
+            inv_png.display()
+        ));
+        self.sig(&["inventory", "."], 0)
+            .or_else(|_| self.sig(&["inventory", "."], 1))?;
+        Ok(())
+    }
+
+    /// Renewal without disruption: a successor key on the token, its
+    /// certificate next to the current one (shown, then put back: the
+    /// commit would be an admin's).
+    fn renew(&self) -> Result {
+        step("15. Renewal without disruption: a successor key, its certificate next to the current one");
+        say("$ sigctl renew --identity release > next.csr");
+        let out = self
+            .env(
+                Command::new(&self.sigctl)
+                    .args(["renew", "--identity", "release"])
+                    .current_dir(&self.repo),
+            )
+            .output()
+            .map_err(|e| e.to_string())?;
+        if !out.status.success() {
+            return Err(format!(
+                "sigctl renew failed: {}",
+                String::from_utf8_lossy(&out.stderr)
+            ));
+        }
+        say(String::from_utf8_lossy(&out.stderr).trim_end());
+        std::fs::write(self.ca.join("next.csr"), &out.stdout).map_err(|e| e.to_string())?;
+        let cert = util::issue_code_signing(&self.ca, "next.csr", "next.pem", 180)?;
+        say("(the throwaway CA issued next.pem: codeSigning, 180 days)");
+        self.sig(
+            &[
+                "renew",
+                "--identity",
+                "release",
+                "--import",
+                &cert.display().to_string(),
+            ],
+            0,
+        )?;
+        self.show(Path::new("git"), "git", &["diff", "--stat"], 0)?;
+        self.sig(&["check"], 0)?;
+        say("(put back: committing it is a policy change an admin signs)");
+        self.git(&["checkout", "-q", "--", "signing.toml"])?;
+        self.git(&["clean", "-q", "-f", "certs"])?;
         Ok(())
     }
 
