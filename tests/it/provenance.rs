@@ -264,9 +264,8 @@ fn a_record_matches_its_json_schema() {
     let fields: BTreeSet<String> = rec.as_object().expect("object").keys().cloned().collect();
     // an hsm record carries every property but the keyless ones and an
     // issuance's approvals
-    let keyless_only: BTreeSet<String> = ["approved_by", "keyless", "tlog"]
-        .map(String::from)
-        .into();
+    let keyless_only: BTreeSet<String> =
+        ["approved_by", "keyless", "tlog"].map(String::from).into();
     assert_eq!(
         props.difference(&fields).cloned().collect::<BTreeSet<_>>(),
         keyless_only

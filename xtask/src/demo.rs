@@ -350,8 +350,12 @@ impl Demo {
         say(
             "a push of an unsigned commit stopped by the pre-push hook before it left, and a pull request",
         );
-        say("that weakens the policy shown to its reviewer as high risk and unauthorised; the audit and the");
-        say("inventory as HTML pages, and a renewal that lists the successor certificate next to the current one.");
+        say(
+            "that weakens the policy shown to its reviewer as high risk and unauthorised; the audit and the",
+        );
+        say(
+            "inventory as HTML pages, and a renewal that lists the successor certificate next to the current one.",
+        );
         Ok(())
     }
 
@@ -630,7 +634,9 @@ impl Demo {
     /// certificate next to the current one (shown, then put back: the
     /// commit would be an admin's).
     fn renew(&self) -> Result {
-        step("15. Renewal without disruption: a successor key, its certificate next to the current one");
+        step(
+            "15. Renewal without disruption: a successor key, its certificate next to the current one",
+        );
         say("$ sigctl renew --identity release > next.csr");
         let out = self
             .env(
