@@ -204,13 +204,21 @@ fn import(
     }
     // the certificate must carry the successor key, on this token
     let tok = access.open(&uri, false, true)?;
-    match successor_on(&tok, &uri, &listed)? {
-        Some((k, _)) if x509::hex(&sha2_256(&k.spki)) == facts.public_key_sha256 => {}
-        Some((k, _)) => {
+    // any key under the identity's URI that no listed certificate carries
+    // may be the one certified (an abandoned successor may sit beside it)
+    let unlisted: Vec<String> = tok
+        .keys(&uri)?
+        .into_iter()
+        .map(|(k, _)| x509::hex(&sha2_256(&k.spki)))
+        .filter(|fp| !listed.iter().any(|c| &c.public_key_sha256 == fp))
+        .collect();
+    match unlisted.first() {
+        Some(_) if unlisted.contains(&facts.public_key_sha256) => {}
+        Some(other) => {
             return Err(SignError::KeyMismatch {
                 name: name.to_owned(),
                 cert: facts.public_key_sha256.clone(),
-                token: x509::hex(&sha2_256(&k.spki)),
+                token: other.clone(),
             });
         }
         None => {
@@ -450,6 +458,12 @@ fn ca_issue(
     // the CA's key, cleared like any signer's (unrevoked, certificate valid)
     let cleared = crate::sign::clear(repo, &view, &ca_name, None, now)?;
     let ca_key = crate::sign::open_key(&cleared, access, now)?;
+    if ca_key.facts.is_ca != Some(true) {
+        return Err(Error::Usage(format!(
+            "the CA identity `{ca_name}`'s certificate is no certificate authority (basicConstraints CA:TRUE): it cannot issue"
+        ))
+        .into());
+    }
     let start = std::time::SystemTime::from(now - time::Duration::seconds(60));
     let cert = crate::lifecycle::ca::issue(&ca_key, subject, &successor.spki, start, days)?;
     let der = der::Encode::to_der(&cert).map_err(|e| SignError::Cms(e.to_string()))?;
