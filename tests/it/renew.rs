@@ -277,6 +277,12 @@ fn renew_without_a_certificate_or_for_a_keyless_identity_is_a_clear_error() {
 /// key is on the token and whose certificate the test CA issued with
 /// basicConstraints CA:TRUE, named by `[ca]`, committed.
 fn with_internal_ca() -> Setup {
+    with_ca_certificate(true)
+}
+
+/// [`with_internal_ca`], the CA identity's certificate a CA's or (`false`)
+/// a plain code-signing leaf.
+fn with_ca_certificate(is_ca: bool) -> Setup {
     let s = renewable();
     let p = s.repo.read("signing.toml");
     s.repo.write(
@@ -307,25 +313,29 @@ fn with_internal_ca() -> Setup {
         "[v3_ca]\nbasicConstraints = critical, CA:TRUE, pathlen:0\nkeyUsage = critical, keyCertSign, digitalSignature\n",
     )
     .expect("ext");
-    s.ca.openssl(&[
-        "x509",
-        "-req",
-        "-in",
-        "internal-ca.csr",
-        "-CA",
-        "ca.pem",
-        "-CAkey",
-        "ca.key",
-        "-CAcreateserial",
-        "-days",
-        "365",
-        "-extfile",
-        "ca-ext.cnf",
-        "-extensions",
-        "v3_ca",
-        "-out",
-        "internal-ca.pem",
-    ]);
+    if is_ca {
+        s.ca.openssl(&[
+            "x509",
+            "-req",
+            "-in",
+            "internal-ca.csr",
+            "-CA",
+            "ca.pem",
+            "-CAkey",
+            "ca.key",
+            "-CAcreateserial",
+            "-days",
+            "365",
+            "-extfile",
+            "ca-ext.cnf",
+            "-extensions",
+            "v3_ca",
+            "-out",
+            "internal-ca.pem",
+        ]);
+    } else {
+        s.ca.issue_current("internal-ca", csr.as_bytes());
+    }
     s.hsm.sigctl_ok(
         &s.repo,
         &[
@@ -463,4 +473,41 @@ fn the_internal_ca_issues_the_successor_and_the_issuance_is_on_record() {
         .hsm
         .sigctl(&s.repo, &["verify", "--trust-root", root.trim()]);
     assert_eq!(v.code, 0, "{}", v.snapshot());
+}
+
+#[test]
+fn a_ca_identity_without_a_ca_certificate_issues_nothing() {
+    let s = with_ca_certificate(false);
+    let check = s.hsm.sigctl(&s.repo, &["check"]);
+    assert!(check.stdout.contains("bad-ca"), "{}", check.snapshot());
+    let req = renew(&s);
+    assert_eq!(req.code, 0, "{}", req.snapshot());
+    let before = files(&s.repo.path());
+    let notes = s.hsm.git(
+        &s.repo,
+        &["rev-parse", "-q", "--verify", "refs/notes/signing"],
+    );
+    let r = s.hsm.sigctl(
+        &s.repo,
+        &[
+            "ca",
+            "issue",
+            "--identity",
+            "release",
+            "--approved-by",
+            "ciso@example.com",
+        ],
+    );
+    assert_ne!(r.code, 0, "{}", r.snapshot());
+    assert!(
+        r.stderr.contains("no certificate authority"),
+        "{}",
+        r.stderr
+    );
+    assert!(files(&s.repo.path()) == before, "nothing written");
+    let after = s.hsm.git(
+        &s.repo,
+        &["rev-parse", "-q", "--verify", "refs/notes/signing"],
+    );
+    assert_eq!(notes.stdout, after.stdout, "no record");
 }

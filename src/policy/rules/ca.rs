@@ -6,7 +6,7 @@ use crate::policy::raw::Custody;
 
 pub const DOC: &str = "`[ca] identity` names a declared identity of custody `hsm` whose \
 certificate is a certificate authority (basicConstraints CA); anything else cannot issue \
-the certificates `sigctl ca issue` makes (`bad-ca`).";
+the certificates `sigctl ca issue` makes (`bad-ca`; no basicConstraints is no CA).";
 
 pub fn check(cx: &mut Ctx) {
     let Some(ca) = &cx.policy.ca else {
@@ -46,7 +46,7 @@ pub fn check(cx: &mut Ctx) {
     }
     for cert in id.certificates() {
         if let Some(Ok(facts)) = cx.certs.get(cert.get().as_str())
-            && facts.is_ca == Some(false)
+            && facts.is_ca != Some(true)
         {
             let d = bad(
                 format!(
