@@ -359,3 +359,9 @@ fn the_cache_serves_a_second_run_and_never_mixes_in_tree_and_external_verdicts()
     let uncached = verify_with(&h, &policy, &["--no-cache"]);
     assert_eq!(first.json()["results"], uncached.json()["results"]);
 }
+
+#[test]
+fn verify_help_is_stable() {
+    let repo = crate::util::TestRepo::new();
+    insta::assert_snapshot!("verify_help", repo.sigctl(&["verify", "--help"]).snapshot());
+}
