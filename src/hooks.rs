@@ -424,5 +424,6 @@ pub fn push_options(
         cache_key,
         as_refs,
         exclude,
+        policy: None,
     }))
 }

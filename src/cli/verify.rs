@@ -1,6 +1,6 @@
-//! `sigctl verify [REF | A..B]… [--trust-root COMMIT]`.
+//! `sigctl verify [REF | A..B]… [--trust-root COMMIT] [--policy FILE]`.
 
-use super::{EXIT_FINDINGS, EXIT_OK, fail, out};
+use super::{EXIT_ERROR, EXIT_FINDINGS, EXIT_OK, color, fail, out};
 use crate::clock::{Clock, SystemClock};
 use crate::render::{Format, human, json};
 use crate::repo::Repo;
@@ -13,6 +13,9 @@ pub struct Args {
     /// The commit authentication starts from (default: git config sigctl.trustRoot, else the commit that introduced signing.toml)
     #[arg(long, value_name = "COMMIT")]
     trust_root: Option<String>,
+    /// Judge every commit and tag by this policy file instead of the repository's signing.toml (files it names are read beside it); default range: the whole history
+    #[arg(long, value_name = "FILE")]
+    policy: Option<std::path::PathBuf>,
     #[arg(long, value_enum, default_value = "human")]
     format: Format,
     /// Neither read nor update the signature cache in .git/sigctl/
@@ -50,12 +53,45 @@ pub fn run(a: Args) -> u8 {
         Err(e) => return fail(&e),
     };
     let specs_shown = a.specs.clone();
+    // an external policy is checked before anything is judged
+    let policy = match &a.policy {
+        None => None,
+        Some(path) => match verify::external::load(path, SystemClock.now()) {
+            Ok(Ok(p)) => Some(std::sync::Arc::new(p)),
+            Ok(Err(report)) => {
+                let text = if color() {
+                    human::diagnostics_colored(&report.diagnostics, &report.sources, 100)
+                } else {
+                    human::diagnostics(&report.diagnostics, &report.sources, 100)
+                };
+                let mut err = std::io::stderr().lock();
+                let _ = std::io::Write::write_all(&mut err, text.as_bytes());
+                let _ = std::io::Write::write_all(
+                    &mut err,
+                    format!(
+                        "error: the policy file {} has errors: nothing was verified\n",
+                        path.display()
+                    )
+                    .as_bytes(),
+                );
+                return EXIT_ERROR;
+            }
+            Err(e) => return fail(&e),
+        },
+    };
+    // the repository's own trust-root setting belongs to its signing.toml
+    let config_trust_root = if policy.is_some() {
+        None
+    } else {
+        repo.config_string("sigctl.trustRoot")
+    };
     let opts = VerifyOptions {
         specs: a.specs,
         trust_root: a.trust_root,
         cache_key: if a.no_cache { None } else { cache_key() },
         as_refs: Vec::new(),
         exclude: Vec::new(),
+        policy,
     };
     // a one-line progress display on a terminal, for long histories only
     let on_terminal = {
@@ -72,13 +108,7 @@ pub fn run(a: Args) -> u8 {
         }
     };
     let progress: Option<verify::Progress> = if on_terminal { Some(&draw) } else { None };
-    let result = verify::verify(
-        &repo,
-        &opts,
-        repo.config_string("sigctl.trustRoot"),
-        SystemClock.now(),
-        progress,
-    );
+    let result = verify::verify(&repo, &opts, config_trust_root, SystemClock.now(), progress);
     if on_terminal {
         let _ = std::io::Write::write_all(&mut std::io::stderr().lock(), b"\r\x1b[2K");
     }

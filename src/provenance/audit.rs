@@ -500,6 +500,7 @@ pub fn audit(
             cache_key: opts.cache_key.clone(),
             as_refs: Vec::new(),
             exclude: Vec::new(),
+            policy: None,
         },
         config_trust_root,
         now,

@@ -242,12 +242,19 @@ pub fn verify(report: &crate::verify::VerifyReport) -> String {
     }
     let total = report.results.len();
     let valid = report.count(Verdict::Valid);
+    let from = match (&report.trust_root, &report.policy) {
+        (Some(root), None) => format!("from trust root {}", &root[..12.min(root.len())]),
+        (Some(root), Some(p)) => {
+            format!("from {} against policy {p}", &root[..12.min(root.len())])
+        }
+        (None, Some(p)) => format!("over the whole history against policy {p}"),
+        (None, None) => "over the whole history".to_owned(),
+    };
     s.push_str(&format!(
-        "{}: {valid} of {total} objects valid ({} invalid, {} unsigned) from trust root {}\n",
+        "{}: {valid} of {total} objects valid ({} invalid, {} unsigned) {from}\n",
         if report.ok() { "ok" } else { "FAILED" },
         report.count(Verdict::Invalid),
         report.count(Verdict::Unsigned),
-        &report.trust_root[..12.min(report.trust_root.len())]
     ));
     for r in report
         .results

@@ -97,16 +97,19 @@ pub fn write_verify(
     #[derive(Serialize)]
     struct Doc<'a> {
         ok: bool,
-        trust_root: &'a str,
+        trust_root: Option<&'a str>,
         trust_root_pinned: bool,
+        #[serde(skip_serializing_if = "Option::is_none")]
+        policy: Option<&'a str>,
         results: Results<'a>,
         summary: Summary,
         warnings: &'a [String],
     }
     let doc = Doc {
         ok: report.ok(),
-        trust_root: &report.trust_root,
+        trust_root: report.trust_root.as_deref(),
         trust_root_pinned: report.trust_root_pinned,
+        policy: report.policy.as_deref(),
         results: Results(&report.results),
         summary: Summary {
             total: report.results.len(),

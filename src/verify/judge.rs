@@ -92,7 +92,11 @@ impl PolicyHistory {
 
 /// What the judgement of a history needs besides the commits.
 pub(super) struct Judge<'r> {
-    pub root: ObjectId,
+    /// None: an external policy over the whole history
+    pub root: Option<ObjectId>,
+    /// `verify --policy FILE`: each commit judged on its own by that policy
+    /// (no chain, no foreign history, no admin rule: history cannot change it)
+    pub external: bool,
     pub base_ancestors: IdSet,
     /// per commit: the policy of its own tree
     pub own: Vec<Option<PolicyId>>,
@@ -250,6 +254,10 @@ impl Judge<'_> {
         n: usize,
         state: &IdMap<State>,
     ) -> bool {
+        if self.external {
+            // history cannot change an external policy
+            return true;
+        }
         let own = self.own[n];
         let mut same = false;
         let mut others = Vec::new();
@@ -337,7 +345,9 @@ impl Judge<'_> {
                 None => self.base_ancestors.contains(id),
             };
             let mut changed = false;
-            for (t, _) in &exceptions {
+            // an external policy's exceptions are the user's own: they need
+            // no tip to vouch for them
+            for (t, _) in exceptions.iter().filter(|_| !self.external) {
                 if trusted_tips[*t] && !verifies(*t, &tip_commits[*t], true) {
                     trusted_tips[*t] = false;
                     changed = true;
@@ -375,7 +385,8 @@ impl Judge<'_> {
         (Reason, String, Option<(OffsetDateTime, &'static str)>),
     > {
         let no_time = |(r, m): (Reason, String)| (r, m, None);
-        let descends = c.id == self.root
+        let descends = self.external
+            || Some(c.id) == self.root
             || c.parents
                 .iter()
                 .any(|p| state.contains_key(p) || self.base_ancestors.contains(p));
@@ -384,7 +395,8 @@ impl Judge<'_> {
                 Reason::ForeignHistory,
                 format!(
                     "not descended from the trust root {}",
-                    self.root.to_hex_with_len(12)
+                    self.root
+                        .map_or_else(String::new, |r| r.to_hex_with_len(12).to_string())
                 ),
             )));
         }
@@ -415,7 +427,7 @@ impl Judge<'_> {
         let own = self.own[n];
         // the commit's own resolved policy: the trust root's authority, and
         // what a merge keeps (a commit of one parent needs only its id)
-        let own_policy = if c.id == self.root || c.parents.len() > 1 {
+        let own_policy = if Some(c.id) == self.root || c.parents.len() > 1 || self.external {
             engine
                 .policy_of_tree(&c.tree)
                 .map_err(|e| fail((Reason::NoPolicy, e.to_string())))?
@@ -425,7 +437,9 @@ impl Judge<'_> {
         // the policies that may vouch: the parents' (the trust root: its own)
         let mut parents = Vec::with_capacity(c.parents.len().max(1));
         let mut parent_ids = Vec::with_capacity(c.parents.len());
-        if c.id == self.root {
+        if Some(c.id) == self.root || self.external {
+            // the trust root vouches for itself; under an external policy
+            // every commit is judged on its own, by that policy
             parents.push(ParentView {
                 policy: own_policy.clone(),
                 valid: true,

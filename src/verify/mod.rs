@@ -19,6 +19,7 @@
 
 pub mod blast;
 pub mod cache;
+pub mod external;
 pub mod report;
 
 mod judge;
@@ -61,6 +62,10 @@ pub struct VerifyOptions {
     pub as_refs: Vec<Option<String>>,
     /// Refs or commits whose history is left out (already published).
     pub exclude: Vec<String>,
+    /// `--policy FILE`: judge every commit and tag by this policy alone, on
+    /// its own (no chain, no admin rule: history cannot change it); the
+    /// repository's signing.toml is never read.
+    pub policy: Option<std::sync::Arc<external::ExternalPolicy>>,
 }
 
 /// Progress callback: `(stage, done, total)`. The engine never prints; the
@@ -108,7 +113,16 @@ pub fn verify(
     walk_tips.extend(specs.head);
     let mut warnings = Vec::new();
 
-    let mut engine = Engine::new(repo);
+    // an external policy: one policy for every tree; its revocations apply
+    // by time (through the tips), as the revocations of a verified tip do
+    let (mut engine, external_full) = match &opts.policy {
+        Some(ext) => {
+            warnings.extend(ext.warnings.iter().cloned());
+            let (e, full) = Engine::external(repo, ext);
+            (e, Some(full))
+        }
+        None => (Engine::new(repo), None),
+    };
     // the authenticated cache: what is known of commits already seen
     let cache_path = cache::path(repo.common_dir());
     let cached = match &opts.cache_key {
@@ -130,36 +144,54 @@ pub fn verify(
         })?;
 
     let walked = (specs.bases.is_empty() && specs.head.is_none()).then_some(&all[..]);
-    let (root, pinned) = trust_root::choose(
-        &mut engine,
-        opts.trust_root.clone().or(config_trust_root),
-        &specs.plain(),
-        &specs.bases,
-        walked,
-        &known,
-        &mut warnings,
-    )?;
-    let root_info = match known(&root) {
-        Some(i) => i,
-        None => repo.commit_info(&root)?,
+    // an external policy starts where it is told (--trust-root, a range's
+    // base) or judges the whole history; no signing.toml in the repository
+    // chooses anything
+    let chosen = match (&opts.policy, &opts.trust_root) {
+        (Some(_), None) => None,
+        (Some(_), Some(r)) => Some((repo.resolve_commit_id(r)?, true)),
+        (None, _) => Some(trust_root::choose(
+            &mut engine,
+            opts.trust_root.clone().or(config_trust_root),
+            &specs.plain(),
+            &specs.bases,
+            walked,
+            &known,
+            &mut warnings,
+        )?),
     };
-    // history before the trust root predates the policy: not verified
-    let pre = repo.ancestors(&root_info.parents, &known)?;
-    let commits: Vec<CommitInfo> = all.into_iter().filter(|c| !pre.contains(&c.id)).collect();
-    let stray = trust_root::stray_tips(repo, &specs.tips, &root, &commits, &pre, &known)?;
-    drop(pre);
+    let (commits, stray) = match &chosen {
+        Some((root, _)) => {
+            let root_info = match known(root) {
+                Some(i) => i,
+                None => repo.commit_info(root)?,
+            };
+            // history before the trust root predates the policy: not verified
+            let pre = repo.ancestors(&root_info.parents, &known)?;
+            let commits: Vec<CommitInfo> =
+                all.into_iter().filter(|c| !pre.contains(&c.id)).collect();
+            let stray = trust_root::stray_tips(repo, &specs.tips, root, &commits, &pre, &known)?;
+            (commits, stray)
+        }
+        None => (all, Vec::new()),
+    };
+    let root = chosen.map(|(r, _)| r);
+    let pinned = chosen.is_some_and(|(_, p)| p);
 
     // the policies at the tips: their revocations reach the whole range (by
     // time), their exceptions count once the tip itself verifies
     let mut tip_policies: Vec<(usize, Rc<Resolved>)> = Vec::new();
     for (i, t) in tip_commits.iter().enumerate() {
-        if let Some(p) = policy_at_commit(&mut engine, &known, t)? {
+        if let Some(full) = &external_full {
+            tip_policies.push((i, full.clone()));
+        } else if let Some(p) = policy_at_commit(&mut engine, &known, t)? {
             tip_policies.push((i, p));
         }
     }
-    let head_policy = match &specs.head {
-        Some(h) => policy_at_commit(&mut engine, &known, h)?,
-        None => None,
+    let head_policy = match (&specs.head, &external_full) {
+        (Some(_), Some(full)) => Some(full.clone()),
+        (Some(h), None) => policy_at_commit(&mut engine, &known, h)?,
+        (None, _) => None,
     };
     let branches = specs.branches(&tip_policies, &mut warnings);
     let index: IdMap<usize> = commits.iter().enumerate().map(|(i, c)| (c.id, i)).collect();
@@ -265,6 +297,7 @@ pub fn verify(
     drop(by_policy);
     let mut judge = Judge {
         root,
+        external: opts.policy.is_some(),
         base_ancestors,
         own,
         groups,
@@ -323,8 +356,9 @@ pub fn verify(
     }
 
     Ok(VerifyReport {
-        trust_root: root.to_string(),
+        trust_root: root.map(|r| r.to_string()),
         trust_root_pinned: pinned,
+        policy: opts.policy.as_ref().map(|p| p.path.display().to_string()),
         results,
         warnings,
     })

@@ -121,7 +121,20 @@ pub(super) struct Engine<'a> {
     blob_only: IdMap<Option<PolicyId>>,
     /// policy id → resolution (None: it does not parse)
     resolutions: HashMap<PolicyId, Option<Rc<Resolved>>>,
+    /// `verify --policy FILE`: the one policy of every tree, whatever the
+    /// tree holds (its revocations apply by time only, through the tips)
+    external: Option<Rc<Resolved>>,
 }
+
+/// The files of a policy: from a tree of the repository, or (an external
+/// policy) the bytes read beside the policy file, by the path the policy names.
+enum Source<'s> {
+    Tree(&'s ObjectId),
+    Files(&'s HashMap<String, Vec<u8>>),
+}
+
+/// The id of the external policy (the only one an external engine knows).
+pub(super) const EXTERNAL_ID: PolicyId = 0;
 
 impl<'a> Engine<'a> {
     pub fn new(repo: &'a Repo) -> Self {
@@ -135,7 +148,28 @@ impl<'a> Engine<'a> {
             ids: HashMap::new(),
             blob_only: IdMap::default(),
             resolutions: HashMap::new(),
+            external: None,
         }
+    }
+
+    /// An engine for `verify --policy FILE`: every tree's policy is the
+    /// external one, as it would resolve with revocations left out (they
+    /// apply by time, through the tips: see [`Engine::external_policy`]);
+    /// the repository's own signing.toml and trust files are never read.
+    /// Returns the engine and the full policy (revocations included).
+    pub fn external(repo: &'a Repo, ext: &super::external::ExternalPolicy) -> (Self, Rc<Resolved>) {
+        let mut engine = Engine::new(repo);
+        let raw = Rc::new(ext.raw());
+        let full = engine
+            .resolve(Source::Files(&ext.files), raw, EXTERNAL_ID)
+            .expect("because resolving from files reads no object");
+        // the same files resolved again: cheaper than cloning the keys
+        let mut parent = engine
+            .resolve(Source::Files(&ext.files), full.raw.clone(), EXTERNAL_ID)
+            .expect("because resolving from files reads no object");
+        parent.revoked.clear();
+        engine.external = Some(Rc::new(parent));
+        (engine, Rc::new(full))
     }
 
     /// The parsed signing.toml blob (None: it does not parse).
@@ -157,6 +191,9 @@ impl<'a> Engine<'a> {
     /// signing.toml. A signing.toml that does not parse still has one (it
     /// differs from every policy that does).
     pub fn policy_id(&mut self, tree: &ObjectId) -> Result<Option<PolicyId>> {
+        if self.external.is_some() {
+            return Ok(Some(EXTERNAL_ID));
+        }
         if let Some(id) = self.tree_ids.get(tree) {
             return Ok(*id);
         }
@@ -189,6 +226,9 @@ impl<'a> Engine<'a> {
     /// The policy in force in a tree, resolved (None: no signing.toml, or
     /// one that does not parse: it authorises nobody).
     pub fn policy_of_tree(&mut self, tree: &ObjectId) -> Result<Option<Rc<Resolved>>> {
+        if let Some(e) = &self.external {
+            return Ok(Some(e.clone()));
+        }
         if let Some(r) = self.trees.get(tree) {
             return Ok(r.clone());
         }
@@ -203,7 +243,7 @@ impl<'a> Engine<'a> {
                         None => None,
                     };
                     let r = match raw {
-                        Some(raw) => Some(Rc::new(self.resolve(tree, raw, id)?)),
+                        Some(raw) => Some(Rc::new(self.resolve(Source::Tree(tree), raw, id)?)),
                         None => None,
                     };
                     self.resolutions.insert(id, r.clone());
@@ -225,27 +265,50 @@ impl<'a> Engine<'a> {
         Ok(b)
     }
 
-    fn resolve(&mut self, tree: &ObjectId, raw: Rc<RawPolicy>, id: PolicyId) -> Result<Resolved> {
+    /// A trust file the policy names (None: missing).
+    fn file(&self, src: &Source, path: &str) -> Result<Option<Vec<u8>>> {
+        match src {
+            Source::Tree(tree) => match self.repo.blob_in_tree(tree, path)? {
+                Some(b) => Ok(Some(
+                    self.repo
+                        .blob_within(&b, crate::files::TRUST_FILE.limit)?
+                        .unwrap_or_default(),
+                )),
+                None => Ok(None),
+            },
+            Source::Files(files) => Ok(files.get(path).cloned()),
+        }
+    }
+
+    /// The facts of a certificate the policy names (memoised by blob in a tree).
+    fn cert_facts(&mut self, src: &Source, path: &str) -> Result<Option<x509::CertFacts>> {
+        let Source::Tree(tree) = src else {
+            return Ok(self.file(src, path)?.and_then(|b| x509::parse(&b).ok()));
+        };
+        let Some(cert_blob) = self.repo.blob_in_tree(tree, path)? else {
+            return Ok(None);
+        };
+        if !self.fingerprints.contains_key(&cert_blob) {
+            let facts = x509::parse(
+                &self
+                    .repo
+                    .blob_within(&cert_blob, crate::files::TRUST_FILE.limit)?
+                    .unwrap_or_default(),
+            )
+            .ok();
+            self.fingerprints.insert(cert_blob, facts);
+        }
+        Ok(self.fingerprints.get(&cert_blob).cloned().flatten())
+    }
+
+    fn resolve(&mut self, src: Source, raw: Rc<RawPolicy>, id: PolicyId) -> Result<Resolved> {
         let mut r = Resolved::bare(id, raw.clone());
         let mut materials: HashMap<String, Vec<String>> = HashMap::new();
         for (name, ident) in &raw.identities {
             let shared: Arc<str> = name.get().as_str().into();
             let mut material = Vec::new();
             for path in ident.certificates() {
-                let Some(cert_blob) = self.repo.blob_in_tree(tree, path.get())? else {
-                    continue;
-                };
-                if !self.fingerprints.contains_key(&cert_blob) {
-                    let facts = x509::parse(
-                        &self
-                            .repo
-                            .blob_within(&cert_blob, crate::files::TRUST_FILE.limit)?
-                            .unwrap_or_default(),
-                    )
-                    .ok();
-                    self.fingerprints.insert(cert_blob, facts);
-                }
-                if let Some(Some(f)) = self.fingerprints.get(&cert_blob) {
+                if let Some(f) = self.cert_facts(&src, path.get())? {
                     material.push(material::spki(&f.public_key_sha256));
                     if !view::pin_admits(ident, &f.public_key_sha256) {
                         // a certificate without the pinned key is no one's
@@ -266,13 +329,8 @@ impl<'a> Engine<'a> {
                 r.by_ssh.insert(b, shared.clone());
             }
             if let Some(path) = &ident.openpgp_key
-                && let Some(b) = self.repo.blob_in_tree(tree, path.get())?
-                && let Ok(keys) = openpgp::read_keys(
-                    &self
-                        .repo
-                        .blob_within(&b, crate::files::TRUST_FILE.limit)?
-                        .unwrap_or_default(),
-                )
+                && let Some(b) = self.file(&src, path.get())?
+                && let Ok(keys) = openpgp::read_keys(&b)
             {
                 for k in &keys {
                     material.push(material::pgp(&k.primary));
@@ -282,13 +340,8 @@ impl<'a> Engine<'a> {
             // a CA file that is missing or holds no CA anchors nothing
             if let Some(x) = &ident.x509 {
                 material.push(material::x509_subject(x.get().subject.get()));
-                if let Some(b) = self.repo.blob_in_tree(tree, x.get().ca.get())?
-                    && let Ok(cas) = x509::ca_certificates(
-                        &self
-                            .repo
-                            .blob_within(&b, crate::files::TRUST_FILE.limit)?
-                            .unwrap_or_default(),
-                    )
+                if let Some(b) = self.file(&src, x.get().ca.get())?
+                    && let Ok(cas) = x509::ca_certificates(&b)
                 {
                     r.anchored.push((
                         shared.clone(),
@@ -315,15 +368,9 @@ impl<'a> Engine<'a> {
         }
         // a trusted root that is missing or does not parse trusts nothing
         if let Some(sg) = &raw.sigstore
-            && let Some(b) = self.repo.blob_in_tree(tree, sg.trusted_root.get())?
+            && let Some(b) = self.file(&src, sg.trusted_root.get())?
         {
-            r.trust = fulcio::TrustedRoot::from_json(
-                &self
-                    .repo
-                    .blob_within(&b, crate::files::TRUST_FILE.limit)?
-                    .unwrap_or_default(),
-            )
-            .ok();
+            r.trust = fulcio::TrustedRoot::from_json(&b).ok();
         }
         for rev in &raw.revocations {
             let from = view::revoked_from(rev.get());

@@ -168,8 +168,11 @@ impl ObjectResult {
 /// Everything `verify` found.
 #[derive(Debug, Clone)]
 pub struct VerifyReport {
-    pub trust_root: String,
+    /// None: an external policy over the whole history (no start).
+    pub trust_root: Option<String>,
     pub trust_root_pinned: bool,
+    /// `--policy FILE`: the external policy every object was judged by.
+    pub policy: Option<String>,
     pub results: Vec<ObjectResult>,
     pub warnings: Vec<String>,
 }

@@ -29,3 +29,4 @@ mod suppliers;
 mod trust_model;
 mod util;
 mod verify;
+mod verify_policy;
