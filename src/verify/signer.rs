@@ -197,9 +197,11 @@ pub(super) fn read_signature(
             },
         });
     }
+    // no armour sigctl reads (CMS, SSH, OpenPGP): refused as unsupported,
+    // never guessed at
     Err((
-        Reason::BadSignature,
-        "the signature is not in a format sigctl knows".into(),
+        Reason::UnsupportedSignature,
+        "the signature is not in a format sigctl reads (CMS, SSH or OpenPGP)".into(),
     ))
 }
 

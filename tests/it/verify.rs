@@ -939,9 +939,10 @@ fn duplicated_or_garbage_signature_headers_are_refused_without_a_panic() {
             "bad-signature",
         ),
         (
+            // no armour sigctl reads: unsupported (still refused)
             "garbage",
             replace_gpgsig(&raw, |_| "gpgsig garbage\n".into()),
-            "bad-signature",
+            "unsupported-signature",
         ),
         (
             "bad-base64",

@@ -176,12 +176,12 @@ fn an_unknown_signature_format_is_refused_not_a_crash() {
     let run = verify_with(&h, &policy, &["odd"]);
     exits(&run, 1);
     let r = result_of(&run, &forged);
-    // the reason in-tree verification gives an unknown armour (kept alike)
+    // a format sigctl does not read: unsupported, in-tree and external alike
     assert_eq!(
         (r["reason"].as_str(), r["message"].as_str()),
         (
-            Some("bad-signature"),
-            Some("the signature is not in a format sigctl knows")
+            Some("unsupported-signature"),
+            Some("the signature is not in a format sigctl reads (CMS, SSH or OpenPGP)")
         ),
         "{}",
         run.stdout
