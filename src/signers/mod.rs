@@ -357,6 +357,14 @@ pub fn census(repo: &Repo, opts: &CensusOptions) -> Result<Census> {
         .map(allowed_signers)
         .unwrap_or_default();
     let (tips, hide) = tips(repo, &opts.specs)?;
+    let shallow: crate::repo::walk::IdSet =
+        crate::files::read(&repo.common_dir().join("shallow"), crate::files::OWN_FILE)
+            .map(|b| {
+                b.split(|c| *c == b'\n')
+                    .filter_map(|l| ObjectId::from_hex(l).ok())
+                    .collect()
+            })
+            .unwrap_or_default();
     let mut tip_commits: Vec<ObjectId> = tips.iter().map(|t| t.commit).collect();
     tip_commits.sort();
     tip_commits.dedup();
@@ -394,9 +402,21 @@ pub fn census(repo: &Repo, opts: &CensusOptions) -> Result<Census> {
                 })
             })
             .collect();
-        let none = |_: &ObjectId| None;
-        let walked =
-            repo.commits_parents_first_with(&tip_commits, &hide, &none, &|_| None, &|info, raw| {
+        // a shallow clone's boundary commits: read whole, their parents absent
+        let boundary = |id: &ObjectId| {
+            if !shallow.contains(id) {
+                return None;
+            }
+            let mut info = repo.commit_info(id).ok()?;
+            info.parents.clear();
+            Some(info)
+        };
+        let walked = repo.commits_parents_first_with(
+            &tip_commits,
+            &hide,
+            &boundary,
+            &|_| None,
+            &|info, raw| {
                 let signature = if info.duplicate_signature {
                     Some((Vec::new(), Vec::new()))
                 } else if info.signed {
@@ -409,7 +429,8 @@ pub fn census(repo: &Repo, opts: &CensusOptions) -> Result<Census> {
                     committer: person(raw, b"committer "),
                     signature,
                 });
-            });
+            },
+        );
         drop(tx);
         let mut all: IdMap<(String, Option<Outcome>)> = IdMap::default();
         for h in handles {
@@ -417,6 +438,22 @@ pub fn census(repo: &Repo, opts: &CensusOptions) -> Result<Census> {
         }
         walked.map(|(w, _)| (w, all))
     })?;
+
+    // the boundary commits the walk took whole: their signatures now
+    let boundary: Vec<ObjectId> = commits
+        .iter()
+        .filter(|c| !seen.contains_key(&c.id))
+        .map(|c| c.id)
+        .collect();
+    let checked = repo.par_map(&boundary, |repo, id| match repo.commit_signature(id) {
+        Ok(Some((sig, payload))) => (
+            person(&payload, b"committer "),
+            Some(check(&sig, &payload, &keys)),
+        ),
+        // unsigned (its committer unread: a shallow boundary)
+        _ => (String::new(), None),
+    });
+    seen.extend(boundary.into_iter().zip(checked));
 
     // which tips reach each commit: bitsets, children first
     let index: IdMap<usize> = commits.iter().enumerate().map(|(i, c)| (c.id, i)).collect();
