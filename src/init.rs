@@ -28,6 +28,9 @@ pub struct InitOptions {
     /// `github` or `gitlab`: also write that CI's templates (and keep an
     /// existing signing.toml rather than refuse).
     pub ci: Option<String>,
+    /// `--from-history`: this policy (and the files it names) instead of a
+    /// template; an existing signing.toml is never replaced.
+    pub starter: Option<crate::signers::starter::Starter>,
 }
 
 impl Default for InitOptions {
@@ -36,6 +39,7 @@ impl Default for InitOptions {
             template: "minimal".into(),
             force: false,
             ci: None,
+            starter: None,
         }
     }
 }
@@ -122,12 +126,42 @@ fn is_plain_email(e: &str) -> bool {
 pub fn init(cx: &InitContext, opts: &InitOptions) -> Result<InitReport> {
     let root = cx.repo.root();
     let email = cx.repo.config_string("user.email");
-    let policy_text = render_template(&opts.template, email.as_deref())?;
+    let policy_text = match &opts.starter {
+        Some(s) => s.policy.clone(),
+        None => render_template(&opts.template, email.as_deref())?,
+    };
     let policy_path = root.join(policy::FILE_NAME);
     let schema_path = root.join(SCHEMA_IN_REPO);
 
     let mut report = InitReport::default();
     let mut plan: Vec<(PathBuf, Vec<u8>)> = Vec::new();
+    if let Some(starter) = &opts.starter {
+        match crate::files::read(&policy_path, crate::files::POLICY) {
+            Err(e) if e.is_not_found() => {}
+            Err(e) => return Err(e.into()),
+            Ok(_) => {
+                return Err(Error::Usage(format!(
+                    "{} already exists: `init --from-history` never replaces it (move it away to start again)",
+                    policy_path.display()
+                )));
+            }
+        }
+        for (rel, bytes) in &starter.files {
+            let path = root.join(rel);
+            match crate::files::read(&path, crate::files::TRUST_FILE) {
+                Ok(b) if &b == bytes => report.unchanged.push(rel.clone()),
+                Ok(_) => {
+                    return Err(Error::Unwritable {
+                        path,
+                        message: "it exists with other content; sigctl does not overwrite it"
+                            .into(),
+                    });
+                }
+                Err(e) if e.is_not_found() => plan.push((path, bytes.clone())),
+                Err(e) => return Err(e.into()),
+            }
+        }
+    }
     match crate::files::read(&policy_path, crate::files::POLICY) {
         Ok(existing) if existing == policy_text.as_bytes() => {
             report.unchanged.push(policy::FILE_NAME.into())
@@ -194,7 +228,12 @@ pub fn init(cx: &InitContext, opts: &InitOptions) -> Result<InitReport> {
         }
     }
 
-    let wanted = settings(&cx.program);
+    let mut wanted = settings(&cx.program);
+    if opts.starter.is_some() {
+        // the history's signers sign their own way (SSH, OpenPGP, gitsign):
+        // making sigctl the repository's signing program would break that
+        wanted.retain(|(k, _)| !k.starts_with("gpg."));
+    }
     let pairs: Vec<(&str, &str)> = wanted.iter().map(|(k, v)| (*k, v.as_str())).collect();
     let fetch = notes_refspecs(&cx.repo.remote_names());
     let added: Vec<(&str, &str)> = fetch

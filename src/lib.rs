@@ -27,6 +27,7 @@ pub mod review;
 pub mod sign;
 pub mod signature;
 pub mod signer;
+pub mod signers;
 pub mod tempfiles;
 pub mod templates;
 pub mod verify;

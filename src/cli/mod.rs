@@ -13,6 +13,7 @@ mod renew;
 mod review;
 mod revoke;
 mod sign;
+mod signers;
 mod token;
 mod verify;
 
@@ -78,6 +79,8 @@ enum Command {
     Renew(renew::Args),
     /// Revoke an identity in signing.toml and show what its key signed
     Revoke(revoke::Args),
+    /// Who signed a history: every signer with its format, counts, dates, refs and committers; the unsigned and the invalid
+    Signers(signers::Args),
     /// Emergency exceptions in signing.toml
     #[command(subcommand)]
     Exception(exception::ExceptionCommand),
@@ -117,6 +120,7 @@ pub fn run(args: impl IntoIterator<Item = OsString>) -> ExitCode {
         Command::Inventory(a) => inventory::run(a),
         Command::Renew(a) => renew::run(a),
         Command::Revoke(a) => revoke::run(a),
+        Command::Signers(a) => signers::run(a),
         Command::Exception(c) => exception::run(c),
         Command::Ca(c) => renew::run_ca(c),
     };

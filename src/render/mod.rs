@@ -10,6 +10,7 @@ pub mod human;
 pub mod inventory;
 pub mod inventory_html;
 pub mod json;
+pub mod signers;
 
 /// Output formats a report command accepts.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]

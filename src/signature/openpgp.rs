@@ -751,6 +751,90 @@ pub fn created(armored: &[u8]) -> Option<i64> {
         .map(|(_, d)| i64::from(u32::from_be_bytes([d[0], d[1], d[2], d[3]])))
 }
 
+/// The issuer a signature names (a v4 fingerprint, else a key ID; upper-case
+/// hex), read without verifying it: a name for a signer whose key is not given.
+pub fn issuer(armored: &[u8]) -> Option<String> {
+    let bin = dearmor(armored).ok()?;
+    let pkts = packets(&bin).ok()?;
+    let sig = pkts.iter().find(|(t, _)| *t == 2)?.1;
+    Sig::parse(sig).ok()?.issuer()
+}
+
+/// One certificate of a key file: its primary fingerprint, its user IDs and
+/// its packets (binary), as `certificate_armor` writes them.
+#[derive(Debug, Clone)]
+pub struct KeyCertificate {
+    pub primary: String,
+    pub user_ids: Vec<String>,
+    pub packets: Vec<u8>,
+}
+
+/// Every certificate of an armoured (or binary) key file, split at its
+/// primary keys (a key file made by `gpg --export` of several people).
+pub fn certificates_of(data: &[u8]) -> Result<Vec<KeyCertificate>, PgpError> {
+    let bin = if data.starts_with(b"-----") {
+        dearmor(data)?
+    } else {
+        data.to_vec()
+    };
+    let pkts = packets(&bin)?;
+    // a packet's header ends where its body starts; it begins where the last body ended
+    let base = bin.as_ptr() as usize;
+    let mut starts = Vec::with_capacity(pkts.len());
+    let mut at = 0usize;
+    for (_, body) in &pkts {
+        starts.push(at);
+        at = body.as_ptr() as usize - base + body.len();
+    }
+    let mut out: Vec<KeyCertificate> = Vec::new();
+    for (i, (tag, body)) in pkts.iter().enumerate() {
+        match tag {
+            6 => out.push(KeyCertificate {
+                primary: fingerprint(body)?,
+                user_ids: Vec::new(),
+                packets: Vec::new(),
+            }),
+            13 => {
+                if let Some(c) = out.last_mut() {
+                    c.user_ids.push(String::from_utf8_lossy(body).into_owned());
+                }
+            }
+            _ => {}
+        }
+        let end = starts.get(i + 1).copied().unwrap_or(bin.len());
+        if let Some(c) = out.last_mut() {
+            c.packets.extend_from_slice(&bin[starts[i]..end]);
+        }
+    }
+    Ok(out)
+}
+
+/// ASCII armour of a public key block (RFC 4880 6.2, with its CRC-24).
+pub fn armor_public_key(packets: &[u8]) -> String {
+    let mut crc: u32 = 0x00b7_04ce;
+    for b in packets {
+        crc ^= u32::from(*b) << 16;
+        for _ in 0..8 {
+            crc <<= 1;
+            if crc & 0x0100_0000 != 0 {
+                crc ^= 0x0186_4cfb;
+            }
+        }
+    }
+    let crc = crc & 0x00ff_ffff;
+    let b64 = base64::engine::general_purpose::STANDARD.encode(packets);
+    let mut s = String::from("-----BEGIN PGP PUBLIC KEY BLOCK-----\n\n");
+    for chunk in b64.as_bytes().chunks(64) {
+        s.push_str(&String::from_utf8_lossy(chunk));
+        s.push('\n');
+    }
+    let c = crc.to_be_bytes();
+    s.push('=');
+    s.push_str(&base64::engine::general_purpose::STANDARD.encode(&c[1..]));
+    s.push_str("\n-----END PGP PUBLIC KEY BLOCK-----\n");
+    s
+}
+
 fn subpackets(mut data: &[u8]) -> Result<Vec<(u8, &[u8])>, PgpError> {
     let bad = || PgpError::Malformed("truncated subpacket".into());
     let mut out = Vec::new();

@@ -24,6 +24,7 @@ mod review;
 mod revoke;
 mod schema;
 mod sign;
+mod signers;
 mod sigstore_stack;
 mod suppliers;
 mod trust_model;

@@ -69,6 +69,9 @@ pub fn run(args: &[String]) -> Result {
         if only.is_none_or(|o| o == "verify") {
             crate::bench_verify::run(&sigctl, &dir, baseline.as_deref())?;
         }
+        if only.is_none_or(|o| o == "signers") {
+            crate::bench_verify::run_signers(&sigctl, &dir.join("signers"))?;
+        }
         if only.is_none_or(|o| o == "provenance") {
             crate::bench_provenance::run(&sigctl, &dir.join("provenance"))?;
         }

@@ -472,6 +472,38 @@ pub fn run(sigctl: &Path, dir: &Path, baseline: Option<&Path>) -> Result {
     Ok(())
 }
 
+/// `sigctl signers` (the census) on a 10,000-commit Ed25519 SSH history.
+pub fn run_signers(sigctl: &Path, dir: &Path) -> Result {
+    let n = 10_000;
+    say(&format!(
+        "\n== signers: {n} {} commits",
+        Scheme::Ed25519.label()
+    ));
+    std::fs::create_dir_all(dir).map_err(|e| e.to_string())?;
+    let signer = Signer::new(Scheme::Ed25519, dir)?;
+    drop(signed_history(dir, n, &signer)?);
+    let out = Command::new(sigctl)
+        .args(["signers", "--format", "json"])
+        .current_dir(dir)
+        .output()
+        .map_err(|e| e.to_string())?;
+    let text = String::from_utf8_lossy(&out.stdout);
+    if !text.contains(&format!("\"signed_commits\": {n}")) {
+        return Err(format!(
+            "sigctl signers did not count {n} signed commits: {text:.400}"
+        ));
+    }
+    let cmd = format!("{} signers --format json >/dev/null", sigctl.display());
+    let (wall, peak) = measure(dir, &cmd, 3)?;
+    say(&format!(
+        "sigctl signers: median {} of 3 = {:.0} commits/s, peak RSS {:.1} MiB",
+        ms(wall),
+        n as f64 / wall.as_secs_f64(),
+        peak as f64 / 1024.0
+    ));
+    Ok(())
+}
+
 fn one(sigctl: &Path, dir: &Path, scheme: Scheme, n: usize, baseline: Option<&Path>) -> Result {
     say(&format!("\n== verify: {n} {} commits", scheme.label()));
     std::fs::create_dir_all(dir).map_err(|e| e.to_string())?;
