@@ -447,6 +447,27 @@ impl Repo {
         })
     }
 
+    /// Peel `id` through a chain of tag objects (at most 16): the tags met,
+    /// outermost first, and what the chain ends at (a commit, or anything
+    /// else for the caller to refuse).
+    pub fn peel_tags(&self, mut id: ObjectId) -> (Vec<ObjectId>, ObjectId) {
+        let mut tags = Vec::new();
+        while tags.len() < 16 {
+            let Ok(t) = self.tag_info(&id.to_string()) else {
+                break;
+            };
+            tags.push(id);
+            match t.inner_tag {
+                Some(inner) => id = inner,
+                None => {
+                    id = t.target;
+                    break;
+                }
+            }
+        }
+        (tags, id)
+    }
+
     /// Parse a tag object: its signature is the armoured block at the end of the message.
     pub fn tag_info(&self, id: &str) -> Result<TagInfo> {
         let oid = ObjectId::from_hex(id.as_bytes())

@@ -16,7 +16,7 @@ use sha2::Digest;
 use crate::error::{Error, Result};
 use crate::repo::walk::IdMap;
 use crate::repo::{ObjectId, Repo};
-use crate::signature::{cms, fulcio, openpgp, ssh, x509};
+use crate::signature::{openpgp, x509};
 
 /// What the census reads besides the history.
 #[derive(Debug, Default, Clone)]
@@ -119,65 +119,61 @@ enum Seen {
     Cert { subject: String, issuer: String },
 }
 
-/// The same formats as `verify::signer::check_signature`, checked the same
-/// way (signature over the payload; chains are a policy's business).
+/// Who signed, by verify's own reading of the signature (the same formats,
+/// limits and checks: signature over the payload; chains are a policy's
+/// business), then, for OpenPGP, the key files given.
 fn check(
     sig: &[u8],
     payload: &[u8],
     keys: &[openpgp::PublicKey],
 ) -> std::result::Result<(Seen, Option<Vec<u8>>), String> {
-    let max = crate::verify::signer::MAX_SIGNATURE_BYTES;
-    if sig.len() > max {
-        return Err(format!(
-            "the signature is {} bytes; sigctl reads signatures of at most {max} bytes",
-            sig.len()
-        ));
-    }
-    if sig.starts_with(b"-----BEGIN SIGNED MESSAGE-----")
-        || sig.starts_with(b"-----BEGIN PKCS7-----")
-    {
-        let v = cms::read_detached(sig, payload, true).map_err(|e| e.to_string())?;
-        let facts = x509::parse(&v.certificate).map_err(|e| e.to_string())?;
-        let seen = match fulcio::identity(&v.certificate) {
-            Ok(fulcio::KeylessIdentity {
-                subject,
-                issuer: Some(issuer),
-                ..
-            }) => Seen::Keyless { issuer, subject },
-            _ => Seen::Cert {
-                subject: facts.subject,
-                issuer: facts.issuer,
-            },
-        };
-        return Ok((seen, Some(v.certificate)));
-    }
-    if sig.starts_with(b"-----BEGIN SSH SIGNATURE-----") {
-        let v = ssh::verify(sig, payload).map_err(|e| e.to_string())?;
-        return Ok((Seen::Ssh(v.public_key), None));
-    }
-    if sig.starts_with(b"-----BEGIN PGP SIGNATURE-----") {
-        openpgp::well_formed(sig).map_err(|e| e.to_string())?;
-        let issuer = openpgp::issuer(sig).unwrap_or_else(|| "unknown".into());
-        let known = keys.iter().any(|k| k.fingerprint.ends_with(&issuer));
-        if known {
-            let v = openpgp::verify(sig, payload, keys).map_err(|e| e.to_string())?;
-            return Ok((
-                Seen::Pgp {
-                    id: v.primary,
-                    verified: true,
-                },
-                None,
-            ));
+    use crate::verify::signer::{Signer, check_signature};
+    let checked = check_signature(sig, payload, 0).map_err(|(_, why)| why)?;
+    let cert_named = |leaf: &[u8], subject: String| {
+        let issuer = x509::parse(leaf).map(|f| f.issuer).unwrap_or_default();
+        (Seen::Cert { subject, issuer }, Some(leaf.to_vec()))
+    };
+    Ok(match checked.signer {
+        Signer::Keyless(k) => {
+            let leaf = k.certs.first().cloned().unwrap_or_default();
+            match k.identity.issuer.clone() {
+                Some(issuer) => (
+                    Seen::Keyless {
+                        issuer,
+                        subject: k.identity.subject.clone(),
+                    },
+                    Some(leaf),
+                ),
+                None => cert_named(&leaf, k.subject.clone()),
+            }
         }
-        return Ok((
-            Seen::Pgp {
-                id: issuer,
-                verified: false,
-            },
-            None,
-        ));
-    }
-    Err("not a signature format sigctl reads".into())
+        Signer::Cert { subject, certs, .. } => cert_named(
+            certs.first().map(Vec::as_slice).unwrap_or_default(),
+            subject.to_string(),
+        ),
+        Signer::Ssh { blob } => (Seen::Ssh(blob.to_vec()), None),
+        Signer::Pgp { sig, payload } => {
+            let issuer = openpgp::issuer(&sig).unwrap_or_else(|| "unknown".into());
+            if keys.iter().any(|k| k.fingerprint.ends_with(&issuer)) {
+                let v = openpgp::verify(&sig, &payload, keys).map_err(|e| e.to_string())?;
+                (
+                    Seen::Pgp {
+                        id: v.primary,
+                        verified: true,
+                    },
+                    None,
+                )
+            } else {
+                (
+                    Seen::Pgp {
+                        id: issuer,
+                        verified: false,
+                    },
+                    None,
+                )
+            }
+        }
+    })
 }
 
 /// `SHA256:…` as `ssh-keygen -l` prints it.
@@ -304,28 +300,14 @@ fn tips(repo: &Repo, specs: &[String]) -> Result<(Vec<Tip>, Vec<ObjectId>)> {
         }
     }
     for name in names {
-        let Ok(mut id) = repo.resolve_object(&name) else {
+        let Ok(id) = repo.resolve_object(&name) else {
             if specs.is_empty() && name == "HEAD" {
                 continue; // an unborn branch
             }
             return Err(Error::Usage(format!("`{name}` names no object")));
         };
-        let mut tags = Vec::new();
-        while tags.len() < 16 {
-            match repo.tag_info(&id.to_string()) {
-                Ok(t) => {
-                    tags.push(id);
-                    match t.inner_tag {
-                        Some(inner) => id = inner,
-                        None => {
-                            id = t.target;
-                            break;
-                        }
-                    }
-                }
-                Err(_) => break,
-            }
-        }
+        // a chain of tags ends at a commit (or at something else: skipped)
+        let (tags, id) = repo.peel_tags(id);
         if repo.commit_info(&id).is_ok() {
             out.push(Tip {
                 name,
@@ -711,9 +693,10 @@ mod tests {
 
     #[test]
     fn allowed_signers_lines_name_keys_by_principals_and_comment() {
-        let blob =
-            ssh::key_blob("ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIE1hcmtlZC1rZXktZm9yLXRlc3Rz")
-                .expect("a blob");
+        let blob = crate::signature::ssh::key_blob(
+            "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIE1hcmtlZC1rZXktZm9yLXRlc3Rz",
+        )
+        .expect("a blob");
         let names = allowed_signers(
             "# comment\nalice@example.com,al@example.com namespaces=\"git\" ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIE1hcmtlZC1rZXktZm9yLXRlc3Rz alice laptop\n",
         );

@@ -225,26 +225,11 @@ fn ref_tips(repo: &Repo) -> Result<Vec<RefTip>> {
         names.push("HEAD".into());
     }
     for name in names {
-        let Ok(mut id) = repo.resolve_object(&name) else {
+        let Ok(id) = repo.resolve_object(&name) else {
             continue;
         };
-        let mut tags = Vec::new();
         // a chain of tags ends at a commit (or at something else: skipped)
-        while tags.len() < 16 {
-            match repo.tag_info(&id.to_string()) {
-                Ok(t) => {
-                    tags.push(id);
-                    match t.inner_tag {
-                        Some(inner) => id = inner,
-                        None => {
-                            id = t.target;
-                            break;
-                        }
-                    }
-                }
-                Err(_) => break,
-            }
-        }
+        let (tags, id) = repo.peel_tags(id);
         if repo.commit_info(&id).is_ok() {
             out.push(RefTip {
                 name,

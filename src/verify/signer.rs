@@ -14,7 +14,7 @@ use crate::signature::{self, cms, fulcio, openpgp, ssh, x509};
 
 /// A Sigstore keyless signer (boxed: rare, and large).
 #[derive(Clone)]
-pub(super) struct KeylessSigner {
+pub(crate) struct KeylessSigner {
     pub fingerprint: String,
     pub subject: String,
     /// leaf first, then the certificates the signature carried
@@ -26,7 +26,7 @@ pub(super) struct KeylessSigner {
 
 /// Who signed, by the signature alone.
 #[derive(Clone)]
-pub(super) enum Signer {
+pub(crate) enum Signer {
     /// A Sigstore keyless (Fulcio) certificate: who it names counts only once
     /// it chains to the policy's trusted root.
     Keyless(Box<KeylessSigner>),
@@ -51,7 +51,7 @@ pub(super) enum Signer {
 }
 
 #[derive(Clone)]
-pub(super) struct Checked {
+pub(crate) struct Checked {
     pub signer: Signer,
     pub signed_at: OffsetDateTime,
     pub time_source: &'static str,
@@ -99,7 +99,7 @@ pub(super) fn certificate_facts(
 pub const MAX_SIGNATURE_BYTES: usize = 64 * 1024;
 
 /// Check a signature cryptographically: who made it, and when they say.
-pub(super) fn check_signature(
+pub(crate) fn check_signature(
     sig: &[u8],
     payload: &[u8],
     claimed: i64,

@@ -576,57 +576,54 @@ impl Demo {
             "14. The audit as one self-contained HTML page (no script, nothing loaded), and a screenshot",
         );
         say("$ sigctl audit --format html > report.html");
+        self.page(&["audit", "--format", "html"], "report")?;
+        say("\n-- and the inventory of the repository (one or many: `sigctl inventory DIR…`):");
+        say("$ sigctl inventory . --format html > inventory.html");
+        self.page(&["inventory", ".", "--format", "html"], "inventory")?;
+        say("$ sigctl inventory .");
+        let inv = self.capture(&["inventory", "."], &[0, 1])?;
+        say(String::from_utf8_lossy(&inv.stdout).trim_end());
+        Ok(())
+    }
+
+    /// Run sigctl in the demo repository; its output, when it exits with
+    /// one of `ok`.
+    fn capture(&self, args: &[&str], ok: &[i32]) -> Result<std::process::Output> {
         let out = self
             .env(
                 Command::new(&self.sigctl)
-                    .args(["audit", "--format", "html"])
+                    .args(args)
                     .current_dir(&self.repo),
             )
             .output()
             .map_err(|e| e.to_string())?;
-        if !matches!(out.status.code(), Some(0 | 1)) {
-            return Err(format!(
-                "sigctl audit --format html failed: {}",
+        match out.status.code() {
+            Some(c) if ok.contains(&c) => Ok(out),
+            _ => Err(format!(
+                "sigctl {} failed: {}",
+                args.join(" "),
                 String::from_utf8_lossy(&out.stderr)
-            ));
+            )),
         }
-        let page = self.dir.join("report.html");
+    }
+
+    /// A report command's HTML page as NAME.html, and headless chromium's
+    /// screenshot of it as NAME.png, in the demo directory.
+    fn page(&self, args: &[&str], name: &str) -> Result {
+        // findings (exit 1) still make a page
+        let out = self.capture(args, &[0, 1])?;
+        let page = self.dir.join(format!("{name}.html"));
         std::fs::write(&page, &out.stdout).map_err(|e| e.to_string())?;
-        let png = self.dir.join("report.png");
-        say("$ chromium --headless --screenshot=report.png --window-size=1280,1600 report.html");
+        let png = self.dir.join(format!("{name}.png"));
+        say(&format!(
+            "$ chromium --headless --screenshot={name}.png --window-size=1280,1600 {name}.html"
+        ));
         screenshot(&page, &png, &self.dir.join("chromium"))?;
         say(&format!(
             "wrote {} and {} (kept with --keep)",
             page.display(),
             png.display()
         ));
-        say("\n-- and the inventory of the repository (one or many: `sigctl inventory DIR…`):");
-        say("$ sigctl inventory . --format html > inventory.html");
-        let inv = self
-            .env(
-                Command::new(&self.sigctl)
-                    .args(["inventory", ".", "--format", "html"])
-                    .current_dir(&self.repo),
-            )
-            .output()
-            .map_err(|e| e.to_string())?;
-        if !matches!(inv.status.code(), Some(0 | 1)) {
-            return Err(format!(
-                "sigctl inventory --format html failed: {}",
-                String::from_utf8_lossy(&inv.stderr)
-            ));
-        }
-        let inv_page = self.dir.join("inventory.html");
-        std::fs::write(&inv_page, &inv.stdout).map_err(|e| e.to_string())?;
-        let inv_png = self.dir.join("inventory.png");
-        screenshot(&inv_page, &inv_png, &self.dir.join("chromium"))?;
-        say(&format!(
-            "wrote {} and {}",
-            inv_page.display(),
-            inv_png.display()
-        ));
-        self.sig(&["inventory", "."], 0)
-            .or_else(|_| self.sig(&["inventory", "."], 1))?;
         Ok(())
     }
 
@@ -638,20 +635,7 @@ impl Demo {
             "15. Renewal without disruption: a successor key, its certificate next to the current one",
         );
         say("$ sigctl renew --identity release > next.csr");
-        let out = self
-            .env(
-                Command::new(&self.sigctl)
-                    .args(["renew", "--identity", "release"])
-                    .current_dir(&self.repo),
-            )
-            .output()
-            .map_err(|e| e.to_string())?;
-        if !out.status.success() {
-            return Err(format!(
-                "sigctl renew failed: {}",
-                String::from_utf8_lossy(&out.stderr)
-            ));
-        }
+        let out = self.capture(&["renew", "--identity", "release"], &[0])?;
         say(String::from_utf8_lossy(&out.stderr).trim_end());
         std::fs::write(self.ca.join("next.csr"), &out.stdout).map_err(|e| e.to_string())?;
         let cert = util::issue_code_signing(&self.ca, "next.csr", "next.pem", 180)?;
